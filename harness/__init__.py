@@ -1,0 +1,12 @@
+"""xharness core: plugin discovery, task kinds and the three-phase transfer protocol.
+
+Importing this package is cheap on purpose: plugins import it for ``hookimpl`` and the
+spec classes, and ``xharness list`` must never pull in torch, transformers or datasets.
+"""
+
+from harness.spec import HubSource, LocalSource, ModelSpec, TaskSpec
+from harness.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = ["HubSource", "LocalSource", "ModelSpec", "TaskSpec", "hookimpl", "__version__"]

@@ -1,0 +1,145 @@
+"""The ``xharness`` command. Heavy libraries are imported only inside ``run``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+import harness
+from harness.errors import UserError
+
+
+def _registry():
+    from harness.plugins import discover
+
+    return discover()
+
+
+def _fail(error: UserError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(harness.__version__, prog_name="xharness")
+def cli() -> None:
+    """Intermediate-task training and zero-shot cross-lingual transfer on XTREME.
+
+    Tasks and backbones come from plugins (entry-point group "xharness");
+    `xharness list` shows what is installed.
+    """
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
+def list_command(as_json: bool) -> None:
+    """Show the installed tasks, models and plugins (with any plugin load errors)."""
+    registry = _registry()
+    tasks = []
+    for role, table in registry.tasks.items():
+        for name, item in sorted(table.items()):
+            spec = item.spec
+            tasks.append({"name": name, "role": role, "kind": spec.kind, "languages": list(spec.languages),
+                          "metric": spec.metric, "plugin": item.plugin, "plugin_version": item.plugin_version,
+                          "description": spec.description})
+    models = [{"name": name, "source": "hub" if item.spec.hub_id else "built", "hub_id": item.spec.hub_id,
+               "plugin": item.plugin, "plugin_version": item.plugin_version, "description": item.spec.description}
+              for name, item in sorted(registry.models.items())]
+    plugins = [{"name": p.name, "distribution": p.distribution, "version": p.version, "ok": p.ok,
+                "error": p.error, "provides": p.provides} for p in registry.plugins.values()]
+    if as_json:
+        click.echo(json.dumps({"tasks": tasks, "models": models, "plugins": plugins}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title="Tasks", title_justify="left")
+    for column in ("name", "role", "kind", "languages", "metric", "plugin"):
+        table.add_column(column)
+    for t in tasks:
+        langs = f"{len(t['languages'])}: {' '.join(t['languages'])}" if len(t["languages"]) <= 8 else str(len(t["languages"]))
+        table.add_row(t["name"], t["role"], t["kind"], langs, t["metric"], t["plugin"])
+    console.print(table)
+    table = Table(title="Models", title_justify="left")
+    for column in ("name", "source", "plugin", "description"):
+        table.add_column(column)
+    for m in models:
+        table.add_row(m["name"], m["hub_id"] or "built locally", m["plugin"], m["description"])
+    console.print(table)
+    table = Table(title="Plugins", title_justify="left")
+    for column in ("name", "distribution", "version", "status"):
+        table.add_column(column)
+    for p in plugins:
+        status = "[green]ok[/]" if p["ok"] else f"[red]failed: {p['error']}[/]"
+        table.add_row(p["name"], p["distribution"] or "-", p["version"] or "-", status)
+    console.print(table)
+    if not plugins:
+        console.print("No plugins loaded (is XHARNESS_DISABLE_PLUGIN_AUTOLOAD set?).")
+
+
+@cli.command("run")
+@click.option("--inter", required=True, help="Intermediate task, or 'none' for the no-intermediate baseline.")
+@click.option("--target", required=True, help="Target task (fine-tuned in English, evaluated zero-shot).")
+@click.option("--model", default=None, help="Registered model name, Hugging Face id or local model folder "
+              "[default: xlm-roberta-large; tiny with --preset smoke].")
+@click.option("--seed", default=42, show_default=True, type=int, help="Random seed.")
+@click.option("--output", default="xharness-runs", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for phase checkpoints and run results.")
+@click.option("--data-dir", default=None, type=click.Path(path_type=Path),
+              help="Read task data from local files in their original layout instead of the hub.")
+@click.option("--preset", default=None, help="'smoke': tiny model, bundled samples, a few dozen steps.")
+@click.option("--languages", default=None, help="Comma-separated subset of the target's languages.")
+@click.option("--lr", type=float, default=None, help="Learning rate [default: 1e-5].")
+@click.option("--batch-size", type=int, default=None, help="Effective batch size [default: per task, 32].")
+@click.option("--per-device-batch-size", type=int, default=None,
+              help="Largest batch per device; the rest is gradient accumulation [default: 32].")
+@click.option("--max-length", type=int, default=None, help="Maximum tokens per input [default: 256].")
+@click.option("--weight-decay", type=float, default=None, help="AdamW weight decay [default: 0.01].")
+@click.option("--warmup-ratio", type=float, default=None, help="Fraction of steps for linear warm-up [default: 0.1].")
+@click.option("--inter-epochs", type=float, default=None, help="Epochs of intermediate training [default: 3].")
+@click.option("--target-epochs", type=float, default=None, help="Epochs of target training [default: per task].")
+def run_command(inter, target, model, seed, output, data_dir, preset, languages, **overrides) -> None:
+    """Train on an intermediate task, fine-tune on a target task, evaluate on every language.
+
+    Example: xharness run --inter hellaswag --target pawsx --preset smoke
+    """
+    from harness.protocol import RunRequest, execute, plan_run
+
+    began = time.perf_counter()
+    request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=output, data_dir=data_dir,
+                         preset=preset, languages=[x.strip() for x in languages.split(",")] if languages else None,
+                         overrides=overrides)
+    try:
+        plan = plan_run(request, _registry())
+        results_path, record = execute(plan)
+    except UserError as error:
+        _fail(error)
+        return
+    _print_results(results_path, record, time.perf_counter() - began)
+
+
+def _print_results(results_path: Path, record: dict, seconds: float) -> None:
+    from accelerate.state import PartialState
+
+    if not PartialState().is_main_process:
+        return
+    from rich.console import Console
+
+    from harness.record import render_table
+
+    console = Console(highlight=False)
+    console.print(render_table(record))
+    console.print(f"results: {results_path}  ({seconds:.1f} s)", soft_wrap=True)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Finding and reading a task's data: bundled samples, local files or the hub.
+
+Everything a run needs is located *before* training starts, so a missing test file or an
+unreachable hub is reported at once in one line, not after hours of training.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import hub
+from harness.errors import DataFormatError, UserError
+from harness.fsutil import sha256_files
+from harness.plugins import Registered
+from harness.spec import Example, TaskSpec
+
+SOURCES = ("bundled", "local", "hub")
+
+
+@dataclass
+class TaskData:
+    """Where one task's splits come from, resolved and checked."""
+
+    task: Registered
+    source: str
+    needs: list[tuple[str, str]]  # (split, language) pairs the run will read
+    files: dict[tuple[str, str], Path] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> TaskSpec:
+        return self.task.spec
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this data, for cache keys and the results record."""
+        spec = self.spec
+        base: dict[str, Any] = {
+            "task": spec.name, "plugin": self.task.plugin, "plugin_version": self.task.plugin_version,
+            "data_version": spec.data_version, "source": self.source,
+        }
+        if self.source == "hub":
+            base.update(dataset=spec.hub.path, config=spec.hub.config, revision=spec.hub.revision)
+        else:
+            paths = sorted(set(self.files.values()))
+            common = Path(os.path.commonpath([str(p.parent) for p in paths]))
+            base["sha256"] = sha256_files(paths, root=common)
+            if self.source == "local":
+                base["root"] = str(common)
+        return base
+
+    def load(self, split: str, lang: str) -> list[Example]:
+        if self.source == "hub":
+            return _load_hub(self.spec, split, lang)
+        path = self.files[(split, lang)]
+        try:
+            return list(self.spec.local.read(path, split, lang))
+        except DataFormatError:
+            raise
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(path, None, f"not UTF-8 text ({exc.reason})") from None
+
+
+def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: str,
+                   data_dir: Path | None) -> TaskData:
+    """Resolve one task's data for the given (split, language) pairs, or raise UserError."""
+    spec: TaskSpec = task.spec
+    data = TaskData(task, source, needs)
+    if source == "bundled":
+        if spec.samples is None:
+            raise UserError(f"task {spec.name!r} ships no bundled samples; use --data-dir or the hub")
+        for need in needs:
+            path = _find(spec, spec.samples, *need)
+            if path is None:
+                raise UserError(f"task {spec.name!r}: bundled sample {spec.local.file(*need)} is missing from "
+                                f"plugin {task.plugin!r} (reinstall it)")
+            data.files[need] = path
+    elif source == "local":
+        assert data_dir is not None
+        if not data_dir.is_dir():
+            raise UserError(f"--data-dir {data_dir} is not a folder")
+        for need in needs:
+            path = _find(spec, data_dir, *need)
+            if path is None:
+                where = ", ".join(str(data_dir / r) if r else str(data_dir) for r in spec.local.roots)
+                raise UserError(f"{spec.name}: file {spec.local.file(*need)} not found under --data-dir "
+                                f"(looked in {where}); put the {spec.name} files there in their original layout")
+            data.files[need] = path
+    elif source == "hub":
+        if spec.hub is None:
+            raise UserError(f"task {spec.name!r} has no hub source; pass --data-dir with its files")
+        missing = [s for s, _ in needs if s not in spec.hub.splits]
+        if missing:
+            raise UserError(f"task {spec.name!r} has no {missing[0]!r} split on the hub; pass --data-dir")
+        if not hub.hub_reachable():
+            if not hub.dataset_maybe_cached(spec.hub.path):
+                raise UserError(_offline_message(spec))
+            hub.go_offline()
+    else:
+        raise ValueError(source)
+    return data
+
+
+def _offline_message(spec: TaskSpec) -> str:
+    return (f"dataset {spec.hub.path} ({spec.name}) cannot be loaded: the Hugging Face hub is unreachable and "
+            f"the dataset is not in the local cache; pass --data-dir DIR with the {spec.name} files in their "
+            f"original layout, or --preset smoke to run on the bundled samples")
+
+
+def _find(spec: TaskSpec, base: Path, split: str, lang: str) -> Path | None:
+    relative = spec.local.file(split, lang)
+    for root in spec.local.roots:
+        candidate = base / root / relative if root else base / relative
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _load_hub(spec: TaskSpec, split: str, lang: str) -> list[Example]:
+    import datasets
+
+    source = spec.hub
+    config = source.config_for(lang)
+    try:
+        rows = datasets.load_dataset(source.path, config, split=source.splits[split], revision=source.revision)
+    except Exception as exc:  # offline, missing config, gated repo …: one line, not a traceback
+        if not hub.hub_reachable():
+            raise UserError(_offline_message(spec)) from None
+        raise UserError(f"could not load {source.path} ({config or 'default'}, {source.splits[split]}) from the "
+                        f"hub: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    examples = []
+    for row in rows:
+        example = source.convert(row)
+        if example is not None:
+            examples.append(example)
+    return examples

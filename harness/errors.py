@@ -1,0 +1,38 @@
+"""Errors a user can cause. The CLI prints them as one line, never as a traceback."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message says what to do. Exit code 1."""
+
+    exit_code = 1
+
+
+class UnknownNameError(UserError):
+    """An unknown task, model or language (exit code 2, with the closest names)."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, name: str, known: Iterable[str]):
+        known = sorted(set(known))
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        if close:
+            hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+        else:
+            shown = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
+            hint = f"known: {shown}" if known else "none is registered (see `xharness list`)"
+        super().__init__(f"unknown {what} {name!r}; {hint}")
+        self.name = name
+        self.suggestions = close
+
+
+class DataFormatError(UserError):
+    """A malformed data file: names the file and the line."""
+
+    def __init__(self, path: object, line: int | None, problem: str):
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {problem}")

@@ -1,0 +1,47 @@
+"""The plugin contract: three registration hooks, one entry-point group.
+
+A plugin is a module (or object) listed under the ``xharness`` entry-point group that
+implements any of these hooks with ``@harness.hookimpl``. Each hook receives the core's
+``register`` callback; calling it hands one spec to the core, which validates it, rejects
+duplicate names (naming both plugins) and records which plugin supplied it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from harness.spec import ModelSpec, TaskSpec
+
+PROJECT = "xharness"
+ENTRY_POINT_GROUP = "xharness"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_intermediate_tasks(register: Callable[["TaskSpec"], None]) -> None:
+    """Register English tasks for phase 2 (intermediate training).
+
+    :param register: call once per :class:`harness.TaskSpec`.
+    """
+
+
+@hookspec
+def register_target_tasks(register: Callable[["TaskSpec"], None]) -> None:
+    """Register target tasks for phase 3 (fine-tuning and zero-shot evaluation).
+
+    :param register: call once per :class:`harness.TaskSpec`.
+    """
+
+
+@hookspec
+def register_models(register: Callable[["ModelSpec"], None]) -> None:
+    """Register backbones that ``--model NAME`` can select.
+
+    :param register: call once per :class:`harness.ModelSpec`.
+    """

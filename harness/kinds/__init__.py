@@ -1,0 +1,18 @@
+"""Task kinds: the generic machinery (featurisation, head, predictions) per kind of task.
+
+Modules are imported only when a run needs them, because they import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from harness.plugins import KNOWN_KINDS
+
+_MODULES = {"classification": "harness.kinds.classification", "multiple_choice": "harness.kinds.multiple_choice"}
+assert set(_MODULES) == set(KNOWN_KINDS)
+
+
+def get_kind(name: str):
+    """Return the kind object (see ``harness.kinds.base.TaskKind``) for a kind name."""
+    return importlib.import_module(_MODULES[name]).KIND

@@ -1,0 +1,87 @@
+"""What every task kind provides, and the padding shared by all of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from harness.spec import Example, TaskSpec
+
+Feature = dict[str, Any]
+
+
+class TaskKind:
+    """Turns examples into features, features into padded batches, hidden states into logits.
+
+    A feature holds token-id lists (``input_ids`` and, where the tokenizer makes them,
+    ``token_type_ids``), the ``label`` and ``length`` (the padded length it will need),
+    which the length-grouped sampler reads.
+    """
+
+    name = ""
+
+    def featurize(self, examples: list[Example], tokenizer, max_length: int, spec: TaskSpec) -> list[Feature]:
+        raise NotImplementedError
+
+    def build_head(self, spec: TaskSpec, config) -> nn.Module:
+        raise NotImplementedError
+
+    def collate(self, features: list[Feature], pad_id: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, encoder: nn.Module, head: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Return logits of shape (batch, classes or choices)."""
+        raise NotImplementedError
+
+    def predict(self, logits: torch.Tensor) -> list[int]:
+        return logits.argmax(dim=-1).tolist()
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(logits.float(), labels)
+
+
+class ClsHead(nn.Module):
+    """The RoBERTa-style head on the first token: dropout, dense, tanh, dropout, projection."""
+
+    def __init__(self, hidden_size: int, outputs: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.out_proj = nn.Linear(hidden_size, outputs)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(hidden[:, 0])
+        x = torch.tanh(self.dense(x))
+        return self.out_proj(self.dropout(x))
+
+
+def head_dropout(config) -> float:
+    for name in ("classifier_dropout", "hidden_dropout_prob", "dropout"):
+        value = getattr(config, name, None)
+        if isinstance(value, float):
+            return value
+    return 0.1
+
+
+def pad_rows(rows: list[list[int]], value: int) -> torch.Tensor:
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), value, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return out
+
+
+def encode_rows(rows: list[list[int]], type_rows: list[list[int]] | None, pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad token rows to the longest one and build the attention mask."""
+    batch = {"input_ids": pad_rows(rows, pad_id)}
+    batch["attention_mask"] = pad_rows([[1] * len(r) for r in rows], 0)
+    if type_rows is not None:
+        batch["token_type_ids"] = pad_rows(type_rows, 0)
+    return batch
+
+
+def run_encoder(encoder: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+    return encoder(**inputs).last_hidden_state

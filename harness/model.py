@@ -1,0 +1,48 @@
+"""Backbones and the task model: one shared encoder, one head per task."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from harness.errors import UserError
+
+
+class TaskModel(nn.Module):
+    """A shared encoder with a head per task; ``forward(task, batch)`` returns logits."""
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.heads = nn.ModuleDict()
+        self.kinds: dict[str, object] = {}
+
+    def add_head(self, task_name: str, kind, spec) -> None:
+        self.heads[task_name] = kind.build_head(spec, self.encoder.config)
+        self.kinds[task_name] = kind
+
+    def forward(self, task: str, batch):
+        return self.kinds[task].forward(self.encoder, self.heads[task], batch)
+
+
+def load_backbone(location: str, revision: str | None = None):
+    """Load (tokenizer, encoder) from a local folder or a hub id; failures are one line."""
+    import transformers
+    from transformers import AutoModel, AutoTokenizer
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
+        encoder = AutoModel.from_pretrained(location, revision=revision)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"cannot load model {location}: {first}") from None
+    if not hasattr(encoder.config, "hidden_size"):
+        raise UserError(f"model {location} is not an encoder with hidden states (no hidden_size in its config)")
+    if tokenizer.pad_token_id is None:
+        raise UserError(f"the tokenizer of {location} has no padding token")
+    # The heads read token states, never the pooler; dropping it keeps every parameter used,
+    # which distributed training requires (and saves a matrix).
+    if getattr(encoder, "pooler", None) is not None:
+        encoder.pooler = None
+    return tokenizer, encoder

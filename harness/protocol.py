@@ -1,0 +1,394 @@
+"""The three-phase protocol: pretrained backbone → intermediate task → target task.
+
+Everything is planned and checked (names, languages, data files, hub access, model) before
+torch is imported, so user mistakes fail in well under a second. Phases are keyed by a hash of
+everything that determines them; a finished phase is reused, never recomputed, and outputs
+appear only when complete (written to a temporary name, then renamed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import harness
+from harness import hub
+from harness.data import TaskData, plan_task_data
+from harness.errors import UnknownNameError, UserError
+from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, sha256_files, stable_hash
+from harness.plugins import Registered, Registry
+from harness.record import SCHEMA, git_state, package_versions
+
+#: The protocol's defaults (jiant's, as used by Phang et al., 2020); tasks override per task.
+CORE_DEFAULTS: dict[str, Any] = {
+    "lr": 1e-5, "weight_decay": 0.01, "warmup_ratio": 0.1, "batch_size": 32, "per_device_batch_size": 32,
+    "max_length": 256, "epochs": 3,
+}
+
+#: ``--preset smoke``: the tiny model, the bundled samples, a few dozen steps.
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "model": "tiny", "source": "bundled",
+        "settings": {"lr": 5e-4, "batch_size": 8, "per_device_batch_size": 8, "max_length": 128},
+        "inter_epochs": 3, "target_epochs": 4,
+    },
+}
+
+SETTING_KEYS = ("lr", "weight_decay", "warmup_ratio", "batch_size", "per_device_batch_size", "max_length")
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt")
+
+
+@dataclass
+class RunRequest:
+    inter: str
+    target: str
+    model: str | None = None
+    seed: int = 42
+    output: Path = Path("xharness-runs")
+    data_dir: Path | None = None
+    preset: str | None = None
+    languages: list[str] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # SETTING_KEYS, inter_epochs, target_epochs
+
+
+@dataclass
+class ModelChoice:
+    name: str
+    source: str  # built | local | hub
+    location: str
+    revision: str | None = None
+    spec: Registered | None = None
+
+    def identity(self) -> dict[str, Any]:
+        ident: dict[str, Any] = {"name": self.name, "source": self.source, "location": self.location,
+                                 "revision": self.revision}
+        if self.spec is not None:
+            ident.update(plugin=self.spec.plugin, plugin_version=self.spec.plugin_version)
+        if self.source in ("built", "local"):
+            ident["weights_sha256"] = weights_digest(Path(self.location))
+        return ident
+
+
+@dataclass
+class Plan:
+    request: RunRequest
+    inter: list[TaskData]
+    target: TaskData
+    languages: list[str]
+    model: ModelChoice
+    inter_settings: dict[str, Any]
+    target_settings: dict[str, Any]
+    source: str
+    plugin_versions: dict[str, str | None]
+
+
+def weights_digest(folder: Path) -> str:
+    files = [p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern)]
+    if not files:
+        raise UserError(f"model folder {folder} holds no weight files ({', '.join(WEIGHT_PATTERNS)})")
+    return sha256_files(files, root=folder)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("XHARNESS_CACHE", Path.home() / ".cache" / "xharness"))
+
+
+# -- planning (no torch) ------------------------------------------------------------------
+
+def resolve_model(name: str, registry: Registry) -> ModelChoice:
+    registered = registry.model(name)
+    if registered is not None:
+        spec = registered.spec
+        if spec.build is not None:
+            folder = cache_root() / "models" / f"{spec.name}-v{spec.build_version}-{registered.plugin}-{registered.plugin_version}"
+            return ModelChoice(spec.name, "built", str(folder), None, registered)
+        return _hub_model(spec.name, spec.hub_id, spec.revision, registered)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UserError(f"--model {name} is a folder but holds no config.json; point it at a saved model folder")
+        return ModelChoice(path.name, "local", str(path.resolve()))
+    if "/" in name and not name.startswith((".", "/", "~")):
+        return _hub_model(name, name, None, None)
+    raise UnknownNameError("model", name, registry.models)
+
+
+def _hub_model(name: str, hub_id: str, revision: str | None, spec: Registered | None) -> ModelChoice:
+    choice = ModelChoice(name, "hub", hub_id, revision or "main", spec)
+    if not hub.hub_reachable():
+        if not hub.model_maybe_cached(hub_id):
+            raise UserError(f"model {hub_id} cannot be loaded: the Hugging Face hub is unreachable and the model is "
+                            f"not in the local cache; pass --model with a local model folder, or --preset smoke")
+        hub.go_offline()
+    return choice
+
+
+def _settings(task_defaults: dict[str, Any], preset: dict[str, Any], epochs_key: str,
+              overrides: dict[str, Any]) -> dict[str, Any]:
+    settings = dict(CORE_DEFAULTS)
+    settings.update({k: v for k, v in task_defaults.items() if k in CORE_DEFAULTS})
+    settings.update(preset.get("settings", {}))
+    if epochs_key in preset:
+        settings["epochs"] = preset[epochs_key]
+    settings.update({k: v for k, v in overrides.items() if k in SETTING_KEYS and v is not None})
+    if overrides.get(epochs_key) is not None:
+        settings["epochs"] = overrides[epochs_key]
+    for key in ("batch_size", "per_device_batch_size", "max_length"):
+        if int(settings[key]) < 1:
+            raise UserError(f"--{key.replace('_', '-')} must be at least 1")
+    if settings["epochs"] <= 0 or settings["lr"] <= 0:
+        raise UserError("epochs and learning rate must be positive")
+    return settings
+
+
+def plan_run(request: RunRequest, registry: Registry) -> Plan:
+    preset: dict[str, Any] = {}
+    if request.preset is not None:
+        if request.preset not in PRESETS:
+            raise UnknownNameError("preset", request.preset, PRESETS)
+        preset = PRESETS[request.preset]
+    target = registry.task("target", request.target)
+    inter_names = [] if request.inter.strip().lower() == "none" else [n.strip() for n in request.inter.split(",") if n.strip()]
+    if not inter_names and request.inter.strip().lower() != "none":
+        raise UserError("--inter needs a task name, or none for the no-intermediate baseline")
+    if len(inter_names) > 1:
+        raise UserError("multi-task intermediate training (several --inter tasks) is not available yet; "
+                        "give one task or none")
+    inter = [registry.task("intermediate", n) for n in inter_names]
+
+    languages = list(target.spec.languages)
+    if request.languages:
+        for lang in request.languages:
+            if lang not in target.spec.languages:
+                raise UnknownNameError(f"language for {target.spec.name}", lang, target.spec.languages)
+        languages = [lang for lang in target.spec.languages if lang in request.languages]
+
+    source = "bundled" if preset.get("source") == "bundled" else ("local" if request.data_dir else "hub")
+    if source == "bundled" and request.data_dir is not None:
+        source = "local"  # an explicit --data-dir wins over the preset's samples
+    data_dir = Path(request.data_dir).expanduser().resolve() if request.data_dir else None
+
+    inter_data = []
+    for task in inter:
+        lang = task.spec.train_language
+        inter_data.append(plan_task_data(task, [("train", lang), ("dev", lang)], source=source, data_dir=data_dir))
+    train_lang = target.spec.train_language
+    needs = [("train", train_lang), ("dev", train_lang)] + [("test", lang) for lang in languages]
+    target_data = plan_task_data(target, needs, source=source, data_dir=data_dir)
+
+    model = resolve_model(request.model or preset.get("model") or "xlm-roberta-large", registry)
+    inter_settings = _settings(dict(inter[0].spec.defaults) if inter else {}, preset, "inter_epochs", request.overrides)
+    target_settings = _settings(dict(target.spec.defaults), preset, "target_epochs", request.overrides)
+    return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
+                registry.plugin_versions())
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-")[:60] or "model"
+
+
+# -- execution (torch from here on) -------------------------------------------------------
+
+def _ensure_built(model: ModelChoice) -> None:
+    folder = Path(model.location)
+    if (folder / "config.json").is_file():
+        return
+    with atomic_dir(folder) as tmp:
+        model.spec.spec.build(tmp)
+
+
+def _featurize(kind, data: TaskData, split: str, lang: str, tokenizer, settings) -> list[dict]:
+    examples = data.load(split, lang)
+    if not examples:
+        raise UserError(f"{data.spec.name}: the {split} split for {lang} is empty")
+    return kind.featurize(examples, tokenizer, int(settings["max_length"]), data.spec)
+
+
+def _train_settings(settings: dict[str, Any]):
+    from harness.train import TrainSettings
+
+    return TrainSettings(epochs=float(settings["epochs"]), lr=float(settings["lr"]),
+                         batch_size=int(settings["batch_size"]),
+                         per_device_batch_size=int(settings["per_device_batch_size"]),
+                         max_length=int(settings["max_length"]), weight_decay=float(settings["weight_decay"]),
+                         warmup_ratio=float(settings["warmup_ratio"]))
+
+
+def _make_accelerator():
+    import torch
+    from accelerate import Accelerator
+
+    precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    return Accelerator(mixed_precision=precision)
+
+
+def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
+    """Run (or reuse) every phase of ``plan``; return the results path and record."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from accelerate.utils import set_seed
+
+    from harness.kinds import get_kind
+    from harness.progress import Reporter
+
+    request = plan.request
+    accelerator = _make_accelerator()
+    main = accelerator.is_main_process
+    reporter = (reporter_factory or Reporter)(main)
+    if plan.model.source == "built":
+        _ensure_built(plan.model)
+    output = Path(request.output).expanduser().resolve()
+    model_identity = plan.model.identity()
+    core = {"version": harness.__version__}
+
+    # Phase 2 --------------------------------------------------------------------------
+    phase2: dict[str, Any] | None = None
+    start_location, start_revision = plan.model.location, plan.model.revision
+    start_identity: dict[str, Any] = {"model": model_identity}
+    if plan.inter:
+        data = plan.inter[0]
+        settings = plan.inter_settings
+        key_material = {"phase": "intermediate", "core": core, "model": model_identity, "tasks": [data.identity()],
+                        "settings": settings, "seed": request.seed}
+        key = stable_hash(key_material)
+        folder = output / "intermediate" / f"{data.spec.name}-{_slug(plan.model.name)}-seed{request.seed}-{key}"
+        done = folder / "phase.json"
+        if done.is_file():
+            import json
+
+            phase2 = json.loads(done.read_text(encoding="utf-8"))
+            phase2["reused"] = True
+            reporter.log(f"phase 2 ({data.spec.name}): reusing finished phase {folder}")
+        else:
+            reporter.log(f"phase 2: training on {data.spec.name} ({plan.source} data)")
+            began = time.perf_counter()
+            phase2 = _run_intermediate(accelerator, plan, data, settings, key, folder, reporter, get_kind, set_seed)
+            phase2["wall_seconds"] = time.perf_counter() - began
+            phase2["reused"] = False
+            if main:
+                with atomic_dir(folder) as tmp:
+                    (tmp / "encoder").mkdir()
+                    phase2.pop("_encoder").save(tmp / "encoder")
+                    atomic_write_json(tmp / "phase.json", phase2)
+            else:
+                phase2.pop("_encoder")
+            accelerator.wait_for_everyone()
+        start_location, start_revision = str(folder / "encoder"), None
+        start_identity = {"intermediate_key": key}
+
+    # Phase 3 --------------------------------------------------------------------------
+    data = plan.target
+    settings = plan.target_settings
+    key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity(),
+                    "languages": plan.languages, "settings": settings, "seed": request.seed}
+    key = stable_hash(key_material)
+    inter_label = "+".join(d.spec.name for d in plan.inter) or "none"
+    run_dir = output / "runs" / f"{inter_label}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}-{key}"
+    results_path = run_dir / "results.json"
+    if results_path.is_file():
+        import json
+
+        record = json.loads(results_path.read_text(encoding="utf-8"))
+        reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {run_dir}")
+        return results_path, record
+
+    reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
+                 f"zero-shot on {len(plan.languages)} languages")
+    began = time.perf_counter()
+    phase3, predictions = _run_target(accelerator, plan, data, settings, start_location, start_revision,
+                                      reporter, get_kind, set_seed)
+    phase3["wall_seconds"] = time.perf_counter() - began
+    phase3["key"] = key
+    per_language = phase3.pop("test_scores")
+    record = {
+        "schema": SCHEMA,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "intermediate_tasks": [d.spec.name for d in plan.inter],
+        "target_task": data.spec.name,
+        "model": model_identity,
+        "seed": request.seed,
+        "preset": request.preset,
+        "data_source": plan.source,
+        "languages": plan.languages,
+        "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
+        "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
+                   "average": sum(per_language.values()) / len(per_language)},
+        "phases": {"intermediate": phase2, "target": phase3},
+        "data": {"intermediate": [d.identity() for d in plan.inter], "target": data.identity()},
+        "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
+        "git": git_state(),
+        "environment": {"processes": accelerator.num_processes, "device": str(accelerator.device),
+                        "mixed_precision": accelerator.mixed_precision},
+    }
+    if main:
+        with atomic_dir(run_dir) as tmp:
+            for lang, labels in predictions.items():
+                atomic_write_text(tmp / "predictions" / data.spec.name / f"test-{lang}.tsv",
+                                  "".join(f"{label}\n" for label in labels))
+            atomic_write_json(tmp / "results.json", record)
+    accelerator.wait_for_everyone()
+    return results_path, record
+
+
+def _encoder_saver(tokenizer, encoder):
+    class Saver:
+        def save(self, folder: Path) -> None:
+            encoder.save_pretrained(folder)
+            tokenizer.save_pretrained(folder)
+
+    return Saver()
+
+
+def _run_intermediate(accelerator, plan: Plan, data: TaskData, settings, key, folder, reporter, get_kind, set_seed):
+    from harness.model import TaskModel, load_backbone
+    from harness.train import train_and_select
+
+    set_seed(plan.request.seed)
+    tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision)
+    kind = get_kind(data.spec.kind)
+    lang = data.spec.train_language
+    train = _featurize(kind, data, "train", lang, tokenizer, settings)
+    dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
+    model = TaskModel(encoder)
+    model.add_head(data.spec.name, kind, data.spec)
+    prepared = accelerator.prepare_model(model)
+    history = train_and_select(accelerator, prepared, data.spec.name, kind, train, dev,
+                               settings=_train_settings(settings), seed=plan.request.seed,
+                               pad_id=tokenizer.pad_token_id, reporter=reporter)
+    unwrapped = accelerator.unwrap_model(prepared)
+    return {"key": key, "task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
+            "history": history, "_encoder": _encoder_saver(tokenizer, unwrapped.encoder)}
+
+
+def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed):
+    from harness.model import TaskModel, load_backbone
+    from harness.train import accuracy, predict, train_and_select
+
+    set_seed(plan.request.seed)
+    tokenizer, encoder = load_backbone(location, revision)
+    kind = get_kind(data.spec.kind)
+    lang = data.spec.train_language
+    train = _featurize(kind, data, "train", lang, tokenizer, settings)
+    dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
+    model = TaskModel(encoder)  # the encoder only: the head starts fresh
+    model.add_head(data.spec.name, kind, data.spec)
+    prepared = accelerator.prepare_model(model)
+    train_settings = _train_settings(settings)
+    history = train_and_select(accelerator, prepared, data.spec.name, kind, train, dev, settings=train_settings,
+                               seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter)
+    scores: dict[str, float] = {}
+    predictions: dict[str, list[int]] = {}
+    for test_lang in plan.languages:
+        test = _featurize(kind, data, "test", test_lang, tokenizer, settings)
+        preds = predict(accelerator, prepared, data.spec.name, kind, test,
+                        batch_size=train_settings.per_device_batch_size * 2, pad_id=tokenizer.pad_token_id,
+                        reporter=reporter, description=f"{data.spec.name} test {test_lang}")
+        scores[test_lang] = accuracy(preds, test)
+        predictions[test_lang] = preds
+    phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
+             "history": history, "test_scores": scores, "reused": False}
+    return phase, predictions

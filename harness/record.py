@@ -1,0 +1,57 @@
+"""The results record: what a run writes, and the table rendered from it (never from live objects)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "xharness.results/1"
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in ("xtreme-harness", "torch", "transformers", "datasets", "accelerate", "tokenizers"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_state(start: Path | None = None) -> dict[str, Any] | None:
+    """Commit (and whether the tree is dirty) of the checkout holding the harness, if any."""
+    where = start or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5)
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                               capture_output=True, text=True, timeout=5)
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def score_table(record: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    scores = record["scores"]
+    headers = ["language", f"{scores['metric']} (test)"]
+    rows = [[lang, f"{value:.2f}"] for lang, value in scores["per_language"].items()]
+    rows.append(["average", f"{scores['average']:.2f}"])
+    return headers, rows
+
+
+def render_table(record: dict[str, Any]):
+    from rich.table import Table
+
+    headers, rows = score_table(record)
+    inter = "+".join(record["intermediate_tasks"]) or "none"
+    title = f"{record['target_task']} ← {inter} · {record['model']['name']} · seed {record['seed']}"
+    table = Table(title=title, title_justify="left")
+    table.add_column(headers[0])
+    table.add_column(headers[1], justify="right")
+    for i, row in enumerate(rows):
+        table.add_row(*row, end_section=(i == len(rows) - 2))
+    return table

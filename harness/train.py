@@ -1,0 +1,171 @@
+"""The training loop: AdamW, linear warm-up and decay, gradient accumulation, best-on-dev.
+
+It goes through accelerate, so one code path runs on the CPU, on one GPU (bf16 there) and on
+several processes under ``torchrun``/``accelerate launch``. Batches are sharded by us (see
+``harness.batching.even_shard``) so every process takes the same number of steps; the loss
+each process computes is its own batch mean and DDP averages the gradients, so the logged
+loss (averaged over processes) is the mean over the global batch, not a sum.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from harness.batching import even_shard, length_grouped_batches, sorted_batches
+from harness.errors import UserError
+from harness.progress import Reporter
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: float
+    lr: float
+    batch_size: int  # effective: per device × accumulation × processes
+    per_device_batch_size: int
+    max_length: int
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def split_batch(effective: int, per_device_max: int, world: int) -> tuple[int, int]:
+    """(per-device batch, accumulation steps) so that their product × world = effective."""
+    if effective % world:
+        raise UserError(f"effective batch size {effective} is not divisible by the {world} processes; "
+                        f"change --batch-size")
+    per_process = effective // world
+    per_device = min(per_device_max, per_process)
+    while per_process % per_device:
+        per_device -= 1
+    return per_device, per_process // per_device
+
+
+def _optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=settings.lr)
+
+
+def _linear_schedule(optimizer, warmup: int, total: int):
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _to_device(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_size: int, pad_id: int,
+            reporter: Reporter, description: str) -> list[int]:
+    """Predictions for every feature, in order, computed across all processes."""
+    model.eval()
+    lengths = [f["length"] for f in features]
+    batches = sorted_batches(lengths, batch_size)
+    mine = batches[accelerator.process_index::accelerator.num_processes]
+    results: list[tuple[int, int]] = []
+    with reporter.task(description, total=len(mine)) as advance:
+        for indices in mine:
+            batch = _to_device(kind.collate([features[i] for i in indices], pad_id), accelerator.device)
+            with accelerator.autocast():
+                logits = model(task, batch)
+            results.extend(zip(indices, kind.predict(logits)))
+            advance()
+    if accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        results = gather_object(results)
+    ordered = dict(results)
+    return [ordered[i] for i in range(len(features))]
+
+
+def accuracy(predictions: list[int], features: list[dict]) -> float:
+    if not features:
+        return float("nan")
+    return 100.0 * sum(int(p == f["label"]) for p, f in zip(predictions, features)) / len(features)
+
+
+def train_and_select(accelerator, model, task: str, kind, train_features: list[dict], dev_features: list[dict], *,
+                     settings: TrainSettings, seed: int, pad_id: int, reporter: Reporter) -> dict[str, Any]:
+    """Train ``model`` on one task and leave it at its best epoch on dev; return the history.
+
+    ``model`` is the accelerate-prepared model. Checkpoint selection evaluates on dev after
+    every epoch (and once more at the end of a fractional last epoch).
+    """
+    world, rank = accelerator.num_processes, accelerator.process_index
+    per_device, accumulation = split_batch(settings.batch_size, settings.per_device_batch_size, world)
+    lengths = [f["length"] for f in train_features]
+    # The batch count does not depend on the shuffling seed, so one call gives it exactly.
+    micro_per_epoch = len(even_shard(length_grouped_batches(lengths, per_device, seed=seed), rank, world))
+    updates_per_epoch = max(1, micro_per_epoch // accumulation)
+    total_updates = max(1, math.ceil(updates_per_epoch * settings.epochs))
+    optimizer = _optimizer(model, settings)
+    scheduler = _linear_schedule(optimizer, int(settings.warmup_ratio * total_updates), total_updates)
+    history: dict[str, Any] = {
+        "per_device_batch_size": per_device, "gradient_accumulation": accumulation, "processes": world,
+        "updates": total_updates, "epochs": [],
+    }
+    best_score, best_state, update = -math.inf, None, 0
+    epoch = 0
+    start = time.perf_counter()
+    while update < total_updates:
+        model.train()
+        batches = even_shard(length_grouped_batches(lengths, per_device, seed=seed * 1000 + epoch), rank, world)
+        usable = (len(batches) // accumulation) * accumulation
+        losses: list[float] = []
+        with reporter.task(f"{task} epoch {epoch + 1}", total=min(usable // accumulation, total_updates - update)) as advance:
+            for micro, indices in enumerate(batches[:usable]):
+                batch = _to_device(kind.collate([train_features[i] for i in indices], pad_id), accelerator.device)
+                last_micro = (micro + 1) % accumulation == 0
+                with accelerator.autocast():
+                    logits = model(task, batch)
+                loss = kind.loss(logits, batch["labels"]) / accumulation
+                if last_micro:
+                    accelerator.backward(loss)
+                else:
+                    with accelerator.no_sync(model):
+                        accelerator.backward(loss)
+                losses.append(accelerator.reduce(loss.detach() * accumulation, reduction="mean").item())
+                if last_micro:
+                    accelerator.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    update += 1
+                    advance()
+                    if update >= total_updates:
+                        break
+        predictions = predict(accelerator, model, task, kind, dev_features, batch_size=per_device * 2,
+                              pad_id=pad_id, reporter=reporter, description=f"{task} dev")
+        score = accuracy(predictions, dev_features)
+        mean_loss = sum(losses) / max(1, len(losses))
+        history["epochs"].append({"epoch": epoch + 1, "updates": update, "train_loss": mean_loss,
+                                  "first_loss": losses[0] if losses else None, "dev_score": score})
+        reporter.log(f"{task} epoch {epoch + 1}: train loss {mean_loss:.4f}, dev accuracy {score:.2f}")
+        if score > best_score:
+            best_score = score
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in accelerator.unwrap_model(model).state_dict().items()})
+            history["best_epoch"] = epoch + 1
+        epoch += 1
+    if best_state is not None:
+        accelerator.unwrap_model(model).load_state_dict(best_state)
+    history["best_dev_score"] = best_score
+    history["train_seconds"] = time.perf_counter() - start
+    return history

@@ -1,0 +1,70 @@
+"""HellaSwag (Zellers et al., 2019): choose the right ending of an activity description.
+
+Local files are the original release, ``hellaswag_{train,val}.jsonl`` (the test file has no
+labels, so the intermediate phase uses train and val). As in jiant, the first segment is
+``ctx_a`` and each of the four choices is ``ctx_b`` followed by one ending.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness import HubSource, LocalSource, TaskSpec
+from harness.errors import DataFormatError
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+FILES = {"train": "hellaswag_train.jsonl", "dev": "hellaswag_val.jsonl", "test": "hellaswag_test.jsonl"}
+
+
+def hellaswag_file(split: str, lang: str) -> str:
+    return FILES[split]
+
+
+def _example(row: dict) -> dict:
+    lead = row["ctx_b"].strip()
+    choices = [f"{lead} {ending.strip()}".strip() for ending in row["endings"]]
+    return {"context": row["ctx_a"], "choices": choices, "label": int(row["label"])}
+
+
+def read_hellaswag_jsonl(path: Path, split: str, lang: str):
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                example = _example(row)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(path, number, f"not valid JSON ({exc.msg})") from None
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DataFormatError(path, number, f"a HellaSwag record needs ctx_a, ctx_b, endings and label ({exc})") from None
+            if len(example["choices"]) != 4 or not 0 <= example["label"] < 4:
+                raise DataFormatError(path, number, "a HellaSwag record needs 4 endings and a label in 0..3")
+            yield example
+
+
+def from_hub(row: dict) -> dict | None:
+    if row.get("label") in (None, ""):
+        return None  # the hub's test split carries no labels
+    return _example(row)
+
+
+HELLASWAG = TaskSpec(
+    name="hellaswag",
+    kind="multiple_choice",
+    description="HellaSwag commonsense sentence completion (Zellers et al., 2019)",
+    languages=("en",),
+    metric="accuracy",
+    num_choices=4,
+    local=LocalSource(file=hellaswag_file, read=read_hellaswag_jsonl, roots=("", "hellaswag")),
+    samples=SAMPLES / "hellaswag",
+    hub=HubSource(
+        path="Rowan/hellaswag",
+        # The dataset was a loading script; datasets >= 4 reads the hub's parquet conversion.
+        revision="refs/convert/parquet",
+        splits={"train": "train", "dev": "validation"},
+        convert=from_hub,
+    ),
+    defaults={"epochs": 3, "batch_size": 32, "max_length": 256, "lr": 1e-5},
+)

@@ -1,0 +1,12 @@
+"""XTREME target tasks for xharness (built-in plugin, found through its entry point)."""
+
+from harness import hookimpl
+
+from xharness_xtreme.pawsx import PAWSX
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def register_target_tasks(register):
+    register(PAWSX)

@@ -1,0 +1,62 @@
+"""PAWS-X (Yang et al., 2019): adversarial paraphrase identification in 7 languages.
+
+Local layout is the original release, ``x-final/<lang>/{train,dev_2k,test_2k}.tsv`` (English
+has ``train.tsv``; the other languages' ``translated_train.tsv`` is machine-translated and not
+used by the zero-shot protocol). Columns: id, sentence1, sentence2, label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import HubSource, LocalSource, TaskSpec
+from harness.errors import DataFormatError
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")
+FILES = {"train": "train.tsv", "dev": "dev_2k.tsv", "test": "test_2k.tsv"}
+HEADER = ["id", "sentence1", "sentence2", "label"]
+
+
+def pawsx_file(split: str, lang: str) -> str:
+    return f"x-final/{lang}/{FILES[split]}"
+
+
+def read_pawsx_tsv(path: Path, split: str, lang: str):
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = handle.readline().rstrip("\r\n").split("\t")
+        if header != HEADER:
+            raise DataFormatError(path, 1, f"expected the header {' / '.join(HEADER)}, found {' / '.join(header)}")
+        for number, line in enumerate(handle, start=2):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            fields = line.split("\t")
+            if len(fields) != 4:
+                raise DataFormatError(path, number, f"expected 4 tab-separated fields, found {len(fields)}")
+            if fields[3] not in ("0", "1"):
+                raise DataFormatError(path, number, f"label must be 0 or 1, found {fields[3]!r}")
+            yield {"id": fields[0], "text": fields[1], "text_pair": fields[2], "label": int(fields[3])}
+
+
+def from_hub(row: dict) -> dict:
+    return {"text": row["sentence1"], "text_pair": row["sentence2"], "label": int(row["label"])}
+
+
+PAWSX = TaskSpec(
+    name="pawsx",
+    kind="classification",
+    description="PAWS-X paraphrase identification (Yang et al., 2019)",
+    languages=LANGUAGES,
+    metric="accuracy",
+    labels=("different", "paraphrase"),
+    local=LocalSource(file=pawsx_file, read=read_pawsx_tsv, roots=("", "pawsx", "paws-x")),
+    samples=SAMPLES / "pawsx",
+    hub=HubSource(
+        path="google/xtreme",
+        config="PAWS-X.{lang}",
+        splits={"train": "train", "dev": "validation", "test": "test"},
+        convert=from_hub,
+    ),
+    defaults={"epochs": 5, "batch_size": 32, "max_length": 256, "lr": 1e-5},
+)

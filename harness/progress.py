@@ -22,7 +22,7 @@ class Reporter:
 
     def log(self, message: str) -> None:
         if self.enabled:
-            self.console.print(message, highlight=False)
+            self.console.print(message, highlight=False, soft_wrap=True)
 
     @contextmanager
     def task(self, description: str, total: int) -> Iterator[Callable[[], None]]:

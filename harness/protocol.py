@@ -222,8 +222,10 @@ def _make_accelerator():
     import torch
     from accelerate import Accelerator
 
-    precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    return Accelerator(mixed_precision=precision)
+    gpu = torch.cuda.is_available()
+    precision = "bf16" if gpu and torch.cuda.is_bf16_supported() else "no"
+    # cpu=True is what makes accelerate start gloo when torchrun launches CPU processes.
+    return Accelerator(mixed_precision=precision, cpu=not gpu)
 
 
 def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:

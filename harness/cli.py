@@ -58,11 +58,14 @@ def list_command(as_json: bool) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)  # piped output: don't squeeze into 80 columns
     table = Table(title="Tasks", title_justify="left")
     for column in ("name", "role", "kind", "languages", "metric", "plugin"):
         table.add_column(column)
     for t in tasks:
-        langs = f"{len(t['languages'])}: {' '.join(t['languages'])}" if len(t["languages"]) <= 8 else str(len(t["languages"]))
+        codes = t["languages"]
+        langs = f"{len(codes)}: {' '.join(codes)}" if len(codes) <= 8 else f"{len(codes)}: {' '.join(codes[:6])} …"
         table.add_row(t["name"], t["role"], t["kind"], langs, t["metric"], t["plugin"])
     console.print(table)
     table = Table(title="Models", title_justify="left")

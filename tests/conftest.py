@@ -1,0 +1,75 @@
+"""Test set-up: no network, private caches, and the shared real-data samples."""
+
+import os
+
+# Before any Hugging Face import: never wait on the hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="xharness-tests-"))
+os.environ["XHARNESS_CACHE"] = str(_SESSION_TMP / "xharness-cache")
+os.environ["HF_DATASETS_CACHE"] = str(_SESSION_TMP / "hf-datasets")
+os.environ["HF_HOME"] = str(_SESSION_TMP / "hf-home")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+
+
+def _shared(relative: str) -> Path:
+    path = SHARED / relative
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI must have ../shared beside the checkout")
+        pytest.skip(f"{path} not available")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return _shared("data")
+
+
+@pytest.fixture
+def e5_model() -> Path:
+    return _shared("models/multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def registry():
+    from harness.plugins import discover
+
+    return discover()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(registry) -> Path:
+    """The tiny backbone, built through the installed models plugin (found by discovery)."""
+    target = _SESSION_TMP / "tiny-model"
+    if not target.exists():
+        registry.model("tiny").spec.build(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def smoke_run():
+    """One `xharness run --inter hellaswag --target pawsx --preset smoke`, shared by several tests."""
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+
+    output = _SESSION_TMP / "smoke-runs"
+    result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
+                                      "--output", str(output)])
+    return output, result

@@ -1,0 +1,102 @@
+"""The command line through click's runner, and start-up cost in a real subprocess."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from harness import hub
+from harness.cli import cli
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_help_for_every_command(runner):
+    for args in ([], ["list"], ["run"]):
+        result = runner.invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_list_text(runner):
+    result = runner.invoke(cli, ["list"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for word in ("pawsx", "hellaswag", "tiny", "xlm-roberta-large", "xtreme", "stilts", "models", "accuracy"):
+        assert word in result.output
+    assert "7: en de es fr ja ko zh" in result.output
+
+
+def test_list_json(runner):
+    result = runner.invoke(cli, ["list", "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    pawsx = next(t for t in data["tasks"] if t["name"] == "pawsx")
+    assert pawsx["role"] == "target" and pawsx["kind"] == "classification" and len(pawsx["languages"]) == 7
+    assert pawsx["plugin"] == "xtreme" and pawsx["plugin_version"]
+    assert any(m["name"] == "tiny" and m["source"] == "built" for m in data["models"])
+    assert all(p["ok"] for p in data["plugins"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--inter", "hellaswg", "--target", "pawsx"], "did you mean 'hellaswag'"),
+    (["--inter", "none", "--target", "paws"], "did you mean 'pawsx'"),
+    (["--inter", "none", "--target", "pawsx", "--model", "xlm-roberta-lage"], "did you mean 'xlm-roberta-large'"),
+    (["--inter", "none", "--target", "pawsx", "--languages", "de,ded"], "unknown language for pawsx 'ded'"),
+    (["--inter", "none", "--target", "pawsx", "--preset", "smok"], "did you mean 'smoke'"),
+])
+def test_unknown_names_exit_2_with_suggestion(runner, args, message):
+    result = runner.invoke(cli, ["run", *args, "--preset", "smoke"] if "--preset" not in args else ["run", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_offline_without_data_fails_fast_with_one_line(runner, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub.hub_reachable.cache_clear()
+    began = time.perf_counter()
+    result = runner.invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--output", str(tmp_path)])
+    elapsed = time.perf_counter() - began
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1
+    assert "Rowan/hellaswag" in line and "--data-dir" in line and "--preset smoke" in line
+    assert elapsed < 2.0
+
+
+def test_unreachable_hub_is_detected_quickly_without_offline_variables(monkeypatch):
+    for name in hub.OFFLINE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens there
+    hub.hub_reachable.cache_clear()
+    began = time.perf_counter()
+    assert hub.hub_reachable() is False
+    assert time.perf_counter() - began < 2.0
+    hub.hub_reachable.cache_clear()
+
+
+def test_missing_local_file_names_it(runner, tmp_path):
+    (tmp_path / "x-final" / "en").mkdir(parents=True)
+    result = runner.invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--model", "tiny",
+                                 "--data-dir", str(tmp_path), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "x-final/en/train.tsv not found under --data-dir" in result.output
+
+
+def test_list_imports_no_heavy_library_and_is_fast():
+    code = ("import sys, time; t = time.perf_counter(); from harness.cli import main; sys.argv = ['xharness', 'list'];\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'accelerate') if m in sys.modules]\n"
+            "print('HEAVY', heavy, 'SECONDS', time.perf_counter() - t)")
+    began = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    total = time.perf_counter() - began
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout, out.stdout[-300:]
+    assert "pawsx" in out.stdout
+    assert total < 3.0  # interpreter start-up included; the command itself takes a fraction of that

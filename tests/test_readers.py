@@ -1,0 +1,81 @@
+"""Local readers on the real files in ../shared/data, and their errors on malformed input."""
+
+import csv
+import json
+
+import pytest
+
+from harness.data import plan_task_data
+from harness.errors import DataFormatError, UserError
+
+
+def _load(registry, role, name, data_dir, needs):
+    data = plan_task_data(registry.task(role, name), needs, source="local", data_dir=data_dir)
+    return {need: data.load(*need) for need in needs}
+
+
+def test_pawsx_reads_every_real_xfinal_file(registry, shared_data):
+    languages = registry.task("target", "pawsx").spec.languages
+    needs = [("train", "en"), ("dev", "en")] + [(s, lang) for lang in languages for s in ("dev", "test")]
+    loaded = _load(registry, "target", "pawsx", shared_data, needs)
+    for (split, lang), examples in loaded.items():
+        raw = (shared_data / "pawsx" / "x-final" / lang / {"train": "train.tsv", "dev": "dev_2k.tsv",
+                                                          "test": "test_2k.tsv"}[split]).read_text(encoding="utf-8")
+        rows = [r.split("\t") for r in raw.splitlines()[1:] if r]
+        assert [(e["text"], e["text_pair"], e["label"]) for e in examples] == [(r[1], r[2], int(r[3])) for r in rows]
+    first = loaded[("train", "en")][0]
+    assert first["text"].startswith("In Paris , in October 1560") and first["label"] == 0
+
+
+def test_pawsx_reads_the_full_german_dev_set(registry, shared_data):
+    spec = registry.task("target", "pawsx").spec
+    path = shared_data / "pawsx" / "superglebergerman" / "dev.tsv"
+    examples = list(spec.local.read(path, "dev", "de"))
+    assert len(examples) == 2000
+    assert {e["label"] for e in examples} == {0, 1}
+    with open(path, encoding="utf-8", newline="") as handle:
+        reference = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    assert [e["text_pair"] for e in examples] == [r["sentence2"] for r in reference]
+
+
+def test_hellaswag_reads_the_real_files(registry, shared_data):
+    loaded = _load(registry, "intermediate", "hellaswag", shared_data, [("train", "en"), ("dev", "en")])
+    train = loaded[("train", "en")]
+    rows = [json.loads(line) for line in (shared_data / "hellaswag" / "hellaswag_train.jsonl").read_text().splitlines()]
+    assert len(train) == len(rows) >= 2
+    for example, row in zip(train, rows):
+        assert example["context"] == row["ctx_a"] and example["label"] == row["label"]
+        assert example["choices"] == [f"{row['ctx_b']} {e}".strip() for e in row["endings"]]
+    assert train[0]["choices"][3] == "then , the man continues removing the snow on his car."
+
+
+def test_bundled_samples_cover_every_language(registry):
+    pawsx = registry.task("target", "pawsx")
+    needs = [("train", "en"), ("dev", "en")] + [("test", lang) for lang in pawsx.spec.languages]
+    data = plan_task_data(pawsx, needs, source="bundled", data_dir=None)
+    assert all(len(data.load(*need)) >= 32 for need in needs)
+
+
+def test_malformed_pawsx_names_file_and_line(registry, tmp_path):
+    spec = registry.task("target", "pawsx").spec
+    bad = tmp_path / "test_2k.tsv"
+    bad.write_text("id\tsentence1\tsentence2\tlabel\n1\ta\tb\t1\n2\tonly two fields\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"test_2k.tsv:3: expected 4 tab-separated fields"):
+        list(spec.local.read(bad, "test", "de"))
+    bad.write_text("id\tsentence1\tsentence2\tlabel\n1\ta\tb\tyes\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"test_2k.tsv:2: label must be 0 or 1"):
+        list(spec.local.read(bad, "test", "de"))
+
+
+def test_malformed_hellaswag_names_file_and_line(registry, tmp_path):
+    spec = registry.task("intermediate", "hellaswag").spec
+    bad = tmp_path / "hellaswag_val.jsonl"
+    bad.write_text('{"ctx_a": "a", "ctx_b": "b", "endings": ["1", "2", "3", "4"], "label": 0}\n{"ctx_a": \n')
+    with pytest.raises(DataFormatError, match=r"hellaswag_val.jsonl:2: not valid JSON"):
+        list(spec.local.read(bad, "dev", "en"))
+
+
+def test_local_source_requires_an_existing_folder(registry, tmp_path):
+    with pytest.raises(UserError, match="is not a folder"):
+        plan_task_data(registry.task("target", "pawsx"), [("train", "en")], source="local",
+                       data_dir=tmp_path / "nope")

@@ -1,0 +1,106 @@
+"""The smoke preset end to end: the table, the results record, and reuse of finished phases."""
+
+import json
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from harness.cli import cli
+
+PAWSX_LANGUAGES = ["en", "de", "es", "fr", "ja", "ko", "zh"]
+
+
+def _results(output: Path) -> tuple[Path, dict]:
+    (path,) = sorted((output / "runs").glob("*/results.json"))
+    return path, json.loads(path.read_text())
+
+
+def test_smoke_run_prints_the_table_for_all_languages(smoke_run):
+    output, result = smoke_run
+    assert result.exit_code == 0, result.output
+    for lang in PAWSX_LANGUAGES + ["average"]:
+        assert lang in result.output
+    assert "results: " in result.output and "results.json" in result.output
+
+
+def test_results_record_holds_the_protocol(smoke_run):
+    output, result = smoke_run
+    path, record = _results(output)
+    assert record["intermediate_tasks"] == ["hellaswag"] and record["target_task"] == "pawsx"
+    assert record["model"]["name"] == "tiny" and len(record["model"]["weights_sha256"]) == 64
+    assert record["seed"] == 42
+    for phase in ("intermediate", "target"):
+        settings = record["hyperparameters"][phase]
+        assert {"lr", "batch_size", "max_length", "epochs", "warmup_ratio", "weight_decay"} <= set(settings)
+        assert record["phases"][phase]["wall_seconds"] > 0
+        assert record["phases"][phase]["reused"] is False
+    assert record["hyperparameters"]["target"]["epochs"] == 4
+    assert record["versions"]["core"] and set(record["versions"]["plugins"]) >= {"xtreme", "stilts", "models"}
+    assert record["versions"]["torch"] and "git" in record
+    scores = record["scores"]
+    assert scores["metric"] == "accuracy" and list(scores["per_language"]) == PAWSX_LANGUAGES
+    assert abs(scores["average"] - sum(scores["per_language"].values()) / 7) < 1e-9
+    # the scores are what the written predictions give against the bundled gold labels
+    samples = Path(__import__("xharness_xtreme").__file__).parent / "samples" / "pawsx" / "x-final"
+    for lang, value in scores["per_language"].items():
+        predicted = (path.parent / "predictions" / "pawsx" / f"test-{lang}.tsv").read_text().split()
+        gold = [row.split("\t")[3] for row in (samples / lang / "test_2k.tsv").read_text().splitlines()[1:]]
+        assert len(predicted) == len(gold)
+        assert abs(100 * sum(p == g for p, g in zip(predicted, gold)) / len(gold) - value) < 1e-9
+    history = record["phases"]["intermediate"]["history"]
+    assert history["updates"] == 24 and len(history["epochs"]) == 3  # 64 examples / 8 × 3 epochs
+    assert not list(output.rglob("*.tmp")), "temporary files left behind"
+
+
+def test_finished_phases_are_reused(smoke_run):
+    output, _ = smoke_run
+    path, before = _results(output)
+    mtime = path.stat().st_mtime_ns
+    began = time.perf_counter()
+    again = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
+                                     "--output", str(output)])
+    assert again.exit_code == 0, again.output
+    assert "reusing finished run" in again.output
+    assert path.stat().st_mtime_ns == mtime  # not rewritten
+    assert time.perf_counter() - began < 5
+
+    # a changed target setting redoes phase 3 only: phase 2 is reused from its key
+    changed = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
+                                       "--output", str(output), "--target-epochs", "1", "--languages", "en,de"])
+    assert changed.exit_code == 0, changed.output
+    assert "reusing finished phase" in changed.output
+    runs = sorted((output / "runs").glob("*/results.json"))
+    assert len(runs) == 2
+    new = json.loads(next(p for p in runs if p != path).read_text())
+    assert new["phases"]["intermediate"]["reused"] is True
+    assert new["phases"]["intermediate"]["key"] == before["phases"]["intermediate"]["key"]
+    assert list(new["scores"]["per_language"]) == ["en", "de"]
+    assert len(list((output / "intermediate").iterdir())) == 1
+
+
+def test_baseline_without_intermediate_task(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+                                      "--output", str(tmp_path), "--target-epochs", "1"])
+    assert result.exit_code == 0, result.output
+    _, record = _results(tmp_path)
+    assert record["intermediate_tasks"] == [] and record["phases"]["intermediate"] is None
+    assert not (tmp_path / "intermediate").exists()
+
+
+def test_smoke_with_a_real_bert_backbone_without_token_type_ids(tmp_path, e5_model, shared_data):
+    """multilingual-e5-small: BERT architecture, XLM-R tokenizer, no token_type_ids; real PAWS-X files."""
+    result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
+                                      "--model", str(e5_model), "--data-dir", str(shared_data), "--lr", "3e-5",
+                                      "--output", str(tmp_path), "--inter-epochs", "1", "--target-epochs", "1"])
+    assert result.exit_code == 0, result.output
+    _, record = _results(tmp_path)
+    model = record["model"]
+    assert model["source"] == "local" and model["location"] == str(e5_model.resolve())
+    from harness.fsutil import sha256_files
+
+    assert model["weights_sha256"] == sha256_files([e5_model / "model.safetensors"], root=e5_model)
+    assert record["data"]["target"]["source"] == "local"
+    assert record["phases"]["target"]["train_examples"] == 4  # the real en/train.tsv sample has 4 rows
+    encoder = next((tmp_path / "intermediate").iterdir()) / "encoder"
+    assert "BertModel" in json.loads((encoder / "config.json").read_text())["architectures"][0]

@@ -32,5 +32,5 @@ def test_even_shard_gives_every_process_the_same_number_of_batches():
     batches = [[i] for i in range(7)]
     shards = [even_shard(batches, rank, 3) for rank in range(3)]
     assert [len(s) for s in shards] == [3, 3, 3]
-    assert sorted(b[0] for s in shards for b in s)[:7] == list(range(7))
+    assert {b[0] for s in shards for b in s} == set(range(7))  # nothing dropped; two batches repeated
     assert even_shard(batches, 0, 1) == batches

@@ -28,6 +28,7 @@ class TaskData:
     source: str
     needs: list[tuple[str, str]]  # (split, language) pairs the run will read
     files: dict[tuple[str, str], Path] = field(default_factory=dict)
+    _loaded: dict[tuple[str, str], list[Example]] = field(default_factory=dict, repr=False)
 
     @property
     def spec(self) -> TaskSpec:
@@ -50,7 +51,17 @@ class TaskData:
                 base["root"] = str(common)
         return base
 
+    def preload(self) -> None:
+        """Read every needed split now, so bad data fails before any training starts."""
+        for split, lang in self.needs:
+            self.load(split, lang)
+
     def load(self, split: str, lang: str) -> list[Example]:
+        if (split, lang) not in self._loaded:
+            self._loaded[(split, lang)] = self._read(split, lang)
+        return self._loaded[(split, lang)]
+
+    def _read(self, split: str, lang: str) -> list[Example]:
         if self.source == "hub":
             return _load_hub(self.spec, split, lang)
         path = self.files[(split, lang)]

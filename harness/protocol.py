@@ -259,6 +259,8 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
         key = stable_hash(key_material)
         folder = output / "intermediate" / f"{data.spec.name}-{_slug(plan.model.name)}-seed{request.seed}-{key}"
         done = folder / "phase.json"
+        if not done.is_file():
+            _preload(plan)
         if done.is_file():
             import json
 
@@ -298,6 +300,7 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
         reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {run_dir}")
         return results_path, record
 
+    _preload(plan)
     reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
                  f"zero-shot on {len(plan.languages)} languages")
     began = time.perf_counter()
@@ -336,6 +339,12 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
     return results_path, record
 
 
+def _preload(plan: Plan) -> None:
+    """Read all data of every phase up front: a malformed test file must not surface after training."""
+    for data in [*plan.inter, plan.target]:
+        data.preload()
+
+
 def _encoder_saver(tokenizer, encoder):
     class Saver:
         def save(self, folder: Path) -> None:
@@ -363,6 +372,7 @@ def _run_intermediate(accelerator, plan: Plan, data: TaskData, settings, key, fo
                                pad_id=tokenizer.pad_token_id, reporter=reporter)
     unwrapped = accelerator.unwrap_model(prepared)
     return {"key": key, "task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
+            "model_commit": getattr(encoder.config, "_commit_hash", None),
             "history": history, "_encoder": _encoder_saver(tokenizer, unwrapped.encoder)}
 
 
@@ -378,19 +388,20 @@ def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, rev
     dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
     model = TaskModel(encoder)  # the encoder only: the head starts fresh
     model.add_head(data.spec.name, kind, data.spec)
+    tests = {test_lang: _featurize(kind, data, "test", test_lang, tokenizer, settings) for test_lang in plan.languages}
     prepared = accelerator.prepare_model(model)
     train_settings = _train_settings(settings)
     history = train_and_select(accelerator, prepared, data.spec.name, kind, train, dev, settings=train_settings,
                                seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter)
     scores: dict[str, float] = {}
     predictions: dict[str, list[int]] = {}
-    for test_lang in plan.languages:
-        test = _featurize(kind, data, "test", test_lang, tokenizer, settings)
+    for test_lang, test in tests.items():
         preds = predict(accelerator, prepared, data.spec.name, kind, test,
                         batch_size=train_settings.per_device_batch_size * 2, pad_id=tokenizer.pad_token_id,
                         reporter=reporter, description=f"{data.spec.name} test {test_lang}")
         scores[test_lang] = accuracy(preds, test)
         predictions[test_lang] = preds
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
+             "model_commit": getattr(encoder.config, "_commit_hash", None),
              "history": history, "test_scores": scores, "reused": False}
     return phase, predictions

@@ -56,7 +56,10 @@ def _optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.O
             continue
         (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
     groups = [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=settings.lr)
+    try:  # the fused kernel (CPU and GPU) is the fastest AdamW torch has
+        return torch.optim.AdamW(groups, lr=settings.lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(groups, lr=settings.lr)
 
 
 def _linear_schedule(optimizer, warmup: int, total: int):
@@ -66,6 +69,12 @@ def _linear_schedule(optimizer, warmup: int, total: int):
         return max(0.0, (total - step) / max(1, total - warmup))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def epoch_batches(lengths: list[int], per_device: int, *, seed: int, epoch: int, rank: int = 0,
+                  world: int = 1) -> list[list[int]]:
+    """The training batches this process takes in one epoch."""
+    return even_shard(length_grouped_batches(lengths, per_device, seed=seed * 1000 + epoch), rank, world)
 
 
 def _to_device(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
@@ -113,8 +122,12 @@ def train_and_select(accelerator, model, task: str, kind, train_features: list[d
     per_device, accumulation = split_batch(settings.batch_size, settings.per_device_batch_size, world)
     lengths = [f["length"] for f in train_features]
     # The batch count does not depend on the shuffling seed, so one call gives it exactly.
-    micro_per_epoch = len(even_shard(length_grouped_batches(lengths, per_device, seed=seed), rank, world))
-    updates_per_epoch = max(1, micro_per_epoch // accumulation)
+    micro_per_epoch = len(epoch_batches(lengths, per_device, seed=seed, epoch=0, rank=rank, world=world))
+    if micro_per_epoch < accumulation:
+        raise UserError(f"{task}: {len(train_features)} training examples make {micro_per_epoch} batches of "
+                        f"{per_device} per process, fewer than the {accumulation} needed for one update of "
+                        f"effective batch {settings.batch_size}; lower --batch-size")
+    updates_per_epoch = micro_per_epoch // accumulation
     total_updates = max(1, math.ceil(updates_per_epoch * settings.epochs))
     optimizer = _optimizer(model, settings)
     scheduler = _linear_schedule(optimizer, int(settings.warmup_ratio * total_updates), total_updates)
@@ -127,9 +140,13 @@ def train_and_select(accelerator, model, task: str, kind, train_features: list[d
     start = time.perf_counter()
     while update < total_updates:
         model.train()
-        batches = even_shard(length_grouped_batches(lengths, per_device, seed=seed * 1000 + epoch), rank, world)
+        batches = epoch_batches(lengths, per_device, seed=seed, epoch=epoch, rank=rank, world=world)
         usable = (len(batches) // accumulation) * accumulation
-        losses: list[float] = []
+        # Losses stay on the device until the epoch ends: a per-step .item() or all-reduce
+        # would stall a GPU pipeline just for logging.
+        loss_sum = torch.zeros((), device=accelerator.device)
+        first_loss = None
+        micro_steps = 0
         with reporter.task(f"{task} epoch {epoch + 1}", total=min(usable // accumulation, total_updates - update)) as advance:
             for micro, indices in enumerate(batches[:usable]):
                 batch = _to_device(kind.collate([train_features[i] for i in indices], pad_id), accelerator.device)
@@ -142,7 +159,11 @@ def train_and_select(accelerator, model, task: str, kind, train_features: list[d
                 else:
                     with accelerator.no_sync(model):
                         accelerator.backward(loss)
-                losses.append(accelerator.reduce(loss.detach() * accumulation, reduction="mean").item())
+                step_loss = loss.detach().float() * accumulation
+                loss_sum += step_loss
+                micro_steps += 1
+                if first_loss is None:
+                    first_loss = step_loss.clone()
                 if last_micro:
                     accelerator.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
                     optimizer.step()
@@ -155,9 +176,11 @@ def train_and_select(accelerator, model, task: str, kind, train_features: list[d
         predictions = predict(accelerator, model, task, kind, dev_features, batch_size=per_device * 2,
                               pad_id=pad_id, reporter=reporter, description=f"{task} dev")
         score = accuracy(predictions, dev_features)
-        mean_loss = sum(losses) / max(1, len(losses))
+        # every process ran the same number of micro-steps, so the mean of means is the global mean
+        mean_loss = accelerator.reduce(loss_sum / max(1, micro_steps), reduction="mean").item()
+        first = accelerator.reduce(first_loss, reduction="mean").item() if first_loss is not None else None
         history["epochs"].append({"epoch": epoch + 1, "updates": update, "train_loss": mean_loss,
-                                  "first_loss": losses[0] if losses else None, "dev_score": score})
+                                  "first_loss": first, "dev_score": score})
         reporter.log(f"{task} epoch {epoch + 1}: train loss {mean_loss:.4f}, dev accuracy {score:.2f}")
         if score > best_score:
             best_score = score

@@ -100,3 +100,20 @@ def test_list_imports_no_heavy_library_and_is_fast():
     assert "HEAVY []" in out.stdout, out.stdout[-300:]
     assert "pawsx" in out.stdout
     assert total < 3.0  # interpreter start-up included; the command itself takes a fraction of that
+
+
+def test_malformed_test_file_fails_before_any_training(runner, tmp_path, shared_data):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(shared_data / "pawsx", data / "pawsx")
+    shutil.copytree(shared_data / "hellaswag", data / "hellaswag")
+    broken = data / "pawsx" / "x-final" / "ko" / "test_2k.tsv"
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].rsplit("\t", 1)[0]  # drop the label of the second record
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--model", "tiny",
+                                 "--data-dir", str(data), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert f"{broken}:3: expected 4 tab-separated fields, found 3" in result.output
+    assert not (tmp_path / "out" / "intermediate").exists()  # nothing was trained

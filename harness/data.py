@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,9 @@ class TaskData:
     def spec(self) -> TaskSpec:
         return self.task.spec
 
+    @cached_property
     def identity(self) -> dict[str, Any]:
-        """What determines this data, for cache keys and the results record."""
+        """What determines this data, for cache keys and the results record (files hashed once)."""
         spec = self.spec
         base: dict[str, Any] = {
             "task": spec.name, "plugin": self.task.plugin, "plugin_version": self.task.plugin_version,

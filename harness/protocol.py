@@ -8,6 +8,7 @@ appear only when complete (written to a temporary name, then renamed).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -254,32 +255,25 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
     if plan.inter:
         data = plan.inter[0]
         settings = plan.inter_settings
-        key_material = {"phase": "intermediate", "core": core, "model": model_identity, "tasks": [data.identity()],
+        key_material = {"phase": "intermediate", "core": core, "model": model_identity, "tasks": [data.identity],
                         "settings": settings, "seed": request.seed}
         key = stable_hash(key_material)
         folder = output / "intermediate" / f"{data.spec.name}-{_slug(plan.model.name)}-seed{request.seed}-{key}"
         done = folder / "phase.json"
-        if not done.is_file():
-            _preload(plan)
         if done.is_file():
-            import json
-
-            phase2 = json.loads(done.read_text(encoding="utf-8"))
-            phase2["reused"] = True
+            phase2 = dict(json.loads(done.read_text(encoding="utf-8")), reused=True)
             reporter.log(f"phase 2 ({data.spec.name}): reusing finished phase {folder}")
         else:
+            _preload(plan)
             reporter.log(f"phase 2: training on {data.spec.name} ({plan.source} data)")
             began = time.perf_counter()
-            phase2 = _run_intermediate(accelerator, plan, data, settings, key, folder, reporter, get_kind, set_seed)
-            phase2["wall_seconds"] = time.perf_counter() - began
-            phase2["reused"] = False
+            phase2, save_encoder = _run_intermediate(accelerator, plan, data, settings, key, reporter, get_kind,
+                                                     set_seed)
+            phase2.update(wall_seconds=time.perf_counter() - began, reused=False)
             if main:
                 with atomic_dir(folder) as tmp:
-                    (tmp / "encoder").mkdir()
-                    phase2.pop("_encoder").save(tmp / "encoder")
+                    save_encoder(tmp / "encoder")
                     atomic_write_json(tmp / "phase.json", phase2)
-            else:
-                phase2.pop("_encoder")
             accelerator.wait_for_everyone()
         start_location, start_revision = str(folder / "encoder"), None
         start_identity = {"intermediate_key": key}
@@ -287,15 +281,13 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
     # Phase 3 --------------------------------------------------------------------------
     data = plan.target
     settings = plan.target_settings
-    key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity(),
+    key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity,
                     "languages": plan.languages, "settings": settings, "seed": request.seed}
     key = stable_hash(key_material)
     inter_label = "+".join(d.spec.name for d in plan.inter) or "none"
     run_dir = output / "runs" / f"{inter_label}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}-{key}"
     results_path = run_dir / "results.json"
     if results_path.is_file():
-        import json
-
         record = json.loads(results_path.read_text(encoding="utf-8"))
         reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {run_dir}")
         return results_path, record
@@ -323,7 +315,7 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
         "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
                    "average": sum(per_language.values()) / len(per_language)},
         "phases": {"intermediate": phase2, "target": phase3},
-        "data": {"intermediate": [d.identity() for d in plan.inter], "target": data.identity()},
+        "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
         "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
         "git": git_state(),
         "environment": {"processes": accelerator.num_processes, "device": str(accelerator.device),
@@ -345,16 +337,8 @@ def _preload(plan: Plan) -> None:
         data.preload()
 
 
-def _encoder_saver(tokenizer, encoder):
-    class Saver:
-        def save(self, folder: Path) -> None:
-            encoder.save_pretrained(folder)
-            tokenizer.save_pretrained(folder)
-
-    return Saver()
-
-
-def _run_intermediate(accelerator, plan: Plan, data: TaskData, settings, key, folder, reporter, get_kind, set_seed):
+def _run_intermediate(accelerator, plan: Plan, data: TaskData, settings, key, reporter, get_kind, set_seed):
+    """Train phase 2; return its record and a function that saves the encoder (not the head)."""
     from harness.model import TaskModel, load_backbone
     from harness.train import train_and_select
 
@@ -370,10 +354,15 @@ def _run_intermediate(accelerator, plan: Plan, data: TaskData, settings, key, fo
     history = train_and_select(accelerator, prepared, data.spec.name, kind, train, dev,
                                settings=_train_settings(settings), seed=plan.request.seed,
                                pad_id=tokenizer.pad_token_id, reporter=reporter)
-    unwrapped = accelerator.unwrap_model(prepared)
-    return {"key": key, "task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
-            "model_commit": getattr(encoder.config, "_commit_hash", None),
-            "history": history, "_encoder": _encoder_saver(tokenizer, unwrapped.encoder)}
+    trained = accelerator.unwrap_model(prepared).encoder
+
+    def save_encoder(folder: Path) -> None:
+        trained.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    record = {"key": key, "task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
+              "model_commit": getattr(encoder.config, "_commit_hash", None), "history": history}
+    return record, save_encoder
 
 
 def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed):

@@ -133,9 +133,10 @@ def _print_results(results_path: Path, record: dict, seconds: float) -> None:
         return
     from rich.console import Console
 
-    from harness.record import render_table
+    from harness.record import render_table, table_heading
 
     console = Console(highlight=False)
+    console.print(table_heading(record), soft_wrap=True)
     console.print(render_table(record))
     console.print(f"results: {results_path}  ({seconds:.1f} s)", soft_wrap=True)
 

@@ -43,13 +43,17 @@ def score_table(record: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def table_heading(record: dict[str, Any]) -> str:
+    inter = "+".join(record["intermediate_tasks"]) or "none"
+    return (f"{record['target_task']} after intermediate task {inter} · model {record['model']['name']} · "
+            f"seed {record['seed']}")
+
+
 def render_table(record: dict[str, Any]):
     from rich.table import Table
 
     headers, rows = score_table(record)
-    inter = "+".join(record["intermediate_tasks"]) or "none"
-    title = f"{record['target_task']} ← {inter} · {record['model']['name']} · seed {record['seed']}"
-    table = Table(title=title, title_justify="left")
+    table = Table()
     table.add_column(headers[0])
     table.add_column(headers[1], justify="right")
     for i, row in enumerate(rows):

@@ -79,3 +79,32 @@ def test_local_source_requires_an_existing_folder(registry, tmp_path):
     with pytest.raises(UserError, match="is not a folder"):
         plan_task_data(registry.task("target", "pawsx"), [("train", "en")], source="local",
                        data_dir=tmp_path / "nope")
+
+
+def test_hub_source_asks_for_the_right_dataset_and_converts_rows(registry, monkeypatch):
+    """The hub path, with datasets.load_dataset replaced by a recorder (there is no hub here)."""
+    import datasets
+
+    from harness import hub
+
+    calls = []
+
+    def fake_load_dataset(path, name=None, split=None, revision=None):
+        calls.append((path, name, split, revision))
+        if path == "google/xtreme":
+            return [{"sentence1": "a", "sentence2": "b", "label": "1"}, {"sentence1": "c", "sentence2": "d", "label": 0}]
+        return [{"ctx_a": "A man", "ctx_b": "he", "endings": ["w", "x", "y", "z"], "label": "2"},
+                {"ctx_a": "B", "ctx_b": "", "endings": ["w", "x", "y", "z"], "label": ""}]
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr(hub, "dataset_maybe_cached", lambda path: True)  # pretend the HF cache has it
+    pawsx = plan_task_data(registry.task("target", "pawsx"), [("test", "de")], source="hub", data_dir=None)
+    assert pawsx.load("test", "de") == [{"text": "a", "text_pair": "b", "label": 1},
+                                        {"text": "c", "text_pair": "d", "label": 0}]
+    hellaswag = plan_task_data(registry.task("intermediate", "hellaswag"), [("dev", "en")], source="hub",
+                               data_dir=None)
+    assert hellaswag.load("dev", "en") == [{"context": "A man", "choices": ["he w", "he x", "he y", "he z"],
+                                            "label": 2}]  # the unlabelled row is dropped
+    assert calls == [("google/xtreme", "PAWS-X.de", "test", None),
+                     ("Rowan/hellaswag", None, "validation", "refs/convert/parquet")]
+    assert pawsx.identity["dataset"] == "google/xtreme" and pawsx.identity["source"] == "hub"

@@ -51,8 +51,13 @@ def list_command(as_json: bool) -> None:
               for name, item in sorted(registry.models.items())]
     plugins = [{"name": p.name, "distribution": p.distribution, "version": p.version, "ok": p.ok,
                 "error": p.error, "provides": p.provides} for p in registry.plugins.values()]
+    boards = [{"name": name, "description": item.spec.description, "plugin": item.plugin,
+               "tasks": {t.name: {"metric": t.metric, "group": t.group, "languages": len(t.languages)}
+                         for t in item.spec.tasks}}
+              for name, item in sorted(registry.leaderboards.items())]
     if as_json:
-        click.echo(json.dumps({"tasks": tasks, "models": models, "plugins": plugins}, indent=2))
+        click.echo(json.dumps({"tasks": tasks, "models": models, "leaderboards": boards, "plugins": plugins},
+                              indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -74,6 +79,14 @@ def list_command(as_json: bool) -> None:
     for m in models:
         table.add_row(m["name"], m["hub_id"] or "built locally", m["plugin"], m["description"])
     console.print(table)
+    if boards:
+        table = Table(title="Leaderboards (xharness score)", title_justify="left")
+        for column in ("name", "tasks (metric, languages)", "plugin"):
+            table.add_column(column)
+        for b in boards:
+            listed = ", ".join(f"{n} ({t['metric']}, {t['languages']})" for n, t in b["tasks"].items())
+            table.add_row(b["name"], listed, b["plugin"])
+        console.print(table)
     table = Table(title="Plugins", title_justify="left")
     for column in ("name", "distribution", "version", "status"):
         table.add_column(column)
@@ -124,6 +137,71 @@ def run_command(inter, target, model, seed, output, data_dir, preset, languages,
         _fail(error)
         return
     _print_results(results_path, record, time.perf_counter() - began)
+
+
+@cli.command("score")
+@click.option("--predictions", required=True, type=click.Path(path_type=Path),
+              help="Folder with one sub-folder per task holding test-<lang>.<ext> prediction files.")
+@click.option("--labels", required=True, type=click.Path(path_type=Path), help="Folder of gold labels, same layout.")
+@click.option("--leaderboard", "board_name", default=None,
+              help="Which registered leaderboard's format and metrics [default: the only one installed].")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON, keyed as XTREME's evaluate.py keys them.")
+def score_command(predictions: Path, labels: Path, board_name: str | None, as_json: bool) -> None:
+    """Score leaderboard-format predictions against labels (no GPU, no model needed).
+
+    Tasks are the sub-folders present in both folders; per-language scores, task averages,
+    group averages and the overall score are in percent.
+    """
+    from harness.errors import UnknownNameError
+    from harness.scoring import score_folders
+
+    registry = _registry()
+    try:
+        if board_name is None:
+            if len(registry.leaderboards) != 1:
+                raise UserError("pass --leaderboard NAME; installed: "
+                                + (", ".join(registry.leaderboards) or "none (see `xharness list`)"))
+            board_name = next(iter(registry.leaderboards))
+        if board_name not in registry.leaderboards:
+            raise UnknownNameError("leaderboard", board_name, registry.leaderboards)
+        board = registry.leaderboards[board_name].spec
+        scores = score_folders(board, predictions, labels)
+    except UserError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps(scores, indent=2))
+        return
+    _print_scores(board, scores)
+
+
+def _print_scores(board, scores: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    for task in board.tasks:
+        if task.name not in scores:
+            continue
+        result = scores[task.name]
+        metric_names = [m for m in result if not m.startswith("avg_")]
+        table = Table(title=f"{task.name} ({task.group})", title_justify="left")
+        table.add_column("language")
+        for metric in metric_names:
+            table.add_column(metric, justify="right")
+        for lang in task.languages:
+            table.add_row(lang, *(f"{result[m][lang]:.2f}" for m in metric_names))
+        table.add_row("average", *(f"{result['avg_' + m]:.2f}" for m in metric_names), end_section=True)
+        console.print(table)
+        console.print(f"{task.name} score: {result['avg_metric']:.2f}")
+    summary = Table(title=f"{board.name} summary", title_justify="left")
+    summary.add_column("task or group")
+    summary.add_column("score", justify="right")
+    for name, value in scores.items():
+        summary.add_row(name, f"{value['avg_metric'] if isinstance(value, dict) else value:.2f}")
+    console.print(summary)
 
 
 def _print_results(results_path: Path, record: dict, seconds: float) -> None:

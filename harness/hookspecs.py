@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from harness.spec import ModelSpec, TaskSpec
+    from harness.spec import Leaderboard, ModelSpec, TaskSpec
 
 PROJECT = "xharness"
 ENTRY_POINT_GROUP = "xharness"
@@ -44,4 +44,12 @@ def register_models(register: Callable[["ModelSpec"], None]) -> None:
     """Register backbones that ``--model NAME`` can select.
 
     :param register: call once per :class:`harness.ModelSpec`.
+    """
+
+
+@hookspec
+def register_leaderboards(register: Callable[["Leaderboard"], None]) -> None:
+    """Register a benchmark's submission format, for ``xharness score``.
+
+    :param register: call once per :class:`harness.spec.Leaderboard`.
     """

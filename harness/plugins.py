@@ -18,7 +18,7 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import UnknownNameError
-from harness.spec import SPLITS, ModelSpec, TaskSpec
+from harness.spec import SPLITS, Leaderboard, ModelSpec, TaskSpec
 
 DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
 ONLY_ENV = "XHARNESS_PLUGINS"
@@ -59,6 +59,7 @@ class Registry:
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Registered]] = {role: {} for role in ROLES}
         self.models: dict[str, Registered] = {}
+        self.leaderboards: dict[str, Registered] = {}
         self.plugins: dict[str, PluginInfo] = {}
 
     # -- lookups -------------------------------------------------------------------
@@ -101,6 +102,8 @@ class Registry:
                     impl(register=lambda spec, role=role: _register_task(staged, role, spec, info, self))
             for impl in _impls(pm, "register_models", info.name):
                 impl(register=lambda spec: _register_model(staged, spec, info, self))
+            for impl in _impls(pm, "register_leaderboards", info.name):
+                impl(register=lambda spec: _register_leaderboard(staged, spec, info, self))
         except Exception as exc:  # a plugin's bug must not take the tool down
             info.error = f"{type(exc).__name__}: {exc}"
             info.provides.clear()
@@ -110,6 +113,7 @@ class Registry:
         for role in ROLES:
             self.tasks[role].update(staged.tasks[role])
         self.models.update(staged.models)
+        self.leaderboards.update(staged.leaderboards)
 
 
 def _impls(pm: pluggy.PluginManager, hook_name: str, plugin_name: str):
@@ -150,6 +154,24 @@ def _register_model(staged: Registry, spec: Any, info: PluginInfo, reg: Registry
             f"model {spec.name!r} is registered by both plugin {other.plugin!r} and plugin {info.name!r}"
         )
     staged._add(staged.models, "model", spec, info)
+
+
+def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo, reg: Registry) -> None:
+    from harness.scoring import METRICS
+
+    if not isinstance(spec, Leaderboard):
+        raise TypeError(f"register() for leaderboards expects a Leaderboard, got {type(spec).__name__}")
+    for task in spec.tasks:
+        if task.metric not in METRICS:
+            raise ValueError(f"leaderboard {spec.name!r}: task {task.name!r} has unknown metric {task.metric!r} "
+                             f"(known: {', '.join(METRICS)})")
+        if task.group not in spec.groups:
+            raise ValueError(f"leaderboard {spec.name!r}: task {task.name!r} is in undeclared group {task.group!r}")
+    if spec.name in reg.leaderboards:
+        other = reg.leaderboards[spec.name]
+        raise DuplicateNameError(f"leaderboard {spec.name!r} is registered by both plugin {other.plugin!r} "
+                                 f"and plugin {info.name!r}")
+    staged._add(staged.leaderboards, "leaderboard", spec, info)
 
 
 def _truthy(value: str | None) -> bool:

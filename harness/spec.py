@@ -106,3 +106,33 @@ class ModelSpec:
     revision: str | None = None
     build: Callable[[Path], None] | None = None
     build_version: str = "1"
+
+
+@dataclass(frozen=True)
+class LeaderboardTask:
+    """One task of a leaderboard: how its ``test-<lang>.<extension>`` files are scored.
+
+    :param metric: ``accuracy``, ``seqeval`` (tag files, one tag a line, blank line between
+        sentences), ``pair_f1`` (tab-separated id pairs), ``squad`` or ``mlqa`` (SQuAD-format
+        label JSON, ``{id: answer}`` prediction JSON; ``mlqa`` normalises per answer language).
+    """
+
+    name: str
+    metric: str
+    languages: tuple[str, ...]
+    group: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """A benchmark's submission format: tasks, their languages and metrics, and task groups.
+
+    The overall score is the mean of the tasks' scores when every task is present; a group's
+    score is the mean over its tasks when all of them are present.
+    """
+
+    name: str
+    description: str
+    tasks: tuple[LeaderboardTask, ...]
+    groups: tuple[str, ...]

@@ -137,3 +137,13 @@ def test_list_shows_a_broken_plugin_and_still_lists_the_rest(fake_distributions,
     assert result.exit_code == 0
     assert "fake_bad" in result.output and "ModuleNotFoundError" in result.output
     assert "fake-inter" in result.output and "pawsx" in result.output
+
+
+def test_leaderboard_with_unknown_metric_is_rejected():
+    from harness.spec import Leaderboard, LeaderboardTask
+
+    board = Leaderboard("b", "d", tasks=(LeaderboardTask("t", "bleu", ("en",), "g", "tsv"),), groups=("g",))
+    plugin = _plugin(register_leaderboards=lambda register: register(board))
+    registry = discover([("boards", plugin)], autoload=False)
+    assert "unknown metric 'bleu'" in registry.plugins["boards"].error
+    assert registry.leaderboards == {}

@@ -2,6 +2,7 @@
 
 from harness import hookimpl
 
+from xharness_xtreme.leaderboard import XTREME
 from xharness_xtreme.pawsx import PAWSX
 
 __version__ = "0.1.0"
@@ -10,3 +11,8 @@ __version__ = "0.1.0"
 @hookimpl
 def register_target_tasks(register):
     register(PAWSX)
+
+
+@hookimpl
+def register_leaderboards(register):
+    register(XTREME)

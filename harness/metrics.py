@@ -1,0 +1,182 @@
+"""Metrics, computed exactly as XTREME's official scorer computes them.
+
+Pure Python (no heavy imports), so ``xharness score`` runs anywhere. Each function follows
+the definition XTREME's ``evaluate.py`` uses (seqeval 1.2.2 for tagging, the SQuAD v1.1 script
+for XQuAD and TyDiQA, MLQA's script for MLQA, set F1 over id pairs for BUCC) down to the order
+of floating-point operations, so the numbers agree to the last digit, not just to two decimals.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import sys
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+# -- classification and retrieval ---------------------------------------------------------
+
+
+def accuracy(labels: Sequence[str], predictions: Sequence[str]) -> dict[str, float]:
+    correct = sum(int(p == gold) for p, gold in zip(predictions, labels))
+    return {"accuracy": correct / len(predictions) * 100}
+
+
+def pair_f1(labels: Sequence[str], predictions: Sequence[str]) -> dict[str, float]:
+    """BUCC: precision/recall/F1 of the set of predicted tab-separated id pairs."""
+    gold = {tuple(line.split("\t")) for line in labels}
+    found = {tuple(line.split("\t")) for line in predictions}
+    correct = len(gold & found)
+    if correct == 0:
+        return {"f1": 0.0, "precision": 0.0, "recall": 0.0}
+    precision, recall = correct / len(found), correct / len(gold)
+    f1 = 2 * precision * recall / (precision + recall)
+    return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
+
+
+# -- tagging: seqeval's chunking (its default, non-strict mode) -----------------------------
+
+def _chunk_ends(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    if prev_tag in ("E", "S"):
+        return True
+    if prev_tag in ("B", "I") and tag in ("B", "S", "O"):
+        return True
+    return prev_tag not in ("O", ".") and prev_type != type_
+
+
+def _chunk_starts(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    if tag in ("B", "S"):
+        return True
+    if prev_tag in ("E", "S", "O") and tag in ("E", "I"):
+        return True
+    return tag not in ("O", ".") and prev_type != type_
+
+
+def entities(sentences: Sequence[Sequence[str]]) -> set[tuple[str, int, int]]:
+    """Chunks (type, first, last) over the sentences joined with an ``O`` after each.
+
+    As in seqeval, a tag's first character is its position marker and the rest after the
+    first ``-`` its type, so an ``I-`` tag after ``O`` starts an entity, and tags without a
+    prefix (UD's ``NOUN``, ``SCONJ``…) are read character-wise exactly as seqeval reads them.
+    """
+    flat = [tag for sentence in sentences for tag in [*sentence, "O"]]
+    found: set[tuple[str, int, int]] = set()
+    prev_tag, prev_type, begin = "O", "", 0
+    for i, chunk in enumerate([*flat, "O"]):
+        tag = chunk[0]
+        type_ = chunk[1:].split("-", maxsplit=1)[-1] or "_"
+        if _chunk_ends(prev_tag, tag, prev_type, type_):
+            found.add((prev_type, begin, i - 1))
+        if _chunk_starts(prev_tag, tag, prev_type, type_):
+            begin = i
+        prev_tag, prev_type = tag, type_
+    return found
+
+
+def seqeval_prf(labels: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Micro precision, recall and F1 over entities, in percent (seqeval 1.2.2 defaults)."""
+    gold, found = entities(labels), entities(predictions)
+    correct = len(gold & found)
+    precision = correct / len(found) if found else 0.0
+    recall = correct / len(gold) if gold else 0.0
+    denominator = precision + recall
+    f1 = 2 * precision * recall / (denominator if denominator else 1.0)
+    return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
+
+
+# -- extractive QA ---------------------------------------------------------------------------
+
+_ASCII_PUNCTUATION = set(string.punctuation)
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD v1.1: lower case, drop ASCII punctuation, English articles and extra spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _ASCII_PUNCTUATION)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=1)
+def _unicode_punctuation() -> frozenset[str]:
+    return frozenset(chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")) | frozenset(
+        string.punctuation)
+
+
+#: MLQA's article lists per answer language (Lewis et al., 2020, evaluation script).
+_MLQA_ARTICLES = {
+    "en": r"\b(a|an|the)\b",
+    "es": r"\b(un|una|unos|unas|el|la|los|las)\b",
+    "vi": r"\b(của|là|cái|chiếc|những)\b",
+    "de": r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b",
+    "ar": r"\sال^|ال",
+    "hi": None,
+    "zh": None,
+}
+_MLQA_MIXED_SEGMENTATION = {"zh"}
+_CJK = re.compile(r"[\u4e00-\u9fa5]")
+
+
+def _mixed_segmentation(text: str, punctuation: frozenset[str]) -> list[str]:
+    """Chinese characters and punctuation become tokens of their own; the rest splits on spaces."""
+    tokens: list[str] = []
+    pending = ""
+    for char in text:
+        if _CJK.search(char) or char in punctuation:
+            tokens.extend(pending.split())
+            pending = ""
+            tokens.append(char)
+        else:
+            pending += char
+    tokens.extend(pending.split())
+    return tokens
+
+
+def mlqa_normalize(text: str, lang: str) -> str:
+    """MLQA's language-aware normalisation: Unicode punctuation, the language's articles,
+    and character segmentation for Chinese."""
+    if lang not in _MLQA_ARTICLES:
+        raise ValueError(f"MLQA's scorer knows no answer language {lang!r}")
+    punctuation = _unicode_punctuation()
+    text = "".join(ch for ch in text.lower() if ch not in punctuation)
+    if _MLQA_ARTICLES[lang]:
+        text = re.sub(_MLQA_ARTICLES[lang], " ", text)
+    tokens = _mixed_segmentation(text, punctuation) if lang in _MLQA_MIXED_SEGMENTATION else text.split()
+    return " ".join(t for t in tokens if t.strip() != "")
+
+
+def _token_f1(prediction: str, truth: str) -> float:
+    predicted, gold = prediction.split(), truth.split()
+    same = sum((Counter(predicted) & Counter(gold)).values())
+    if same == 0:
+        return 0
+    precision, recall = 1.0 * same / len(predicted), 1.0 * same / len(gold)
+    return (2 * precision * recall) / (precision + recall)
+
+
+def qa_em_f1(dataset: list[dict], predictions: dict[str, str], normalize: Callable[[str], str]) -> dict[str, float]:
+    """Exact match and token F1 over SQuAD-format ``dataset`` (its ``data`` list).
+
+    Every question counts; one without a prediction scores 0, as in the official scripts.
+    """
+    exact = f1 = total = 0.0
+    for article in dataset:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                total += 1
+                if qa["id"] not in predictions:
+                    continue
+                prediction = normalize(predictions[qa["id"]])
+                truths = [normalize(answer["text"]) for answer in qa["answers"]]
+                exact += max(prediction == truth for truth in truths)
+                f1 += max(_token_f1(prediction, truth) for truth in truths)
+    return {"exact_match": 100.0 * exact / total, "f1": 100.0 * f1 / total}
+
+
+def squad_em_f1(dataset: list[dict], predictions: dict[str, str], lang: str | None = None) -> dict[str, float]:
+    return qa_em_f1(dataset, predictions, squad_normalize)
+
+
+def mlqa_em_f1(dataset: list[dict], predictions: dict[str, str], lang: str) -> dict[str, float]:
+    return qa_em_f1(dataset, predictions, lambda text: mlqa_normalize(text, lang))

@@ -1,0 +1,121 @@
+"""Scoring leaderboard-format prediction folders against label folders.
+
+The layout and the output follow XTREME's ``evaluate.py``: one sub-folder per task holding
+``test-<lang>.<ext>``; per task ``{metric: {lang: value}, avg_<metric>: value, avg_metric:
+value}`` in percent; group scores and ``all_task`` when all their tasks are present.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness import metrics
+from harness.errors import DataFormatError, UserError
+from harness.spec import Leaderboard, LeaderboardTask
+
+#: metric name → (reader kind, function); readers are "lines", "tags" or "squad".
+METRICS = {
+    "accuracy": ("lines", metrics.accuracy),
+    "pair_f1": ("lines", metrics.pair_f1),
+    "seqeval": ("tags", metrics.seqeval_prf),
+    "squad": ("squad", metrics.squad_em_f1),
+    "mlqa": ("squad", metrics.mlqa_em_f1),
+}
+QA_METRICS = ("squad", "mlqa")
+UNORDERED = ("pair_f1", "squad", "mlqa")  # scored as sets or by id: counts may differ
+
+
+def read_lines(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle]
+
+
+def read_tags(path: Path) -> list[list[str]]:
+    """Tag files: one tag a line, a blank line after each sentence (as the official reader)."""
+    sentences: list[list[str]] = []
+    current: list[str] = []
+    for line in read_lines(path):
+        if line:
+            current.append(line)
+        else:
+            sentences.append(current)
+            current = []
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(path, exc.lineno, f"not valid JSON ({exc.msg})") from None
+
+
+def _read(kind: str, path: Path, side: str):
+    if not path.is_file():
+        raise UserError(f"{side} file {path} is missing; every language of a task needs one")
+    if kind == "lines":
+        return read_lines(path)
+    if kind == "tags":
+        return read_tags(path)
+    data = _read_json(path)
+    if side == "labels":
+        return data["data"] if isinstance(data, dict) and "data" in data else data
+    if not isinstance(data, dict):
+        raise DataFormatError(path, None, "QA predictions must be a JSON object {question id: answer text}")
+    return data
+
+
+def score_task(task: LeaderboardTask, predictions_dir: Path, labels_dir: Path) -> dict[str, Any]:
+    kind, function = METRICS[task.metric]
+    per_metric: dict[str, dict[str, float]] = {}
+    for lang in task.languages:
+        name = f"test-{lang}.{task.extension}"
+        predicted = _read(kind, predictions_dir / task.name / name, "prediction")
+        gold = _read(kind, labels_dir / task.name / name, "labels")
+        if task.metric not in UNORDERED and len(predicted) != len(gold):
+            unit = "sentences" if kind == "tags" else "lines"
+            raise UserError(f"{task.name} {lang}: {len(predicted)} {unit} of predictions for {len(gold)} of labels "
+                            f"({predictions_dir / task.name / name})")
+        if kind == "tags":
+            for number, (p, g) in enumerate(zip(predicted, gold), start=1):
+                if len(p) != len(g):
+                    raise UserError(f"{task.name} {lang}: sentence {number} has {len(p)} predicted tags for "
+                                    f"{len(g)} words ({predictions_dir / task.name / name})")
+        result = function(gold, predicted, lang) if task.metric in QA_METRICS else function(gold, predicted)
+        for metric, value in result.items():
+            per_metric.setdefault(metric, {})[lang] = value
+    scores: dict[str, Any] = dict(per_metric)
+    for metric, values in per_metric.items():
+        scores[f"avg_{metric}"] = sum(values.values()) / len(values)
+    if task.metric in QA_METRICS:
+        scores["avg_metric"] = (scores["avg_exact_match"] + scores["avg_f1"]) / 2
+    elif "avg_f1" in scores:
+        scores["avg_metric"] = scores["avg_f1"]
+    else:
+        scores["avg_metric"] = scores["avg_accuracy"]
+    return scores
+
+
+def score_folders(board: Leaderboard, predictions_dir: Path, labels_dir: Path) -> dict[str, Any]:
+    """Overall and group scores first, then one entry per task present in both folders."""
+    for folder, what in ((predictions_dir, "--predictions"), (labels_dir, "--labels")):
+        if not folder.is_dir():
+            raise UserError(f"{what} {folder} is not a folder")
+    detailed = {task.name: score_task(task, predictions_dir, labels_dir) for task in board.tasks
+                if (predictions_dir / task.name).is_dir() and (labels_dir / task.name).is_dir()}
+    if not detailed:
+        names = ", ".join(t.name for t in board.tasks)
+        raise UserError(f"no task folder ({names}) is present in both {predictions_dir} and {labels_dir}")
+    overall: dict[str, Any] = {}
+    if len(detailed) == len(board.tasks):
+        overall["all_task"] = sum(s["avg_metric"] for s in detailed.values()) / len(detailed)
+    for group in board.groups:
+        members = [t.name for t in board.tasks if t.group == group]
+        if members and all(name in detailed for name in members):
+            overall[group] = sum(detailed[name]["avg_metric"] for name in members) / len(members)
+    return {**overall, **detailed}

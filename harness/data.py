@@ -103,20 +103,21 @@ def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: st
     elif source == "hub":
         if spec.hub is None:
             raise UserError(f"task {spec.name!r} has no hub source; pass --data-dir with its files")
-        missing = [s for s, _ in needs if s not in spec.hub.splits]
+        missing = [s for s, _ in needs if s not in spec.hub.for_split(s).splits]
         if missing:
             raise UserError(f"task {spec.name!r} has no {missing[0]!r} split on the hub; pass --data-dir")
         if not hub.hub_reachable():
-            if not hub.dataset_maybe_cached(spec.hub.path):
-                raise UserError(_offline_message(spec))
+            for split in {s for s, _ in needs}:
+                if not hub.dataset_maybe_cached(spec.hub.for_split(split).path):
+                    raise UserError(_offline_message(spec, spec.hub.for_split(split).path))
             hub.go_offline()
     else:
         raise ValueError(source)
     return data
 
 
-def _offline_message(spec: TaskSpec) -> str:
-    return (f"dataset {spec.hub.path} ({spec.name}) cannot be loaded: the Hugging Face hub is unreachable and "
+def _offline_message(spec: TaskSpec, path: str) -> str:
+    return (f"dataset {path} ({spec.name}) cannot be loaded: the Hugging Face hub is unreachable and "
             f"the dataset is not in the local cache; pass --data-dir DIR with the {spec.name} files in their "
             f"original layout, or --preset smoke to run on the bundled samples")
 
@@ -133,18 +134,18 @@ def _find(spec: TaskSpec, base: Path, split: str, lang: str) -> Path | None:
 def _load_hub(spec: TaskSpec, split: str, lang: str) -> list[Example]:
     import datasets
 
-    source = spec.hub
+    source = spec.hub.for_split(split)
     config = source.config_for(lang)
     try:
         rows = datasets.load_dataset(source.path, config, split=source.splits[split], revision=source.revision)
     except Exception as exc:  # offline, missing config, gated repo …: one line, not a traceback
         if not hub.hub_reachable():
-            raise UserError(_offline_message(spec)) from None
+            raise UserError(_offline_message(spec, source.path)) from None
         raise UserError(f"could not load {source.path} ({config or 'default'}, {source.splits[split]}) from the "
                         f"hub: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
     examples = []
     for row in rows:
-        example = source.convert(row)
+        example = source.convert(row, lang)
         if example is not None:
             examples.append(example)
     return examples

@@ -383,13 +383,13 @@ def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, rev
     history = train_and_select(accelerator, prepared, data.spec.name, kind, train, dev, settings=train_settings,
                                seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter)
     scores: dict[str, float] = {}
-    predictions: dict[str, list[int]] = {}
+    predictions: dict[str, list[str]] = {}
     for test_lang, test in tests.items():
         preds = predict(accelerator, prepared, data.spec.name, kind, test,
                         batch_size=train_settings.per_device_batch_size * 2, pad_id=tokenizer.pad_token_id,
                         reporter=reporter, description=f"{data.spec.name} test {test_lang}")
         scores[test_lang] = accuracy(preds, test)
-        predictions[test_lang] = preds
+        predictions[test_lang] = [kind.prediction_text(p, data.spec) for p in preds]
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
              "model_commit": getattr(encoder.config, "_commit_hash", None),
              "history": history, "test_scores": scores, "reused": False}

@@ -27,15 +27,21 @@ class HubSource:
     """Where a task's data lives on the Hugging Face hub.
 
     ``config`` may contain ``{lang}``. ``splits`` maps our split names to the hub's.
-    ``convert`` turns one hub row into an example; it may return None to drop a row.
-    ``revision`` pins the dataset version so results stay comparable.
+    ``convert(row, lang)`` turns one hub row into an example; it may return None to drop a
+    row (a row of another language, say, where one config holds all languages).
+    ``revision`` pins the dataset version so results stay comparable. ``per_split`` gives
+    another source for some splits (XNLI trains on MNLI, which lives elsewhere).
     """
 
     path: str
     splits: Mapping[str, str]
-    convert: Callable[[dict], Example | None]
+    convert: Callable[[dict, str], Example | None]
     config: str | None = None
     revision: str | None = None
+    per_split: Mapping[str, "HubSource"] = field(default_factory=dict)
+
+    def for_split(self, split: str) -> "HubSource":
+        return self.per_split.get(split, self)
 
     def config_for(self, lang: str) -> str | None:
         return self.config.format(lang=lang) if self.config else None

@@ -108,3 +108,54 @@ def test_hub_source_asks_for_the_right_dataset_and_converts_rows(registry, monke
     assert calls == [("google/xtreme", "PAWS-X.de", "test", None),
                      ("Rowan/hellaswag", None, "validation", "refs/convert/parquet")]
     assert pawsx.identity["dataset"] == "google/xtreme" and pawsx.identity["source"] == "hub"
+
+
+def test_xnli_reads_the_real_release_files(registry, shared_data):
+    xnli = registry.task("target", "xnli")
+    languages = xnli.spec.languages
+    assert len(languages) == 15
+    needs = [("train", "en")] + [(split, lang) for lang in languages for split in ("dev", "test")]
+    data = plan_task_data(xnli, needs, source="local", data_dir=shared_data / "xnli")
+    labels = xnli.spec.labels
+    for split in ("dev", "test"):
+        with open(shared_data / "xnli" / "XNLI-1.0" / f"xnli.{split}.tsv", encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+        for lang in languages:
+            expected = [(r["sentence1"], r["sentence2"], r["gold_label"]) for r in rows if r["language"] == lang]
+            got = [(e["text"], e["text_pair"], labels[e["label"]]) for e in data.load(split, lang)]
+            assert got == expected and len(got) >= 1
+    train = data.load("train", "en")
+    assert train[0]["text"].startswith("Conceptually cream skimming") and labels[train[0]["label"]] == "neutral"
+
+
+def test_xnli_train_maps_contradictory_and_rejects_unknown_labels(registry, tmp_path):
+    spec = registry.task("target", "xnli").spec
+    path = tmp_path / "multinli.train.en.tsv"
+    path.write_text("premise\thypo\tlabel\na\tb\tcontradictory\nc\td\tmaybe\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"multinli.train.en.tsv:3: unknown label 'maybe'"):
+        list(spec.local.read(path, "train", "en"))
+    path.write_text("premise\thypo\tlabel\na\tb\tcontradictory\n", encoding="utf-8")
+    assert list(spec.local.read(path, "train", "en"))[0]["label"] == spec.labels.index("contradiction")
+
+
+def test_xnli_hub_trains_on_glue_mnli_and_filters_languages(registry, monkeypatch):
+    import datasets
+
+    from harness import hub
+
+    calls = []
+
+    def fake_load_dataset(path, name=None, split=None, revision=None):
+        calls.append((path, name, split))
+        if path == "nyu-mll/glue":
+            return [{"premise": "p", "hypothesis": "h", "label": 2}]
+        return [{"language": "de", "sentence1": "a", "sentence2": "b", "gold_label": "neutral"},
+                {"language": "fr", "sentence1": "c", "sentence2": "d", "gold_label": "entailment"}]
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr(hub, "dataset_maybe_cached", lambda path: True)
+    data = plan_task_data(registry.task("target", "xnli"), [("train", "en"), ("test", "de")], source="hub",
+                          data_dir=None)
+    assert data.load("train", "en") == [{"text": "p", "text_pair": "h", "label": 2}]
+    assert data.load("test", "de") == [{"text": "a", "text_pair": "b", "label": 1}]
+    assert calls == [("nyu-mll/glue", "mnli", "train"), ("google/xtreme", "XNLI", "test")]

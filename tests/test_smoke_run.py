@@ -104,3 +104,26 @@ def test_smoke_with_a_real_bert_backbone_without_token_type_ids(tmp_path, e5_mod
     assert record["phases"]["target"]["train_examples"] == 4  # the real en/train.tsv sample has 4 rows
     encoder = next((tmp_path / "intermediate").iterdir()) / "encoder"
     assert "BertModel" in json.loads((encoder / "config.json").read_text())["architectures"][0]
+
+
+def test_xnli_after_hellaswag_reuses_phase_2_and_writes_label_names(smoke_run):
+    output, first = smoke_run
+    assert first.exit_code == 0
+    result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "xnli", "--preset", "smoke",
+                                      "--output", str(output), "--target-epochs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "reusing finished phase" in result.output  # one intermediate checkpoint serves every target
+    (path,) = (output / "runs").glob("hellaswag__xnli__*/results.json")
+    record = json.loads(path.read_text())
+    assert len(record["scores"]["per_language"]) == 15
+    predicted = (path.parent / "predictions" / "xnli" / "test-sw.tsv").read_text().split()
+    assert len(predicted) == 24 and set(predicted) <= {"entailment", "neutral", "contradiction"}
+
+
+def test_xnli_baseline_smoke(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "xnli", "--preset", "smoke",
+                                      "--output", str(tmp_path), "--target-epochs", "1", "--languages", "en,th,ur"])
+    assert result.exit_code == 0, result.output
+    _, record = _results(tmp_path)
+    assert list(record["scores"]["per_language"]) == ["en", "th", "ur"]
+    assert record["hyperparameters"]["target"]["epochs"] == 1

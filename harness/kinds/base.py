@@ -35,6 +35,10 @@ class TaskKind:
         """Return logits of shape (batch, classes or choices)."""
         raise NotImplementedError
 
+    def prediction_text(self, prediction: int, spec: TaskSpec) -> str:
+        """How one prediction is written in a leaderboard prediction file."""
+        return str(prediction)
+
     def predict(self, logits: torch.Tensor) -> list[int]:
         return logits.argmax(dim=-1).tolist()
 

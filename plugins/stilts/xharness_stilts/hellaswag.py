@@ -44,7 +44,7 @@ def read_hellaswag_jsonl(path: Path, split: str, lang: str):
             yield example
 
 
-def from_hub(row: dict) -> dict | None:
+def from_hub(row: dict, lang: str) -> dict | None:
     if row.get("label") in (None, ""):
         return None  # the hub's test split carries no labels
     return _example(row)

@@ -4,6 +4,7 @@ from harness import hookimpl
 
 from xharness_xtreme.leaderboard import XTREME
 from xharness_xtreme.pawsx import PAWSX
+from xharness_xtreme.xnli import XNLI
 
 __version__ = "0.1.0"
 
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 @hookimpl
 def register_target_tasks(register):
     register(PAWSX)
+    register(XNLI)
 
 
 @hookimpl

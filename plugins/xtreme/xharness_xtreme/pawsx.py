@@ -39,7 +39,7 @@ def read_pawsx_tsv(path: Path, split: str, lang: str):
             yield {"id": fields[0], "text": fields[1], "text_pair": fields[2], "label": int(fields[3])}
 
 
-def from_hub(row: dict) -> dict:
+def from_hub(row: dict, lang: str) -> dict:
     return {"text": row["sentence1"], "text_pair": row["sentence2"], "label": int(row["label"])}
 
 
@@ -49,7 +49,7 @@ PAWSX = TaskSpec(
     description="PAWS-X paraphrase identification (Yang et al., 2019)",
     languages=LANGUAGES,
     metric="accuracy",
-    labels=("different", "paraphrase"),
+    labels=("0", "1"),  # PAWS-X's own names for "different" and "paraphrase", as its files write them
     local=LocalSource(file=pawsx_file, read=read_pawsx_tsv, roots=("", "pawsx", "paws-x")),
     samples=SAMPLES / "pawsx",
     hub=HubSource(

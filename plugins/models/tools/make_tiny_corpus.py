@@ -1,0 +1,37 @@
+"""Collect the text of the bundled task samples into ``tiny_corpus.txt`` (the tiny tokenizer's corpus).
+
+A development tool: the models plugin does not depend on the task plugins at run time. Run from
+the repository root after changing any bundled sample: ``python plugins/models/tools/make_tiny_corpus.py``
+(and bump ``TINY_VERSION`` so cached tiny models are rebuilt).
+"""
+
+import csv
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "models" / "xharness_models" / "tiny_corpus.txt"
+
+
+def texts():
+    for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples").rglob("*.tsv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                for column in ("sentence1", "sentence2", "premise", "hypo"):
+                    if row.get(column):
+                        yield row[column]
+    for path in sorted((ROOT / "stilts" / "xharness_stilts" / "samples").rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            yield row["ctx"]
+            yield from row["endings"]
+
+
+def main() -> None:
+    unique = list(dict.fromkeys(texts()))
+    OUT.write_text("\n".join(unique) + "\n", encoding="utf-8")
+    print(f"{len(unique)} lines -> {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""XNLI (Conneau et al., 2018): natural language inference in 15 languages.
+
+Zero-shot protocol: train on MNLI (English), select on English XNLI dev, test in all 15
+languages. Local layout is the original releases: ``XNLI-1.0/xnli.{dev,test}.tsv`` (all
+languages in one file, a ``language`` column) and ``XNLI-MT-1.0/multinli/multinli.train.en.tsv``
+(MNLI's training set; columns premise, hypo, label, where contradiction is "contradictory").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from harness import HubSource, LocalSource, TaskSpec
+from harness.errors import DataFormatError
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
+LABELS = ("entailment", "neutral", "contradiction")  # the ids GLUE's MNLI uses on the hub
+LABEL_IDS = {name: i for i, name in enumerate(LABELS)} | {"contradictory": 2}
+
+
+def xnli_file(split: str, lang: str) -> str:
+    if split == "train":
+        return f"XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv"
+    return f"XNLI-1.0/xnli.{split}.tsv"
+
+
+def _rows(path: Path, required: tuple[str, ...]):
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = handle.readline().rstrip("\r\n").split("\t")
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise DataFormatError(path, 1, f"header lacks the column(s) {', '.join(missing)}")
+        for number, line in enumerate(handle, start=2):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            fields = line.split("\t")
+            if len(fields) != len(header):
+                raise DataFormatError(path, number, f"expected {len(header)} tab-separated fields, found {len(fields)}")
+            yield number, dict(zip(header, fields))
+
+
+def _label(path: Path, number: int, name: str) -> int:
+    if name not in LABEL_IDS:
+        raise DataFormatError(path, number, f"unknown label {name!r} (expected entailment, neutral or contradiction)")
+    return LABEL_IDS[name]
+
+
+@lru_cache(maxsize=4)
+def _by_language(path: Path, stamp: tuple[int, int]) -> dict[str, list[dict]]:
+    """One pass over an all-languages XNLI file (cached while the file is unchanged)."""
+    grouped: dict[str, list[dict]] = {}
+    for number, row in _rows(path, ("language", "gold_label", "sentence1", "sentence2")):
+        grouped.setdefault(row["language"], []).append(
+            {"text": row["sentence1"], "text_pair": row["sentence2"], "label": _label(path, number, row["gold_label"])})
+    return grouped
+
+
+def read_xnli(path: Path, split: str, lang: str):
+    if split == "train":
+        for number, row in _rows(path, ("premise", "hypo", "label")):
+            yield {"text": row["premise"], "text_pair": row["hypo"], "label": _label(path, number, row["label"])}
+        return
+    stat = path.stat()
+    yield from _by_language(path, (stat.st_mtime_ns, stat.st_size)).get(lang, [])
+
+
+def from_xtreme_hub(row: dict, lang: str) -> dict | None:
+    if row["language"] != lang:
+        return None  # the XNLI config holds every language
+    return {"text": row["sentence1"], "text_pair": row["sentence2"], "label": LABEL_IDS[row["gold_label"]]}
+
+
+def from_glue_mnli(row: dict, lang: str) -> dict:
+    return {"text": row["premise"], "text_pair": row["hypothesis"], "label": int(row["label"])}
+
+
+XNLI = TaskSpec(
+    name="xnli",
+    kind="classification",
+    description="XNLI natural language inference (Conneau et al., 2018), trained on MNLI",
+    languages=LANGUAGES,
+    metric="accuracy",
+    labels=LABELS,
+    local=LocalSource(file=xnli_file, read=read_xnli, roots=("", "xnli")),
+    samples=SAMPLES / "xnli",
+    hub=HubSource(
+        path="google/xtreme",
+        config="XNLI",
+        splits={"dev": "validation", "test": "test"},
+        convert=from_xtreme_hub,
+        per_split={"train": HubSource(path="nyu-mll/glue", config="mnli", splits={"train": "train"},
+                                      convert=from_glue_mnli)},
+    ),
+    defaults={"epochs": 2, "batch_size": 32, "max_length": 256, "lr": 1e-5},
+)

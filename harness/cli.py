@@ -119,6 +119,9 @@ def list_command(as_json: bool) -> None:
 @click.option("--warmup-ratio", type=float, default=None, help="Fraction of steps for linear warm-up [default: 0.1].")
 @click.option("--inter-epochs", type=float, default=None, help="Epochs of intermediate training [default: 3].")
 @click.option("--target-epochs", type=float, default=None, help="Epochs of target training [default: per task].")
+@click.option("--retrieval-layer", type=int, default=None,
+              help="Retrieval targets: hidden layer to pool [default: 14 of 24, same relative depth otherwise].")
+@click.option("--pooling", default=None, help="Retrieval targets: 'mean' over tokens or 'cls' [default: mean].")
 def run_command(inter, target, model, seed, output, data_dir, preset, languages, **overrides) -> None:
     """Train on an intermediate task, fine-tune on a target task, evaluate on every language.
 

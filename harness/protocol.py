@@ -21,6 +21,7 @@ from harness import hub
 from harness.data import TaskData, plan_task_data
 from harness.errors import UnknownNameError, UserError
 from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, sha256_files, stable_hash
+from harness.kinds import UNTRAINED_KINDS
 from harness.plugins import Registered, Registry
 from harness.record import SCHEMA, git_state, package_versions
 
@@ -146,6 +147,20 @@ def _settings(task_defaults: dict[str, Any], preset: dict[str, Any], epochs_key:
     return settings
 
 
+def _retrieval_settings(task_defaults: dict[str, Any], preset: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Retrieval trains nothing: only how sentences are encoded and embedded matters."""
+    settings = {"max_length": task_defaults.get("max_length", CORE_DEFAULTS["max_length"]),
+                "per_device_batch_size": CORE_DEFAULTS["per_device_batch_size"],
+                "retrieval_layer": None, "pooling": "mean"}
+    settings.update({k: v for k, v in preset.get("settings", {}).items() if k in settings})
+    settings.update({k: v for k, v in overrides.items() if k in settings and v is not None})
+    if settings["pooling"] not in ("mean", "cls"):
+        raise UnknownNameError("pooling", settings["pooling"], ("mean", "cls"))
+    if settings["retrieval_layer"] is not None and settings["retrieval_layer"] < 0:
+        raise UserError("--retrieval-layer must be 0 (embeddings) or a layer number")
+    return settings
+
+
 def plan_run(request: RunRequest, registry: Registry) -> Plan:
     preset: dict[str, Any] = {}
     if request.preset is not None:
@@ -177,13 +192,18 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     for task in inter:
         lang = task.spec.train_language
         inter_data.append(plan_task_data(task, [("train", lang), ("dev", lang)], source=source, data_dir=data_dir))
+    untrained = target.spec.kind in UNTRAINED_KINDS
     train_lang = target.spec.train_language
-    needs = [("train", train_lang), ("dev", train_lang)] + [("test", lang) for lang in languages]
+    needs = [] if untrained else [("train", train_lang), ("dev", train_lang)]
+    needs += [("test", lang) for lang in languages]
     target_data = plan_task_data(target, needs, source=source, data_dir=data_dir)
 
     model = resolve_model(request.model or preset.get("model") or "xlm-roberta-large", registry)
     inter_settings = _settings(dict(inter[0].spec.defaults) if inter else {}, preset, "inter_epochs", request.overrides)
-    target_settings = _settings(dict(target.spec.defaults), preset, "target_epochs", request.overrides)
+    if untrained:
+        target_settings = _retrieval_settings(dict(target.spec.defaults), preset, request.overrides)
+    else:
+        target_settings = _settings(dict(target.spec.defaults), preset, "target_epochs", request.overrides)
     return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
                 registry.plugin_versions())
 
@@ -293,11 +313,17 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
         return results_path, record
 
     _preload(plan)
-    reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
-                 f"zero-shot on {len(plan.languages)} languages")
     began = time.perf_counter()
-    phase3, predictions = _run_target(accelerator, plan, data, settings, start_location, start_revision,
-                                      reporter, get_kind, set_seed)
+    if data.spec.kind in UNTRAINED_KINDS:
+        reporter.log(f"phase 3: {data.spec.name}, retrieval with the encoder's embeddings "
+                     f"in {len(plan.languages)} languages (no training)")
+        phase3, predictions = _run_retrieval(accelerator, plan, data, settings, start_location, start_revision,
+                                             reporter)
+    else:
+        reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
+                     f"zero-shot on {len(plan.languages)} languages")
+        phase3, predictions = _run_target(accelerator, plan, data, settings, start_location, start_revision,
+                                          reporter, get_kind, set_seed)
     phase3["wall_seconds"] = time.perf_counter() - began
     phase3["key"] = key
     per_language = phase3.pop("test_scores")
@@ -393,4 +419,34 @@ def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, rev
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
              "model_commit": getattr(encoder.config, "_commit_hash", None),
              "history": history, "test_scores": scores, "reused": False}
+    return phase, predictions
+
+
+def _run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter):
+    """Embed both sides of every language pair with the (phase-2) encoder and search."""
+    from harness.kinds.retrieval import default_layer, embed, tatoeba_accuracy
+    from harness.model import load_backbone
+
+    tokenizer, encoder = load_backbone(location, revision)
+    encoder = accelerator.prepare_model(encoder, evaluation_mode=True)
+    num_layers = accelerator.unwrap_model(encoder).config.num_hidden_layers
+    layer = settings["retrieval_layer"] if settings["retrieval_layer"] is not None else default_layer(num_layers)
+    if layer > num_layers:
+        raise UserError(f"--retrieval-layer {layer} is beyond the model's {num_layers} layers")
+    options = {"layer": layer, "pooling": settings["pooling"], "batch_size": int(settings["per_device_batch_size"]) * 2,
+               "max_length": int(settings["max_length"]), "reporter": reporter}
+    scores: dict[str, float] = {}
+    predictions: dict[str, list[str]] = {}
+    for lang in plan.languages:
+        pairs = data.load("test", lang)
+        source = embed(accelerator, encoder, tokenizer, [p["source"] for p in pairs], description=f"{lang} side",
+                       **options)
+        target = embed(accelerator, encoder, tokenizer, [p["target"] for p in pairs], description=f"{lang}-en side",
+                       **options)
+        scores[lang], predicted = tatoeba_accuracy(source, target)
+        predictions[lang] = [str(p) for p in predicted]
+    phase = {"task": data.spec.name, "layer": layer, "num_layers": num_layers, "pooling": settings["pooling"],
+             "test_examples": {lang: len(data.load("test", lang)) for lang in plan.languages},
+             "model_commit": getattr(accelerator.unwrap_model(encoder).config, "_commit_hash", None),
+             "test_scores": scores, "reused": False}
     return phase, predictions

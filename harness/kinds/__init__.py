@@ -9,7 +9,13 @@ import importlib
 
 from harness.plugins import KNOWN_KINDS
 
-_MODULES = {"classification": "harness.kinds.classification", "multiple_choice": "harness.kinds.multiple_choice"}
+_MODULES = {
+    "classification": "harness.kinds.classification",
+    "multiple_choice": "harness.kinds.multiple_choice",
+    "retrieval": "harness.kinds.retrieval",
+}
+#: Kinds that are evaluated without training (phase 3 embeds and searches instead).
+UNTRAINED_KINDS = ("retrieval",)
 assert set(_MODULES) == set(KNOWN_KINDS)
 
 

@@ -4,6 +4,7 @@ from harness import hookimpl
 
 from xharness_xtreme.leaderboard import XTREME
 from xharness_xtreme.pawsx import PAWSX
+from xharness_xtreme.tatoeba import TATOEBA
 from xharness_xtreme.xnli import XNLI
 
 __version__ = "0.1.0"
@@ -13,6 +14,7 @@ __version__ = "0.1.0"
 def register_target_tasks(register):
     register(PAWSX)
     register(XNLI)
+    register(TATOEBA)
 
 
 @hookimpl

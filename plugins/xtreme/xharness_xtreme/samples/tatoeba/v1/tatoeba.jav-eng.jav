@@ -1,0 +1,4 @@
+Matur nuwun.
+Sugeng enjing.
+Aku tresna karo kowe.
+Sugeng tindak.

@@ -1,0 +1,4 @@
+Obrigado.
+Bom dia.
+Eu te amo.
+Adeus.

@@ -1,0 +1,60 @@
+"""Tatoeba (Artetxe & Schwenk, 2019, as in XTREME): find each sentence's English translation.
+
+Retrieval without training: every sentence of language xx is embedded, its nearest English
+sentence by cosine similarity is its prediction, and accuracy counts line i finding line i.
+Local layout is LASER's: ``v1/tatoeba.<xxx>-eng.<xxx>`` and ``v1/tatoeba.<xxx>-eng.eng``,
+aligned line by line, with ISO 639-3 codes (XTREME's two-letter codes map onto them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import LocalSource, TaskSpec
+from harness.errors import DataFormatError
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+#: XTREME's language codes → LASER's file codes.
+CODES = {
+    "ar": "ara", "he": "heb", "vi": "vie", "id": "ind", "jv": "jav", "tl": "tgl", "eu": "eus", "ml": "mal",
+    "ta": "tam", "te": "tel", "af": "afr", "nl": "nld", "de": "deu", "el": "ell", "bn": "ben", "hi": "hin",
+    "mr": "mar", "ur": "urd", "fa": "pes", "fr": "fra", "it": "ita", "pt": "por", "es": "spa", "bg": "bul",
+    "ru": "rus", "ja": "jpn", "ka": "kat", "ko": "kor", "th": "tha", "sw": "swh", "zh": "cmn", "kk": "kaz",
+    "tr": "tur", "et": "est", "fi": "fin", "hu": "hun",
+}
+
+
+def tatoeba_file(split: str, lang: str) -> str:
+    code = CODES[lang]
+    return f"v1/tatoeba.{code}-eng.{code}"
+
+
+def _lines(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [line.rstrip("\r\n") for line in handle]
+
+
+def read_tatoeba(path: Path, split: str, lang: str):
+    english = path.with_suffix(".eng")
+    if not english.is_file():
+        raise DataFormatError(english, None, f"missing: the English side of {path.name}")
+    source, target = _lines(path), _lines(english)
+    if len(source) != len(target):
+        raise DataFormatError(path, None, f"{len(source)} lines, but {english.name} has {len(target)}; "
+                                          f"the two sides must align line by line")
+    for number, (xx, en) in enumerate(zip(source, target), start=1):
+        if not xx.strip() or not en.strip():
+            raise DataFormatError(path if not xx.strip() else english, number, "empty sentence")
+        yield {"source": xx, "target": en}
+
+
+TATOEBA = TaskSpec(
+    name="tatoeba",
+    kind="retrieval",
+    description="Tatoeba sentence retrieval into English (Artetxe & Schwenk, 2019)",
+    languages=tuple(CODES),
+    metric="accuracy",
+    local=LocalSource(file=tatoeba_file, read=read_tatoeba, roots=("", "tatoeba")),
+    samples=SAMPLES / "tatoeba",
+    defaults={"max_length": 512},
+)

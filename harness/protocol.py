@@ -195,6 +195,8 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     untrained = target.spec.kind in UNTRAINED_KINDS
     train_lang = target.spec.train_language
     needs = [] if untrained else [("train", train_lang), ("dev", train_lang)]
+    if target.spec.kind == "bitext_mining":  # the threshold is chosen on each language's dev split
+        needs += [("dev", lang) for lang in languages]
     needs += [("test", lang) for lang in languages]
     target_data = plan_task_data(target, needs, source=source, data_dir=data_dir)
 
@@ -319,6 +321,8 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
                      f"in {len(plan.languages)} languages (no training)")
         phase3, predictions = _run_retrieval(accelerator, plan, data, settings, start_location, start_revision,
                                              reporter)
+        predictions = {lang: [get_kind(data.spec.kind).prediction_text(p, data.spec) for p in preds]
+                       for lang, preds in predictions.items()}
     else:
         reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
                      f"zero-shot on {len(plan.languages)} languages")
@@ -339,7 +343,7 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
         "languages": plan.languages,
         "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
         "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
-                   "average": sum(per_language.values()) / len(per_language)},
+                   "average": _mean([v for v in per_language.values() if v is not None])},
         "phases": {"intermediate": phase2, "target": phase3},
         "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
         "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
@@ -355,6 +359,10 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
             atomic_write_json(tmp / "results.json", record)
     accelerator.wait_for_everyone()
     return results_path, record
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def _preload(plan: Plan) -> None:
@@ -423,7 +431,7 @@ def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, rev
 
 
 def _run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter):
-    """Embed both sides of every language pair with the (phase-2) encoder and search."""
+    """Embed both sides of every language pair with the (phase-2) encoder and search (or mine)."""
     from harness.kinds.retrieval import default_layer, embed, tatoeba_accuracy
     from harness.model import load_backbone
 
@@ -435,18 +443,53 @@ def _run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, 
         raise UserError(f"--retrieval-layer {layer} is beyond the model's {num_layers} layers")
     options = {"layer": layer, "pooling": settings["pooling"], "batch_size": int(settings["per_device_batch_size"]) * 2,
                "max_length": int(settings["max_length"]), "reporter": reporter}
-    scores: dict[str, float] = {}
-    predictions: dict[str, list[str]] = {}
+    scores: dict[str, float | None] = {}
+    predictions: dict[str, list] = {}
+    details: dict[str, dict] = {}
     for lang in plan.languages:
+        if data.spec.kind == "bitext_mining":
+            scores[lang], predictions[lang], details[lang] = _mine(accelerator, encoder, tokenizer, data, lang,
+                                                                    options)
+            continue
         pairs = data.load("test", lang)
         source = embed(accelerator, encoder, tokenizer, [p["source"] for p in pairs], description=f"{lang} side",
                        **options)
         target = embed(accelerator, encoder, tokenizer, [p["target"] for p in pairs], description=f"{lang}-en side",
                        **options)
-        scores[lang], predicted = tatoeba_accuracy(source, target)
-        predictions[lang] = [str(p) for p in predicted]
+        scores[lang], predictions[lang] = tatoeba_accuracy(source, target)
     phase = {"task": data.spec.name, "layer": layer, "num_layers": num_layers, "pooling": settings["pooling"],
-             "test_examples": {lang: len(data.load("test", lang)) for lang in plan.languages},
+             "per_language": details,
              "model_commit": getattr(accelerator.unwrap_model(encoder).config, "_commit_hash", None),
              "test_scores": scores, "reused": False}
     return phase, predictions
+
+
+def _mine(accelerator, encoder, tokenizer, data: TaskData, lang: str, options: dict):
+    """BUCC for one language: threshold from the dev split's gold, pairs mined on test."""
+    from harness.kinds.retrieval import best_threshold, embed, margin_candidates
+    from harness.metrics import pair_f1
+
+    def candidates(split: str):
+        (corpus,) = data.load(split, lang)
+        source = embed(accelerator, encoder, tokenizer, [t for _, t in corpus["source"]],
+                       description=f"{lang} {split}", **options)
+        target = embed(accelerator, encoder, tokenizer, [t for _, t in corpus["target"]],
+                       description=f"en {split}", **options)
+        mined = margin_candidates(source, target, k=4)
+        return corpus, [(corpus["source"][i][0], corpus["target"][j][0], score) for i, j, score in mined]
+
+    dev, dev_candidates = candidates("dev")
+    if not dev["gold"]:
+        raise UserError(f"{data.spec.name} {lang}: the dev (sample) split has no gold pairs, so no threshold "
+                        f"can be chosen; add its .gold file")
+    threshold = best_threshold(dev_candidates, set(dev["gold"]))
+    test, test_candidates = candidates("test")
+    mined = [(src, tgt) for src, tgt, score in test_candidates if score > threshold]
+    detail: dict = {"threshold": threshold, "dev_f1": pair_f1(["\t".join(g) for g in dev["gold"]],
+                    ["\t".join(p[:2]) for p in dev_candidates if p[2] > threshold])["f1"],
+                    "mined": len(mined)}
+    if test["gold"] is None:
+        return None, mined, detail
+    result = pair_f1(["\t".join(g) for g in test["gold"]], ["\t".join(p) for p in mined])
+    detail.update(precision=result["precision"], recall=result["recall"])
+    return result["f1"], mined, detail

@@ -38,8 +38,11 @@ def git_state(start: Path | None = None) -> dict[str, Any] | None:
 def score_table(record: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     scores = record["scores"]
     headers = ["language", f"{scores['metric']} (test)"]
-    rows = [[lang, f"{value:.2f}"] for lang, value in scores["per_language"].items()]
-    rows.append(["average", f"{scores['average']:.2f}"])
+    def shown(value):
+        return "n/a (no gold)" if value is None else f"{value:.2f}"
+
+    rows = [[lang, shown(value)] for lang, value in scores["per_language"].items()]
+    rows.append(["average", shown(scores["average"])])
     return headers, rows
 
 

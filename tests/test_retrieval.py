@@ -101,3 +101,74 @@ def test_tatoeba_with_real_weights_matches_a_plain_computation(tmp_path, e5_mode
         assert scores[lang] == pytest.approx(_plain_tatoeba(e5_model, source, target, 7), abs=0.1)
     predicted = (path.parent / "predictions" / "tatoeba" / "test-de.tsv").read_text().split()
     assert len(predicted) == 1000 and 100.0 * sum(int(p) == i for i, p in enumerate(predicted)) / 1000 == scores["de"]
+
+
+# -- BUCC: margin mining and the threshold -------------------------------------------------------
+
+def _bitext(seed, parallel=200, extra=60, dim=48):
+    """Embeddings where the two sides of each parallel pair are identical; the rest are noise."""
+    shared = _unit(parallel, dim, seed)
+    source = torch.cat([shared, _unit(extra, dim, seed + 100)])
+    target = torch.cat([shared, _unit(extra, dim, seed + 200)])
+    s_order = torch.randperm(len(source), generator=torch.Generator().manual_seed(seed))
+    t_order = torch.randperm(len(target), generator=torch.Generator().manual_seed(seed + 1))
+    source, target = source[s_order], target[t_order]
+    s_pos, t_pos = torch.argsort(s_order), torch.argsort(t_order)
+    gold = {(f"s{int(s_pos[i])}", f"t{int(t_pos[i])}") for i in range(parallel)}
+    return source, target, gold
+
+
+def test_identical_embeddings_for_aligned_pairs_mine_with_f1_100():
+    from harness.kinds.retrieval import best_threshold, margin_candidates
+    from harness.metrics import pair_f1
+
+    def named(source, target):
+        return [(f"s{i}", f"t{j}", score) for i, j, score in margin_candidates(source, target, k=4, chunk=50)]
+
+    dev_source, dev_target, dev_gold = _bitext(1)
+    threshold = best_threshold(named(dev_source, dev_target), dev_gold)
+    test_source, test_target, test_gold = _bitext(2)
+    mined = [f"{s}\t{t}" for s, t, score in named(test_source, test_target) if score > threshold]
+    assert pair_f1(["\t".join(g) for g in test_gold], mined)["f1"] == 100.0
+
+
+def test_best_threshold_maximises_f1():
+    from harness.kinds.retrieval import best_threshold
+
+    candidates = [("a", "1", 1.5), ("b", "2", 1.4), ("c", "9", 1.3), ("d", "4", 1.2), ("e", "8", 1.0)]
+    gold = {("a", "1"), ("b", "2"), ("d", "4")}
+    # keeping the top 4 gives P 3/4, R 1 (F1 .857) — better than the top 2 (P 1, R 2/3, F1 .8)
+    assert best_threshold(candidates, gold) == pytest.approx((1.2 + 1.0) / 2)
+
+
+def test_bucc_smoke_run_writes_pairs_that_rescore_to_its_f1(tmp_path):
+    import xharness_xtreme
+
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "bucc2018", "--preset", "smoke",
+                                      "--output", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "out" / "runs").glob("*/results.json")
+    record = json.loads(path.read_text())
+    assert record["scores"]["metric"] == "f1" and list(record["scores"]["per_language"]) == ["de", "fr", "ru", "zh"]
+    assert all("threshold" in d for d in record["phases"]["target"]["per_language"].values())
+    samples = __import__("pathlib").Path(xharness_xtreme.__file__).parent / "samples" / "bucc2018"
+    labels = tmp_path / "labels" / "bucc2018"
+    labels.mkdir(parents=True)
+    for lang in ("de", "fr", "ru", "zh"):
+        (labels / f"test-{lang}.tsv").write_text((samples / f"{lang}-en" / f"{lang}-en.test.gold").read_text())
+    scored = CliRunner().invoke(cli, ["score", "--predictions", str(path.parent / "predictions"),
+                                      "--labels", str(tmp_path / "labels"), "--json"])
+    assert scored.exit_code == 0, scored.output
+    for lang, value in json.loads(scored.output)["bucc2018"]["f1"].items():
+        assert value == pytest.approx(record["scores"]["per_language"][lang])
+
+
+def test_bucc_gold_must_name_known_ids(registry, tmp_path):
+    spec = registry.task("target", "bucc2018").spec
+    folder = tmp_path / "de-en"
+    folder.mkdir()
+    (folder / "de-en.sample.de").write_text("de-1\tHallo\n", encoding="utf-8")
+    (folder / "de-en.sample.en").write_text("en-1\tHello\n", encoding="utf-8")
+    (folder / "de-en.sample.gold").write_text("de-1\ten-1\nde-1\ten-7\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"de-en.sample.gold:2: expected two ids"):
+        list(spec.local.read(folder / "de-en.sample.de", "dev", "de"))

@@ -13,12 +13,14 @@ _MODULES = {
     "classification": "harness.kinds.classification",
     "multiple_choice": "harness.kinds.multiple_choice",
     "retrieval": "harness.kinds.retrieval",
+    "bitext_mining": "harness.kinds.retrieval",
 }
 #: Kinds that are evaluated without training (phase 3 embeds and searches instead).
-UNTRAINED_KINDS = ("retrieval",)
+UNTRAINED_KINDS = ("retrieval", "bitext_mining")
 assert set(_MODULES) == set(KNOWN_KINDS)
 
 
 def get_kind(name: str):
     """Return the kind object (see ``harness.kinds.base.TaskKind``) for a kind name."""
-    return importlib.import_module(_MODULES[name]).KIND
+    module = importlib.import_module(_MODULES[name])
+    return module.BITEXT_MINING if name == "bitext_mining" else module.KIND

@@ -89,3 +89,62 @@ class Retrieval:
 
 
 KIND = Retrieval()
+
+
+# -- bitext mining (BUCC) --------------------------------------------------------------------
+
+def margin_candidates(source: torch.Tensor, target: torch.Tensor, k: int = 4,
+                      chunk: int = 4096) -> list[tuple[int, int, float]]:
+    """Candidate pairs by ratio margin (Artetxe & Schwenk, 2019), best match in both directions.
+
+    margin(x, y) = cos(x, y) / ((mean cos of x's k nearest targets + mean cos of y's k nearest
+    sources) / 2). Each source proposes its best target among its k nearest, each target its
+    best source; candidates are taken in descending score, each sentence used at most once.
+    """
+    fwd_scores, fwd_index = top_k(source, target, k=k, chunk=chunk)
+    bwd_scores, bwd_index = top_k(target, source, k=k, chunk=chunk)
+    fwd_mean, bwd_mean = fwd_scores.mean(dim=1), bwd_scores.mean(dim=1)
+    fwd_margin = fwd_scores / ((fwd_mean.unsqueeze(1) + bwd_mean[fwd_index]) / 2)
+    bwd_margin = bwd_scores / ((bwd_mean.unsqueeze(1) + fwd_mean[bwd_index]) / 2)
+    fwd_best, fwd_at = fwd_margin.max(dim=1)
+    bwd_best, bwd_at = bwd_margin.max(dim=1)
+    pairs = [(i, int(fwd_index[i, fwd_at[i]]), float(fwd_best[i])) for i in range(source.shape[0])]
+    pairs += [(int(bwd_index[j, bwd_at[j]]), j, float(bwd_best[j])) for j in range(target.shape[0])]
+    pairs.sort(key=lambda p: -p[2])
+    used_source, used_target, kept = set(), set(), []
+    for i, j, score in pairs:
+        if i not in used_source and j not in used_target:
+            used_source.add(i)
+            used_target.add(j)
+            kept.append((i, j, score))
+    return kept
+
+
+def best_threshold(candidates: list[tuple[str, str, float]], gold: set[tuple[str, str]]) -> float:
+    """The score threshold that maximises F1 of the candidates above it against ``gold``.
+
+    Candidates are taken best first; the threshold lies halfway between the last kept
+    candidate's score and the next one's.
+    """
+    ranked = sorted(candidates, key=lambda c: -c[2])
+    best_f1, threshold, correct = 0.0, float("inf"), 0
+    for n, (src, tgt, score) in enumerate(ranked, start=1):
+        correct += (src, tgt) in gold
+        if correct == 0:
+            continue
+        precision, recall = correct / n, correct / len(gold)
+        f1 = 2 * precision * recall / (precision + recall)
+        if f1 > best_f1:
+            best_f1 = f1
+            threshold = (score + ranked[n][2]) / 2 if n < len(ranked) else score - 1e-6
+    return threshold
+
+
+class BitextMining:
+    name = "bitext_mining"
+
+    def prediction_text(self, prediction: tuple[str, str], spec) -> str:
+        return "\t".join(prediction)
+
+
+BITEXT_MINING = BitextMining()

@@ -20,6 +20,9 @@ def texts():
                 for column in ("sentence1", "sentence2", "premise", "hypo"):
                     if row.get(column):
                         yield row[column]
+    for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples" / "bucc2018").rglob("*-en.*")):
+        if path.suffix != ".gold":
+            yield from (line.split("\t", 1)[1] for line in path.read_text(encoding="utf-8").splitlines())
     for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples" / "tatoeba").rglob("tatoeba.*")):
         yield from path.read_text(encoding="utf-8").splitlines()
     for path in sorted((ROOT / "stilts" / "xharness_stilts" / "samples").rglob("*.jsonl")):

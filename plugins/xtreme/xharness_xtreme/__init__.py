@@ -2,6 +2,7 @@
 
 from harness import hookimpl
 
+from xharness_xtreme.bucc import BUCC
 from xharness_xtreme.leaderboard import XTREME
 from xharness_xtreme.pawsx import PAWSX
 from xharness_xtreme.tatoeba import TATOEBA
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 def register_target_tasks(register):
     register(PAWSX)
     register(XNLI)
+    register(BUCC)
     register(TATOEBA)
 
 

@@ -107,7 +107,7 @@ def time_harness(model_dir, spec, kind, features, pad_id, lr) -> float:
     prepared = accelerator.prepare_model(model)
     settings = TrainSettings(epochs=1, lr=lr, batch_size=BATCH, per_device_batch_size=BATCH, max_length=MAX_LENGTH)
     began = time.process_time()
-    train_and_select(accelerator, prepared, spec.name, kind, features, features[:1], settings=settings,
+    train_and_select(accelerator, prepared, spec, kind, features, features[:1], settings=settings,
                      seed=0, pad_id=pad_id, reporter=Reporter(False))
     return len(features) / (time.process_time() - began)
 

@@ -28,7 +28,7 @@ class TaskData:
     task: Registered
     source: str
     needs: list[tuple[str, str]]  # (split, language) pairs the run will read
-    files: dict[tuple[str, str], Path] = field(default_factory=dict)
+    files: dict[tuple[str, str], list[Path]] = field(default_factory=dict)
     _loaded: dict[tuple[str, str], list[Example]] = field(default_factory=dict, repr=False)
 
     @property
@@ -46,7 +46,7 @@ class TaskData:
         if self.source == "hub":
             base.update(dataset=spec.hub.path, config=spec.hub.config, revision=spec.hub.revision)
         else:
-            paths = sorted(set(self.files.values()))
+            paths = sorted({path for group in self.files.values() for path in group})
             common = Path(os.path.commonpath([str(p.parent) for p in paths]))
             base["sha256"] = sha256_files(paths, root=common)
             if self.source == "local":
@@ -66,13 +66,13 @@ class TaskData:
     def _read(self, split: str, lang: str) -> list[Example]:
         if self.source == "hub":
             return _load_hub(self.spec, split, lang)
-        path = self.files[(split, lang)]
-        try:
-            return list(self.spec.local.read(path, split, lang))
-        except DataFormatError:
-            raise
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(path, None, f"not UTF-8 text ({exc.reason})") from None
+        examples: list[Example] = []
+        for path in self.files[(split, lang)]:
+            try:
+                examples.extend(self.spec.local.read(path, split, lang))
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(path, None, f"not UTF-8 text ({exc.reason})") from None
+        return examples
 
 
 def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: str,
@@ -122,12 +122,20 @@ def _offline_message(spec: TaskSpec, path: str) -> str:
             f"original layout, or --preset smoke to run on the bundled samples")
 
 
-def _find(spec: TaskSpec, base: Path, split: str, lang: str) -> Path | None:
+def _find(spec: TaskSpec, base: Path, split: str, lang: str) -> list[Path] | None:
+    """The file(s) of one split and language under the first root that has them.
+
+    A pattern with ``*`` (UD keeps one file per treebank) matches every file it names.
+    """
     relative = spec.local.file(split, lang)
     for root in spec.local.roots:
-        candidate = base / root / relative if root else base / relative
-        if candidate.is_file():
-            return candidate
+        folder = base / root if root else base
+        if "*" in relative:
+            matches = sorted(p for p in folder.glob(relative) if p.is_file())
+            if matches:
+                return matches
+        elif (folder / relative).is_file():
+            return [folder / relative]
     return None
 
 

@@ -24,7 +24,7 @@ DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
 ONLY_ENV = "XHARNESS_PLUGINS"
 
 #: Task kinds the core implements; a task of another kind is rejected at registration.
-KNOWN_KINDS = ("classification", "multiple_choice", "retrieval", "bitext_mining")
+KNOWN_KINDS = ("classification", "multiple_choice", "tagging", "retrieval", "bitext_mining")
 
 ROLES = {"intermediate": "register_intermediate_tasks", "target": "register_target_tasks"}
 
@@ -129,8 +129,8 @@ def _register_task(staged: Registry, role: str, spec: Any, info: PluginInfo, reg
         raise ValueError(f"task {spec.name!r} has unknown kind {spec.kind!r} (known: {', '.join(KNOWN_KINDS)})")
     if not spec.languages:
         raise ValueError(f"task {spec.name!r} declares no languages")
-    if spec.kind == "classification" and len(spec.labels) < 2:
-        raise ValueError(f"classification task {spec.name!r} needs at least two labels")
+    if spec.kind in ("classification", "tagging") and len(spec.labels) < 2:
+        raise ValueError(f"{spec.kind} task {spec.name!r} needs at least two labels")
     if spec.kind == "multiple_choice" and not spec.num_choices:
         raise ValueError(f"multiple-choice task {spec.name!r} needs num_choices")
     if spec.hub is not None and not set(spec.hub.splits) <= set(SPLITS):

@@ -321,7 +321,8 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
                      f"in {len(plan.languages)} languages (no training)")
         phase3, predictions = _run_retrieval(accelerator, plan, data, settings, start_location, start_revision,
                                              reporter)
-        predictions = {lang: [get_kind(data.spec.kind).prediction_text(p, data.spec) for p in preds]
+        retrieval_kind = get_kind(data.spec.kind)
+        predictions = {lang: [retrieval_kind.prediction_text(p, data.spec) for p in preds]
                        for lang, preds in predictions.items()}
     else:
         reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
@@ -385,7 +386,7 @@ def _run_intermediate(accelerator, plan: Plan, data: TaskData, settings, key, re
     model = TaskModel(encoder)
     model.add_head(data.spec.name, kind, data.spec)
     prepared = accelerator.prepare_model(model)
-    history = train_and_select(accelerator, prepared, data.spec.name, kind, train, dev,
+    history = train_and_select(accelerator, prepared, data.spec, kind, train, dev,
                                settings=_train_settings(settings), seed=plan.request.seed,
                                pad_id=tokenizer.pad_token_id, reporter=reporter)
     trained = accelerator.unwrap_model(prepared).encoder
@@ -401,7 +402,7 @@ def _run_intermediate(accelerator, plan: Plan, data: TaskData, settings, key, re
 
 def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed):
     from harness.model import TaskModel, load_backbone
-    from harness.train import accuracy, predict, train_and_select
+    from harness.train import predict, train_and_select
 
     set_seed(plan.request.seed)
     tokenizer, encoder = load_backbone(location, revision)
@@ -414,7 +415,7 @@ def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, rev
     tests = {test_lang: _featurize(kind, data, "test", test_lang, tokenizer, settings) for test_lang in plan.languages}
     prepared = accelerator.prepare_model(model)
     train_settings = _train_settings(settings)
-    history = train_and_select(accelerator, prepared, data.spec.name, kind, train, dev, settings=train_settings,
+    history = train_and_select(accelerator, prepared, data.spec, kind, train, dev, settings=train_settings,
                                seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter)
     scores: dict[str, float] = {}
     predictions: dict[str, list[str]] = {}
@@ -422,8 +423,8 @@ def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, rev
         preds = predict(accelerator, prepared, data.spec.name, kind, test,
                         batch_size=train_settings.per_device_batch_size * 2, pad_id=tokenizer.pad_token_id,
                         reporter=reporter, description=f"{data.spec.name} test {test_lang}")
-        scores[test_lang] = accuracy(preds, test)
-        predictions[test_lang] = [kind.prediction_text(p, data.spec) for p in preds]
+        scores[test_lang] = kind.score(preds, test, data.spec)
+        predictions[test_lang] = kind.example_predictions(preds, test, data.spec)
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
              "model_commit": getattr(encoder.config, "_commit_hash", None),
              "history": history, "test_scores": scores, "reused": False}

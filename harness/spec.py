@@ -26,7 +26,7 @@ Example = dict[str, Any]
 class HubSource:
     """Where a task's data lives on the Hugging Face hub.
 
-    ``config`` may contain ``{lang}``. ``splits`` maps our split names to the hub's.
+    ``config`` may contain ``{lang}`` (or ``{name}``, see ``language_names``). ``splits`` maps our split names to the hub's.
     ``convert(row, lang)`` turns one hub row into an example; it may return None to drop a
     row (a row of another language, say, where one config holds all languages).
     ``revision`` pins the dataset version so results stay comparable. ``per_split`` gives
@@ -39,12 +39,14 @@ class HubSource:
     config: str | None = None
     revision: str | None = None
     per_split: Mapping[str, "HubSource"] = field(default_factory=dict)
+    language_names: Mapping[str, str] = field(default_factory=dict)
 
     def for_split(self, split: str) -> "HubSource":
         return self.per_split.get(split, self)
 
     def config_for(self, lang: str) -> str | None:
-        return self.config.format(lang=lang) if self.config else None
+        """The config for a language; ``{name}`` is its entry in ``language_names``."""
+        return self.config.format(lang=lang, name=self.language_names.get(lang, lang)) if self.config else None
 
 
 @dataclass(frozen=True)

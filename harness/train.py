@@ -95,7 +95,7 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
             batch = _to_device(kind.collate([features[i] for i in indices], pad_id), accelerator.device)
             with accelerator.autocast():
                 logits = model(task, batch)
-            results.extend(zip(indices, kind.predict(logits)))
+            results.extend(zip(indices, kind.predict(logits, batch)))
             advance()
     if accelerator.num_processes > 1:
         from accelerate.utils import gather_object
@@ -105,19 +105,15 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
     return [ordered[i] for i in range(len(features))]
 
 
-def accuracy(predictions: list[int], features: list[dict]) -> float:
-    if not features:
-        return float("nan")
-    return 100.0 * sum(int(p == f["label"]) for p, f in zip(predictions, features)) / len(features)
-
-
-def train_and_select(accelerator, model, task: str, kind, train_features: list[dict], dev_features: list[dict], *,
+def train_and_select(accelerator, model, spec, kind, train_features: list[dict], dev_features: list[dict], *,
                      settings: TrainSettings, seed: int, pad_id: int, reporter: Reporter) -> dict[str, Any]:
     """Train ``model`` on one task and leave it at its best epoch on dev; return the history.
 
-    ``model`` is the accelerate-prepared model. Checkpoint selection evaluates on dev after
+    ``model`` is the accelerate-prepared model, with a head named after ``spec.name``.
+    Checkpoint selection scores dev with the kind's metric after
     every epoch (and once more at the end of a fractional last epoch).
     """
+    task = spec.name
     world, rank = accelerator.num_processes, accelerator.process_index
     per_device, accumulation = split_batch(settings.batch_size, settings.per_device_batch_size, world)
     lengths = [f["length"] for f in train_features]
@@ -175,13 +171,13 @@ def train_and_select(accelerator, model, task: str, kind, train_features: list[d
                         break
         predictions = predict(accelerator, model, task, kind, dev_features, batch_size=per_device * 2,
                               pad_id=pad_id, reporter=reporter, description=f"{task} dev")
-        score = accuracy(predictions, dev_features)
+        score = kind.score(predictions, dev_features, spec)
         # every process ran the same number of micro-steps, so the mean of means is the global mean
         mean_loss = accelerator.reduce(loss_sum / max(1, micro_steps), reduction="mean").item()
         first = accelerator.reduce(first_loss, reduction="mean").item() if first_loss is not None else None
         history["epochs"].append({"epoch": epoch + 1, "updates": update, "train_loss": mean_loss,
                                   "first_loss": first, "dev_score": score})
-        reporter.log(f"{task} epoch {epoch + 1}: train loss {mean_loss:.4f}, dev accuracy {score:.2f}")
+        reporter.log(f"{task} epoch {epoch + 1}: train loss {mean_loss:.4f}, dev {spec.metric} {score:.2f}")
         if score > best_score:
             best_score = score
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in accelerator.unwrap_model(model).state_dict().items()})

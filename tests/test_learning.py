@@ -8,7 +8,7 @@ from harness.kinds import get_kind
 from harness.model import TaskModel, load_backbone
 from harness.progress import Reporter
 from harness.spec import LocalSource, TaskSpec
-from harness.train import TrainSettings, accuracy, predict, train_and_select
+from harness.train import TrainSettings, predict, train_and_select
 
 WORDS = ["London", "Paris", "Boston", "Vienna", "Madrid", "Berlin", "Hamburg", "Lyon"]
 
@@ -33,11 +33,11 @@ def _fit(tiny_model_dir, kind_name, examples, *, epochs, lr):
     prepared = accelerator.prepare_model(model)
     settings = TrainSettings(epochs=epochs, lr=lr, batch_size=16, per_device_batch_size=16, max_length=64,
                              warmup_ratio=0.05)
-    history = train_and_select(accelerator, prepared, spec.name, kind, features, features, settings=settings,
+    history = train_and_select(accelerator, prepared, spec, kind, features, features, settings=settings,
                                seed=0, pad_id=tokenizer.pad_token_id, reporter=Reporter(False))
     predictions = predict(accelerator, prepared, spec.name, kind, features, batch_size=32,
                           pad_id=tokenizer.pad_token_id, reporter=Reporter(False), description="train")
-    return accuracy(predictions, features), history
+    return kind.score(predictions, features, spec), history
 
 
 def test_classification_head_fits_a_learnable_task(tiny_model_dir):

@@ -12,6 +12,7 @@ from harness.plugins import KNOWN_KINDS
 _MODULES = {
     "classification": "harness.kinds.classification",
     "multiple_choice": "harness.kinds.multiple_choice",
+    "tagging": "harness.kinds.tagging",
     "retrieval": "harness.kinds.retrieval",
     "bitext_mining": "harness.kinds.retrieval",
 }

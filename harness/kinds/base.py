@@ -35,12 +35,19 @@ class TaskKind:
         """Return logits of shape (batch, classes or choices)."""
         raise NotImplementedError
 
-    def prediction_text(self, prediction: int, spec: TaskSpec) -> str:
-        """How one prediction is written in a leaderboard prediction file."""
-        return str(prediction)
-
-    def predict(self, logits: torch.Tensor) -> list[int]:
+    def predict(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list:
+        """One prediction per row of the batch."""
         return logits.argmax(dim=-1).tolist()
+
+    def score(self, predictions: list, features: list[Feature], spec: TaskSpec) -> float:
+        """The task's metric in percent (accuracy unless the kind says otherwise)."""
+        if not features:
+            return float("nan")
+        return 100.0 * sum(int(p == f["label"]) for p, f in zip(predictions, features)) / len(features)
+
+    def example_predictions(self, predictions: list, features: list[Feature], spec: TaskSpec) -> list[str]:
+        """One entry per example, as written in a leaderboard prediction file."""
+        return [str(p) for p in predictions]
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return nn.functional.cross_entropy(logits.float(), labels)

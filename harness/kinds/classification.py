@@ -29,8 +29,8 @@ class Classification(TaskKind):
     def build_head(self, spec, config):
         return ClsHead(config.hidden_size, len(spec.labels), head_dropout(config))
 
-    def prediction_text(self, prediction, spec):
-        return spec.labels[prediction]
+    def example_predictions(self, predictions, features, spec):
+        return [spec.labels[p] for p in predictions]
 
     def collate(self, features, pad_id):
         types = [f["token_type_ids"] for f in features] if "token_type_ids" in features[0] else None

@@ -25,6 +25,9 @@ def texts():
             yield from (line.split("\t", 1)[1] for line in path.read_text(encoding="utf-8").splitlines())
     for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples" / "tatoeba").rglob("tatoeba.*")):
         yield from path.read_text(encoding="utf-8").splitlines()
+    for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples" / "udpos").glob("*.conllu")):
+        yield from (line[len("# text = "):] for line in path.read_text(encoding="utf-8").splitlines()
+                    if line.startswith("# text = "))
     for path in sorted((ROOT / "stilts" / "xharness_stilts" / "samples").rglob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)

@@ -5,6 +5,7 @@ from harness import hookimpl
 from xharness_xtreme.bucc import BUCC
 from xharness_xtreme.leaderboard import XTREME
 from xharness_xtreme.pawsx import PAWSX
+from xharness_xtreme.tagging import PANX, UDPOS
 from xharness_xtreme.tatoeba import TATOEBA
 from xharness_xtreme.xnli import XNLI
 
@@ -15,6 +16,8 @@ __version__ = "0.1.0"
 def register_target_tasks(register):
     register(PAWSX)
     register(XNLI)
+    register(UDPOS)
+    register(PANX)
     register(BUCC)
     register(TATOEBA)
 

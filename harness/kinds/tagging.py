@@ -1,0 +1,124 @@
+"""Token tagging (UDPOS, PAN-X, CCG): one tag per word.
+
+The first sub-word of each word carries the word's label; the other sub-words are ignored by
+the loss (-100). A sentence longer than the maximum length is cut into consecutive windows of
+whole words, so every word is predicted (nothing is truncated). Predictions are mapped back from
+windows to words, and scored with seqeval F1 as XTREME scores them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from harness.errors import UserError
+from harness.kinds.base import TaskKind, head_dropout, pad_rows, run_encoder
+from harness.metrics import seqeval_prf
+
+IGNORE = -100
+
+
+class TokenHead(nn.Module):
+    def __init__(self, hidden_size: int, outputs: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden_size, outputs)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.out_proj(self.dropout(hidden))
+
+
+def _word_pieces(tokenizer, words: list[str]) -> list[list[int]]:
+    """Sub-word ids of each word as it reads inside a sentence (a word never vanishes)."""
+    encoded = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+    pieces: list[list[int]] = [[] for _ in words]
+    for position, word in enumerate(encoded.word_ids()):
+        if word is not None:
+            pieces[word].append(encoded["input_ids"][position])
+    return [p if p else [tokenizer.unk_token_id] for p in pieces]
+
+
+def _special_frame(tokenizer) -> tuple[list[int], list[int]]:
+    """The special tokens the tokenizer puts before and after a single sequence."""
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    framed = tokenizer("a")["input_ids"]
+    for start in range(len(framed) - len(bare) + 1):
+        if framed[start:start + len(bare)] == bare:
+            return framed[:start], framed[start + len(bare):]
+    raise ValueError("cannot find where the tokenizer puts its special tokens")
+
+
+class Tagging(TaskKind):
+    name = "tagging"
+
+    def featurize(self, examples, tokenizer, max_length, spec):
+        label_ids = {tag: i for i, tag in enumerate(spec.labels)}
+        prefix, suffix = _special_frame(tokenizer)
+        lead, budget = len(prefix), max(1, max_length - len(prefix) - len(suffix))
+        features = []
+        for index, example in enumerate(examples):
+            words, tags = example["words"], example["tags"]
+            unknown = sorted(set(tags) - set(label_ids))
+            if unknown:
+                raise UserError(f"{spec.name}: tag(s) {', '.join(unknown)} are not among the task's labels")
+            pieces = _word_pieces(tokenizer, words)
+            start = 0
+            while start < len(words):
+                ids: list[int] = []
+                labels: list[int] = []
+                end = start
+                while end < len(words) and (not ids or len(ids) + len(pieces[end]) <= budget):
+                    word = pieces[end][:budget]  # a single over-long word keeps its first pieces
+                    ids.extend(word)
+                    labels.extend([label_ids[tags[end]]] + [IGNORE] * (len(word) - 1))
+                    end += 1
+                full = prefix + ids + suffix
+                row_labels = [IGNORE] * lead + labels + [IGNORE] * len(suffix)
+                features.append({"input_ids": full, "labels": row_labels, "length": len(full), "example": index,
+                                 "first_word": start, "label": None})
+                start = end
+        return features
+
+    def build_head(self, spec, config):
+        return TokenHead(config.hidden_size, len(spec.labels), head_dropout(config))
+
+    def collate(self, features, pad_id):
+        rows = [f["input_ids"] for f in features]
+        width = max(len(r) for r in rows)
+        return {"input_ids": pad_rows(rows, pad_id, width),
+                "attention_mask": pad_rows([[1] * len(r) for r in rows], 0, width),
+                "labels": pad_rows([f["labels"] for f in features], IGNORE, width)}
+
+    def forward(self, encoder, head, batch):
+        return head(run_encoder(encoder, batch))
+
+    def loss(self, logits, labels):
+        return nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+
+    def predict(self, logits, batch):
+        best = logits.argmax(dim=-1)
+        words = batch["labels"] != IGNORE
+        return [best[row][words[row]].tolist() for row in range(best.shape[0])]
+
+    def _sentences(self, predictions, features, spec) -> tuple[list[list[str]], list[list[str]]]:
+        """Gold and predicted tags per example, with windows joined back into sentences."""
+        gold: dict[int, list[str]] = {}
+        found: dict[int, list[str]] = {}
+        for feature, predicted in sorted(zip(features, predictions), key=lambda fp: (fp[0]["example"],
+                                                                                   fp[0]["first_word"])):
+            row = feature["labels"]
+            gold.setdefault(feature["example"], []).extend(spec.labels[t] for t in row if t != IGNORE)
+            found.setdefault(feature["example"], []).extend(spec.labels[t] for t in predicted)
+        order = sorted(gold)
+        return [gold[i] for i in order], [found[i] for i in order]
+
+    def score(self, predictions, features, spec):
+        gold, found = self._sentences(predictions, features, spec)
+        return seqeval_prf(gold, found)["f1"]
+
+    def example_predictions(self, predictions, features, spec):
+        _, found = self._sentences(predictions, features, spec)
+        return ["\n".join(tags) + "\n" for tags in found]  # the writer's newline leaves a blank line
+
+
+KIND = Tagging()

@@ -322,7 +322,7 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
         phase3, predictions = _run_retrieval(accelerator, plan, data, settings, start_location, start_revision,
                                              reporter)
         retrieval_kind = get_kind(data.spec.kind)
-        predictions = {lang: [retrieval_kind.prediction_text(p, data.spec) for p in preds]
+        predictions = {lang: ("tsv", "".join(f"{retrieval_kind.prediction_text(p, data.spec)}\n" for p in preds))
                        for lang, preds in predictions.items()}
     else:
         reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
@@ -354,9 +354,8 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
     }
     if main:
         with atomic_dir(run_dir) as tmp:
-            for lang, labels in predictions.items():
-                atomic_write_text(tmp / "predictions" / data.spec.name / f"test-{lang}.tsv",
-                                  "".join(f"{label}\n" for label in labels))
+            for lang, (extension, content) in predictions.items():
+                atomic_write_text(tmp / "predictions" / data.spec.name / f"test-{lang}.{extension}", content)
             atomic_write_json(tmp / "results.json", record)
     accelerator.wait_for_everyone()
     return results_path, record
@@ -418,16 +417,20 @@ def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, rev
     history = train_and_select(accelerator, prepared, data.spec, kind, train, dev, settings=train_settings,
                                seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter)
     scores: dict[str, float] = {}
-    predictions: dict[str, list[str]] = {}
+    details: dict[str, dict] = {}
+    predictions: dict[str, tuple[str, str]] = {}
     for test_lang, test in tests.items():
         preds = predict(accelerator, prepared, data.spec.name, kind, test,
                         batch_size=train_settings.per_device_batch_size * 2, pad_id=tokenizer.pad_token_id,
                         reporter=reporter, description=f"{data.spec.name} test {test_lang}")
-        scores[test_lang] = kind.score(preds, test, data.spec)
-        predictions[test_lang] = kind.example_predictions(preds, test, data.spec)
+        scores[test_lang] = kind.score(preds, test, data.spec, test_lang)
+        details[test_lang] = kind.details(preds, test, data.spec, test_lang)
+        predictions[test_lang] = kind.prediction_file(preds, test, data.spec, test_lang)
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
              "model_commit": getattr(encoder.config, "_commit_hash", None),
              "history": history, "test_scores": scores, "reused": False}
+    if any(details.values()):
+        phase["test_details"] = details
     return phase, predictions
 
 

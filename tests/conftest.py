@@ -62,6 +62,9 @@ def tiny_model_dir(registry) -> Path:
     return target
 
 
+_SMOKE: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def smoke_run():
     """One `xharness run --inter hellaswag --target pawsx --preset smoke`, shared by several tests."""
@@ -72,4 +75,14 @@ def smoke_run():
     output = _SESSION_TMP / "smoke-runs"
     result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
                                       "--output", str(output)])
+    found = sorted((output / "runs").glob("*/results.json"))
+    if len(found) == 1:
+        _SMOKE["results"] = found[0]
     return output, result
+
+
+@pytest.fixture(scope="session")
+def smoke_results(smoke_run) -> Path:
+    """results.json of that run (later tests add runs of other settings to the same folder)."""
+    assert smoke_run[1].exit_code == 0, smoke_run[1].output
+    return _SMOKE["results"]

@@ -24,9 +24,9 @@ def test_smoke_run_prints_the_table_for_all_languages(smoke_run):
     assert "results: " in result.output and "results.json" in result.output
 
 
-def test_results_record_holds_the_protocol(smoke_run):
+def test_results_record_holds_the_protocol(smoke_run, smoke_results):
     output, result = smoke_run
-    path, record = _results(output)
+    path, record = smoke_results, json.loads(smoke_results.read_text())
     assert record["intermediate_tasks"] == ["hellaswag"] and record["target_task"] == "pawsx"
     assert record["model"]["name"] == "tiny" and len(record["model"]["weights_sha256"]) == 64
     assert record["seed"] == 42
@@ -53,9 +53,9 @@ def test_results_record_holds_the_protocol(smoke_run):
     assert not list(output.rglob("*.tmp")), "temporary files left behind"
 
 
-def test_finished_phases_are_reused(smoke_run):
+def test_finished_phases_are_reused(smoke_run, smoke_results):
     output, _ = smoke_run
-    path, before = _results(output)
+    path, before = smoke_results, json.loads(smoke_results.read_text())
     mtime = path.stat().st_mtime_ns
     began = time.perf_counter()
     again = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
@@ -70,7 +70,7 @@ def test_finished_phases_are_reused(smoke_run):
                                        "--output", str(output), "--target-epochs", "1", "--languages", "en,de"])
     assert changed.exit_code == 0, changed.output
     assert "reusing finished phase" in changed.output
-    runs = sorted((output / "runs").glob("*/results.json"))
+    runs = sorted((output / "runs").glob("hellaswag__pawsx__*/results.json"))
     assert len(runs) == 2
     new = json.loads(next(p for p in runs if p != path).read_text())
     assert new["phases"]["intermediate"]["reused"] is True

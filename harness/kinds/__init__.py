@@ -13,6 +13,7 @@ _MODULES = {
     "classification": "harness.kinds.classification",
     "multiple_choice": "harness.kinds.multiple_choice",
     "tagging": "harness.kinds.tagging",
+    "span_qa": "harness.kinds.span_qa",
     "retrieval": "harness.kinds.retrieval",
     "bitext_mining": "harness.kinds.retrieval",
 }

@@ -39,15 +39,24 @@ class TaskKind:
         """One prediction per row of the batch."""
         return logits.argmax(dim=-1).tolist()
 
-    def score(self, predictions: list, features: list[Feature], spec: TaskSpec) -> float:
+    def score(self, predictions: list, features: list[Feature], spec: TaskSpec, lang: str | None = None) -> float:
         """The task's metric in percent (accuracy unless the kind says otherwise)."""
         if not features:
             return float("nan")
         return 100.0 * sum(int(p == f["label"]) for p, f in zip(predictions, features)) / len(features)
 
+    def details(self, predictions: list, features: list[Feature], spec: TaskSpec, lang: str) -> dict[str, float]:
+        """Further metrics worth recording per language (F1 and EM for QA, say)."""
+        return {}
+
     def example_predictions(self, predictions: list, features: list[Feature], spec: TaskSpec) -> list[str]:
         """One entry per example, as written in a leaderboard prediction file."""
         return [str(p) for p in predictions]
+
+    def prediction_file(self, predictions: list, features: list[Feature], spec: TaskSpec,
+                        lang: str) -> tuple[str, str]:
+        """(extension, content) of the leaderboard prediction file for one language."""
+        return "tsv", "".join(f"{item}\n" for item in self.example_predictions(predictions, features, spec))
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return nn.functional.cross_entropy(logits.float(), labels)

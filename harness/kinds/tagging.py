@@ -112,9 +112,13 @@ class Tagging(TaskKind):
         order = sorted(gold)
         return [gold[i] for i in order], [found[i] for i in order]
 
-    def score(self, predictions, features, spec):
+    def score(self, predictions, features, spec, lang=None):
         gold, found = self._sentences(predictions, features, spec)
         return seqeval_prf(gold, found)["f1"]
+
+    def details(self, predictions, features, spec, lang):
+        gold, found = self._sentences(predictions, features, spec)
+        return seqeval_prf(gold, found)
 
     def example_predictions(self, predictions, features, spec):
         _, found = self._sentences(predictions, features, spec)

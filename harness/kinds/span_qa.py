@@ -2,8 +2,10 @@
 
 Contexts longer than the maximum length become overlapping windows (stride tokens of overlap);
 start and end heads score every token; post-processing takes the best-scoring span over all
-windows of a question among the n best starts and ends, no longer than ``max_answer_tokens``,
-and maps it back to the original context text through the tokenizer's character offsets.
+windows of a question among the n best starts and ends, no longer than ``max_answer_tokens``
+(a task default; 30 sub-word tokens, as in XTREME's SQuAD scripts),
+and maps it back to the original context text through the tokenizer's character offsets
+(trimmed of the spaces, invisible characters and sentence punctuation that tokens carry along).
 A window that does not contain the answer is trained to point at its first token.
 """
 
@@ -16,6 +18,10 @@ from torch import nn
 
 from harness.kinds.base import TaskKind, head_dropout, pad_rows, run_encoder
 from harness.metrics import mlqa_em_f1, squad_em_f1
+
+#: Sentence punctuation and invisible characters that sub-word tokens merge onto the words
+#: around them ("》，", "\ufeffWord"); an answer span never starts or ends with one.
+_TRIM = " \t\n\r\u00a0\u200b\ufeff。，、；：！？,;:!?"
 
 N_BEST = 20
 MAX_ANSWER_TOKENS = 30
@@ -86,7 +92,8 @@ class SpanQA(TaskKind):
         return [(list(zip(starts.indices[r].tolist(), starts.values[r].tolist())),
                  list(zip(ends.indices[r].tolist(), ends.values[r].tolist()))) for r in range(logits.shape[0])]
 
-    def answers(self, predictions, features, examples_count: int, contexts: list[str]) -> list[str]:
+    def answers(self, predictions, features, examples_count: int, contexts: list[str],
+                max_answer_tokens: int = MAX_ANSWER_TOKENS) -> list[str]:
         """The best span over every window of each question, as text of the original context."""
         best: dict[int, tuple[float, str]] = {}
         for feature, (starts, ends) in zip(features, predictions):
@@ -95,19 +102,20 @@ class SpanQA(TaskKind):
                 if s >= len(offsets) or offsets[s] is None:
                     continue
                 for e, e_score in ends:
-                    if e >= len(offsets) or offsets[e] is None or e < s or e - s + 1 > MAX_ANSWER_TOKENS:
+                    if e >= len(offsets) or offsets[e] is None or e < s or e - s + 1 > max_answer_tokens:
                         continue
                     score = s_score + e_score
                     if feature["example"] not in best or score > best[feature["example"]][0]:
-                        text = contexts[feature["example"]][offsets[s][0]:offsets[e][1]].strip()
+                        text = contexts[feature["example"]][offsets[s][0]:offsets[e][1]].strip(_TRIM)
                         best[feature["example"]] = (score, text)
         return [best.get(i, (0.0, ""))[1] for i in range(examples_count)]
 
     def _evaluate(self, predictions, features, spec, lang):
         examples = {f["example"]: f["qa"] for f in features}
         ordered = [examples[i] for i in sorted(examples)]
-        answers = self.answers(predictions, features, max(examples) + 1 if examples else 0,
-                               [examples.get(i, {}).get("context", "") for i in range(max(examples, default=-1) + 1)])
+        count = max(examples, default=-1) + 1
+        answers = self.answers(predictions, features, count, [examples.get(i, {}).get("context", "") for i in range(count)],
+                               int(spec.defaults.get("max_answer_tokens", MAX_ANSWER_TOKENS)))
         by_id = {examples[i]["id"]: answers[i] for i in sorted(examples)}
         dataset = [{"paragraphs": [{"qas": [{"id": e["id"], "answers": e["answers"]} for e in ordered]}]}]
         if spec.metric == "mlqa":

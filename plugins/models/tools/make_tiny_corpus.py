@@ -28,6 +28,12 @@ def texts():
     for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples" / "udpos").glob("*.conllu")):
         yield from (line[len("# text = "):] for line in path.read_text(encoding="utf-8").splitlines()
                     if line.startswith("# text = "))
+    for folder in ("squad", "xquad", "mlqa", "tydiqa"):
+        for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples" / folder).rglob("*.json")):
+            for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
+                for paragraph in article["paragraphs"]:
+                    yield paragraph["context"]
+                    yield from (qa["question"] for qa in paragraph["qas"])
     for path in sorted((ROOT / "stilts" / "xharness_stilts" / "samples").rglob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)

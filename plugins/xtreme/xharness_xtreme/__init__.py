@@ -5,6 +5,7 @@ from harness import hookimpl
 from xharness_xtreme.bucc import BUCC
 from xharness_xtreme.leaderboard import XTREME
 from xharness_xtreme.pawsx import PAWSX
+from xharness_xtreme.qa import MLQA, TYDIQA, XQUAD
 from xharness_xtreme.tagging import PANX, UDPOS
 from xharness_xtreme.tatoeba import TATOEBA
 from xharness_xtreme.xnli import XNLI
@@ -18,6 +19,9 @@ def register_target_tasks(register):
     register(XNLI)
     register(UDPOS)
     register(PANX)
+    register(XQUAD)
+    register(MLQA)
+    register(TYDIQA)
     register(BUCC)
     register(TATOEBA)
 

@@ -1,0 +1,103 @@
+"""XQuAD, MLQA and TyDiQA-GoldP: extractive QA, trained in English, tested zero-shot.
+
+XQuAD (Artetxe et al., 2020; 11 languages) and MLQA (Lewis et al., 2020; 7 languages, context
+and question in the same language) train on SQuAD v1.1 and select on its dev set. TyDiQA-GoldP
+(Clark et al., 2020; 9 languages) trains on its English training questions and selects on its
+English dev questions; its dev set is XTREME's test set. All files are SQuAD v1.1 JSON; TyDiQA's
+hold every language, told apart by the language name that starts each question id.
+Scores: SQuAD F1/EM (MLQA: MLQA's language-aware normalisation); the task score is their mean.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness import HubSource, LocalSource, TaskSpec
+from harness.errors import DataFormatError
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+SQUAD_FILES = {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}
+TYDI_NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian",
+              "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu"}
+DEFAULTS = {"epochs": 2, "batch_size": 16, "max_length": 384, "lr": 1e-5}
+
+
+def read_squad_json(path: Path, split: str, lang: str, id_prefix: str | None = None):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(path, exc.lineno, f"not valid JSON ({exc.msg})") from None
+    articles = data["data"] if isinstance(data, dict) and "data" in data else data
+    try:
+        for article in articles:
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    if id_prefix and not qa["id"].startswith(id_prefix):
+                        continue
+                    answers = [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in qa.get("answers", [])]
+                    yield {"id": qa["id"], "question": qa["question"], "context": paragraph["context"],
+                           "answers": answers}
+    except (KeyError, TypeError) as exc:
+        raise DataFormatError(path, None, f"not SQuAD v1.1 JSON (missing {exc})") from None
+
+
+def read_tydiqa(path: Path, split: str, lang: str):
+    yield from read_squad_json(path, split, lang, id_prefix=f"{TYDI_NAMES[lang]}-")
+
+
+def from_hub(row: dict, lang: str) -> dict:
+    answers = row["answers"]
+    return {"id": row["id"], "question": row["question"], "context": row["context"],
+            "answers": [{"text": t, "answer_start": int(s)} for t, s in zip(answers["text"], answers["answer_start"])]}
+
+
+def from_tydiqa_hub(row: dict, lang: str) -> dict | None:
+    return from_hub(row, lang) if row["id"].startswith(f"{TYDI_NAMES[lang]}-") else None
+
+
+SQUAD_HUB = HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_hub)
+
+XQUAD = TaskSpec(
+    name="xquad",
+    kind="span_qa",
+    description="XQuAD cross-lingual QA (Artetxe et al., 2020), trained on SQuAD v1.1",
+    languages=("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi"),
+    metric="squad",
+    local=LocalSource(file=lambda split, lang: SQUAD_FILES.get(split) or f"xquad.{lang}.json",
+                      read=read_squad_json, roots=("", "squad", "xquad")),
+    samples=SAMPLES,
+    hub=HubSource(path="google/xtreme", config="XQuAD.{lang}", splits={"test": "validation"}, convert=from_hub,
+                  per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB}),
+    defaults=DEFAULTS,
+)
+
+MLQA = TaskSpec(
+    name="mlqa",
+    kind="span_qa",
+    description="MLQA (Lewis et al., 2020), trained on SQuAD v1.1",
+    languages=("en", "es", "de", "ar", "hi", "vi", "zh"),
+    metric="mlqa",
+    local=LocalSource(file=lambda split, lang: SQUAD_FILES.get(split)
+                      or f"MLQA_V1/test/test-context-{lang}-question-{lang}.json",
+                      read=read_squad_json, roots=("", "squad", "mlqa")),
+    samples=SAMPLES,
+    hub=HubSource(path="google/xtreme", config="MLQA.{lang}.{lang}", splits={"test": "test"}, convert=from_hub,
+                  per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB}),
+    defaults=DEFAULTS,
+)
+
+TYDIQA = TaskSpec(
+    name="tydiqa",
+    kind="span_qa",
+    description="TyDiQA-GoldP (Clark et al., 2020), trained on its English questions",
+    languages=tuple(TYDI_NAMES),
+    metric="squad",
+    local=LocalSource(file=lambda split, lang: "tydiqa-goldp-v1.1-train.json" if split == "train"
+                      else "tydiqa-goldp-v1.1-dev.json", read=read_tydiqa, roots=("", "tydiqa")),
+    samples=SAMPLES / "tydiqa",
+    hub=HubSource(path="google/xtreme", config="tydiqa", splits={"train": "train", "dev": "validation",
+                                                                "test": "validation"}, convert=from_tydiqa_hub),
+    defaults=DEFAULTS,
+)

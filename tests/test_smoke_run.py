@@ -4,6 +4,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from click.testing import CliRunner
 
 from harness.cli import cli
@@ -120,10 +122,26 @@ def test_xnli_after_hellaswag_reuses_phase_2_and_writes_label_names(smoke_run):
     assert len(predicted) == 24 and set(predicted) <= {"entailment", "neutral", "contradiction"}
 
 
-def test_xnli_baseline_smoke(tmp_path):
-    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "xnli", "--preset", "smoke",
-                                      "--output", str(tmp_path), "--target-epochs", "1", "--languages", "en,th,ur"])
+NINE = {"pawsx": (7, "tsv"), "xnli": (15, "tsv"), "udpos": (33, "tsv"), "panx": (40, "tsv"), "xquad": (11, "json"),
+        "mlqa": (7, "json"), "tydiqa": (9, "json"), "bucc2018": (4, "tsv"), "tatoeba": (36, "tsv")}
+
+
+@pytest.mark.parametrize("target", sorted(NINE))
+def test_every_xtreme_target_runs_the_smoke_baseline(target, tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", target, "--preset", "smoke",
+                                      "--output", str(tmp_path), "--target-epochs", "1"])
     assert result.exit_code == 0, result.output
-    _, record = _results(tmp_path)
-    assert list(record["scores"]["per_language"]) == ["en", "th", "ur"]
-    assert record["hyperparameters"]["target"]["epochs"] == 1
+    path, record = _results(tmp_path)
+    count, extension = NINE[target]
+    assert len(record["scores"]["per_language"]) == count and "average" in result.output
+    written = sorted(p.name for p in (path.parent / "predictions" / target).iterdir())
+    assert written == sorted(f"test-{lang}.{extension}" for lang in record["languages"])
+
+
+def test_tatoeba_after_hellaswag_reuses_phase_2(smoke_run):
+    output, first = smoke_run
+    assert first.exit_code == 0
+    result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "tatoeba", "--preset", "smoke",
+                                      "--output", str(output), "--languages", "de,ja,sw"])
+    assert result.exit_code == 0, result.output
+    assert "reusing finished phase" in result.output

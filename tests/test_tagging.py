@@ -120,7 +120,7 @@ def test_tagging_head_fits_a_learnable_task(tiny_model_dir):
     assert kind.score(predictions, features, spec) >= 95.0
 
 
-def test_udpos_after_hellaswag_and_panx_baseline_smoke(smoke_run, tmp_path):
+def test_udpos_after_hellaswag_predicts_every_word(smoke_run):
     output, first = smoke_run
     assert first.exit_code == 0
     result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "udpos", "--preset", "smoke",
@@ -132,6 +132,3 @@ def test_udpos_after_hellaswag_and_panx_baseline_smoke(smoke_run, tmp_path):
     written = (path.parent / "predictions" / "udpos" / "test-en.tsv").read_text()
     blocks = [b.split() for b in written.strip().split("\n\n")]
     assert len(blocks) == 17 and len(blocks[-1]) == 140  # the long sentence (140 words) is predicted whole
-    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "panx", "--preset", "smoke",
-                                      "--output", str(tmp_path), "--target-epochs", "1", "--languages", "en,ja,sw"])
-    assert result.exit_code == 0, result.output

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import LocalSource, TaskSpec
+from harness import HubSource, LocalSource, TaskSpec
 from harness.errors import DataFormatError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -56,5 +56,7 @@ TATOEBA = TaskSpec(
     metric="accuracy",
     local=LocalSource(file=tatoeba_file, read=read_tatoeba, roots=("", "tatoeba")),
     samples=SAMPLES / "tatoeba",
+    hub=HubSource(path="google/xtreme", config="tatoeba.{name}", language_names=CODES, splits={"test": "validation"},
+                  convert=lambda row, lang: {"source": row["source_sentence"], "target": row["target_sentence"]}),
     defaults={"max_length": 512},
 )

@@ -9,20 +9,22 @@ import importlib
 
 from harness.plugins import KNOWN_KINDS
 
-_MODULES = {
-    "classification": "harness.kinds.classification",
-    "multiple_choice": "harness.kinds.multiple_choice",
-    "tagging": "harness.kinds.tagging",
-    "span_qa": "harness.kinds.span_qa",
-    "retrieval": "harness.kinds.retrieval",
-    "bitext_mining": "harness.kinds.retrieval",
+#: kind name → (module, attribute holding the kind object)
+_KINDS = {
+    "classification": ("harness.kinds.classification", "KIND"),
+    "multiple_choice": ("harness.kinds.multiple_choice", "KIND"),
+    "tagging": ("harness.kinds.tagging", "KIND"),
+    "span_qa": ("harness.kinds.span_qa", "KIND"),
+    "retrieval": ("harness.kinds.retrieval", "KIND"),
+    "bitext_mining": ("harness.kinds.retrieval", "BITEXT_MINING"),
 }
+assert set(_KINDS) == set(KNOWN_KINDS)
+
 #: Kinds that are evaluated without training (phase 3 embeds and searches instead).
 UNTRAINED_KINDS = ("retrieval", "bitext_mining")
-assert set(_MODULES) == set(KNOWN_KINDS)
 
 
 def get_kind(name: str):
     """Return the kind object (see ``harness.kinds.base.TaskKind``) for a kind name."""
-    module = importlib.import_module(_MODULES[name])
-    return module.BITEXT_MINING if name == "bitext_mining" else module.KIND
+    module, attribute = _KINDS[name]
+    return getattr(importlib.import_module(module), attribute)

@@ -2,41 +2,14 @@
 
 import random
 
-import pytest
-
-from harness.kinds import get_kind
-from harness.model import TaskModel, load_backbone
-from harness.progress import Reporter
-from harness.spec import LocalSource, TaskSpec
-from harness.train import TrainSettings, predict, train_and_select
+from learning import fit, synthetic_spec
 
 WORDS = ["London", "Paris", "Boston", "Vienna", "Madrid", "Berlin", "Hamburg", "Lyon"]
 
 
-def _spec(kind: str) -> TaskSpec:
-    return TaskSpec(name=f"synthetic-{kind}", kind=kind, description="synthetic", languages=("en",),
-                    metric="accuracy", labels=("no", "yes"), num_choices=4,
-                    local=LocalSource(file=lambda s, l: "", read=lambda p, s, l: []))
-
-
 def _fit(tiny_model_dir, kind_name, examples, *, epochs, lr):
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-
-    set_seed(0)
-    accelerator = Accelerator(cpu=True)
-    tokenizer, encoder = load_backbone(str(tiny_model_dir))
-    spec, kind = _spec(kind_name), get_kind(kind_name)
-    features = kind.featurize(examples, tokenizer, 64, spec)
-    model = TaskModel(encoder)
-    model.add_head(spec.name, kind, spec)
-    prepared = accelerator.prepare_model(model)
-    settings = TrainSettings(epochs=epochs, lr=lr, batch_size=16, per_device_batch_size=16, max_length=64,
-                             warmup_ratio=0.05)
-    history = train_and_select(accelerator, prepared, spec, kind, features, features, settings=settings,
-                               seed=0, pad_id=tokenizer.pad_token_id, reporter=Reporter(False))
-    predictions = predict(accelerator, prepared, spec.name, kind, features, batch_size=32,
-                          pad_id=tokenizer.pad_token_id, reporter=Reporter(False), description="train")
+    spec = synthetic_spec(kind_name)
+    kind, features, predictions, history = fit(tiny_model_dir, spec, examples, epochs=epochs, lr=lr)
     return kind.score(predictions, features, spec), history
 
 

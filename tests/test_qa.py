@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.kinds import get_kind
+from learning import fit, synthetic_spec
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +61,7 @@ def test_mlqa_and_tydiqa_read_the_real_files(registry, shared_data):
 
 
 def test_span_head_fits_a_learnable_task(tiny_model_dir):
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-
-    from harness.model import TaskModel, load_backbone
-    from harness.progress import Reporter
-    from harness.spec import LocalSource, TaskSpec
-    from harness.train import TrainSettings, predict, train_and_select
-
-    set_seed(0)
-    spec = TaskSpec(name="synthetic-qa", kind="span_qa", description="", languages=("en",), metric="squad",
-                    local=LocalSource(file=lambda s, l: "", read=lambda p, s, l: []))
+    spec = synthetic_spec("span_qa", metric="squad")
     rng = random.Random(4)
     cities, filler = ["Paris", "Cairo", "Tokyo", "Lima"], ["the", "man", "went", "home", "and", "slept", "there"]
     examples = []
@@ -78,23 +69,10 @@ def test_span_head_fits_a_learnable_task(tiny_model_dir):
         words = [rng.choice(filler) for _ in range(rng.randint(4, 10))]
         city = rng.choice(cities)
         words.insert(rng.randrange(len(words) + 1), city)
-        context = " ".join(words)
         start = len(" ".join(words[:words.index(city)])) + (1 if words.index(city) else 0)
-        examples.append({"id": str(n), "question": "Which city?", "context": context,
+        examples.append({"id": str(n), "question": "Which city?", "context": " ".join(words),
                          "answers": [{"text": city, "answer_start": start}]})
-    accelerator = Accelerator(cpu=True)
-    tokenizer, encoder = load_backbone(str(tiny_model_dir))
-    kind = get_kind("span_qa")
-    features = kind.featurize(examples, tokenizer, 64, spec)
-    model = TaskModel(encoder)
-    model.add_head(spec.name, kind, spec)
-    prepared = accelerator.prepare_model(model)
-    settings = TrainSettings(epochs=12, lr=1e-3, batch_size=16, per_device_batch_size=16, max_length=64,
-                             warmup_ratio=0.05)
-    train_and_select(accelerator, prepared, spec, kind, features, features, settings=settings, seed=0,
-                     pad_id=tokenizer.pad_token_id, reporter=Reporter(False))
-    predictions = predict(accelerator, prepared, spec.name, kind, features, batch_size=32,
-                          pad_id=tokenizer.pad_token_id, reporter=Reporter(False), description="train")
+    kind, features, predictions, _ = fit(tiny_model_dir, spec, examples)
     assert kind.details(predictions, features, spec, "en")["f1"] >= 95.0
 
 

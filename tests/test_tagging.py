@@ -11,6 +11,7 @@ from harness.data import plan_task_data
 from harness.errors import DataFormatError
 from harness.kinds import get_kind
 from harness.kinds.tagging import IGNORE
+from learning import fit, synthetic_spec
 
 
 def _conllu_words(path):
@@ -85,38 +86,16 @@ def test_gold_labels_through_alignment_and_windows_score_100(registry, shared_da
 
 
 def test_tagging_head_fits_a_learnable_task(tiny_model_dir):
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-
-    from harness.model import TaskModel, load_backbone
-    from harness.progress import Reporter
-    from harness.spec import LocalSource, TaskSpec
-    from harness.train import TrainSettings, predict, train_and_select
-
-    set_seed(0)
-    spec = TaskSpec(name="synthetic-tags", kind="tagging", description="", languages=("en",), metric="f1",
-                    labels=("O", "B-LOC", "B-PER"), local=LocalSource(file=lambda s, l: "", read=lambda p, s, l: []))
+    spec = synthetic_spec("tagging", labels=("O", "B-LOC", "B-PER"), metric="f1")
     rng = random.Random(3)
-    places, people, filler = ["Paris", "Cairo", "Tokyo", "Lima"], ["Anna", "David", "Maria", "Omar"], ["met", "in",
-                                                                                                     "and", "saw"]
+    places, people = ["Paris", "Cairo", "Tokyo", "Lima"], ["Anna", "David", "Maria", "Omar"]
+    filler = ["met", "in", "and", "saw"]
     examples = []
     for _ in range(120):
         words = [rng.choice(places + people + filler) for _ in range(rng.randint(3, 8))]
         tags = ["B-LOC" if w in places else "B-PER" if w in people else "O" for w in words]
         examples.append({"words": words, "tags": tags})
-    accelerator = Accelerator(cpu=True)
-    tokenizer, encoder = load_backbone(str(tiny_model_dir))
-    kind = get_kind("tagging")
-    features = kind.featurize(examples, tokenizer, 64, spec)
-    model = TaskModel(encoder)
-    model.add_head(spec.name, kind, spec)
-    prepared = accelerator.prepare_model(model)
-    settings = TrainSettings(epochs=12, lr=1e-3, batch_size=16, per_device_batch_size=16, max_length=64,
-                             warmup_ratio=0.05)
-    train_and_select(accelerator, prepared, spec, kind, features, features, settings=settings, seed=0,
-                     pad_id=tokenizer.pad_token_id, reporter=Reporter(False))
-    predictions = predict(accelerator, prepared, spec.name, kind, features, batch_size=32,
-                          pad_id=tokenizer.pad_token_id, reporter=Reporter(False), description="train")
+    kind, features, predictions, _ = fit(tiny_model_dir, spec, examples)
     assert kind.score(predictions, features, spec) >= 95.0
 
 

@@ -34,11 +34,25 @@ def texts():
                 for paragraph in article["paragraphs"]:
                     yield paragraph["context"]
                     yield from (qa["question"] for qa in paragraph["qas"])
-    for path in sorted((ROOT / "stilts" / "xharness_stilts" / "samples").rglob("*.jsonl")):
+    for path in sorted((ROOT / "stilts" / "xharness_stilts" / "samples" / "hellaswag").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             yield row["ctx"]
             yield from row["endings"]
+    stilts = ROOT / "stilts" / "xharness_stilts" / "samples"
+    for path in sorted(stilts.rglob("*.tsv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                yield from (row[c] for c in ("sentence1", "sentence2", "question1", "question2") if row.get(c))
+    for path in sorted(stilts.rglob("*.csv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                yield from (row[c] for c in ("context", "question", "answer0", "answer1", "answer2", "answer3"))
+    for path in sorted((stilts / "commonsenseqa").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            question = json.loads(line)["question"]
+            yield question["stem"]
+            yield from (c["text"] for c in question["choices"])
 
 
 def main() -> None:

@@ -10,11 +10,10 @@ Scores: SQuAD F1/EM (MLQA: MLQA's language-aware normalisation); the task score 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness import HubSource, LocalSource, TaskSpec
-from harness.errors import DataFormatError
+from harness.formats import read_squad_json
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SQUAD_FILES = {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}
@@ -23,28 +22,12 @@ TYDI_NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish",
 DEFAULTS = {"epochs": 2, "batch_size": 16, "max_length": 384, "lr": 1e-5}
 
 
-def read_squad_json(path: Path, split: str, lang: str, id_prefix: str | None = None):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(path, exc.lineno, f"not valid JSON ({exc.msg})") from None
-    articles = data["data"] if isinstance(data, dict) and "data" in data else data
-    try:
-        for article in articles:
-            for paragraph in article["paragraphs"]:
-                for qa in paragraph["qas"]:
-                    if id_prefix and not qa["id"].startswith(id_prefix):
-                        continue
-                    answers = [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in qa.get("answers", [])]
-                    yield {"id": qa["id"], "question": qa["question"], "context": paragraph["context"],
-                           "answers": answers}
-    except (KeyError, TypeError) as exc:
-        raise DataFormatError(path, None, f"not SQuAD v1.1 JSON (missing {exc})") from None
+def read_squad(path: Path, split: str, lang: str):
+    yield from read_squad_json(path)
 
 
 def read_tydiqa(path: Path, split: str, lang: str):
-    yield from read_squad_json(path, split, lang, id_prefix=f"{TYDI_NAMES[lang]}-")
+    yield from read_squad_json(path, id_prefix=f"{TYDI_NAMES[lang]}-")
 
 
 def from_hub(row: dict, lang: str) -> dict:
@@ -66,7 +49,7 @@ XQUAD = TaskSpec(
     languages=("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi"),
     metric="squad",
     local=LocalSource(file=lambda split, lang: SQUAD_FILES.get(split) or f"xquad.{lang}.json",
-                      read=read_squad_json, roots=("", "squad", "xquad")),
+                      read=read_squad, roots=("", "squad", "xquad")),
     samples=SAMPLES,
     hub=HubSource(path="google/xtreme", config="XQuAD.{lang}", splits={"test": "validation"}, convert=from_hub,
                   per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB}),
@@ -81,7 +64,7 @@ MLQA = TaskSpec(
     metric="mlqa",
     local=LocalSource(file=lambda split, lang: SQUAD_FILES.get(split)
                       or f"MLQA_V1/test/test-context-{lang}-question-{lang}.json",
-                      read=read_squad_json, roots=("", "squad", "mlqa")),
+                      read=read_squad, roots=("", "squad", "mlqa")),
     samples=SAMPLES,
     hub=HubSource(path="google/xtreme", config="MLQA.{lang}.{lang}", splits={"test": "test"}, convert=from_hub,
                   per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB}),

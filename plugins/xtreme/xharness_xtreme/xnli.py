@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness import HubSource, LocalSource, TaskSpec
 from harness.errors import DataFormatError
+from harness.formats import read_tsv_rows
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
@@ -26,22 +27,6 @@ def xnli_file(split: str, lang: str) -> str:
     return f"XNLI-1.0/xnli.{split}.tsv"
 
 
-def _rows(path: Path, required: tuple[str, ...]):
-    with open(path, encoding="utf-8", newline="") as handle:
-        header = handle.readline().rstrip("\r\n").split("\t")
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise DataFormatError(path, 1, f"header lacks the column(s) {', '.join(missing)}")
-        for number, line in enumerate(handle, start=2):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            fields = line.split("\t")
-            if len(fields) != len(header):
-                raise DataFormatError(path, number, f"expected {len(header)} tab-separated fields, found {len(fields)}")
-            yield number, dict(zip(header, fields))
-
-
 def _label(path: Path, number: int, name: str) -> int:
     if name not in LABEL_IDS:
         raise DataFormatError(path, number, f"unknown label {name!r} (expected entailment, neutral or contradiction)")
@@ -52,7 +37,7 @@ def _label(path: Path, number: int, name: str) -> int:
 def _by_language(path: Path, stamp: tuple[int, int]) -> dict[str, list[dict]]:
     """One pass over an all-languages XNLI file (cached while the file is unchanged)."""
     grouped: dict[str, list[dict]] = {}
-    for number, row in _rows(path, ("language", "gold_label", "sentence1", "sentence2")):
+    for number, row in read_tsv_rows(path, ("language", "gold_label", "sentence1", "sentence2")):
         grouped.setdefault(row["language"], []).append(
             {"text": row["sentence1"], "text_pair": row["sentence2"], "label": _label(path, number, row["gold_label"])})
     return grouped
@@ -60,7 +45,7 @@ def _by_language(path: Path, stamp: tuple[int, int]) -> dict[str, list[dict]]:
 
 def read_xnli(path: Path, split: str, lang: str):
     if split == "train":
-        for number, row in _rows(path, ("premise", "hypo", "label")):
+        for number, row in read_tsv_rows(path, ("premise", "hypo", "label")):
             yield {"text": row["premise"], "text_pair": row["hypo"], "label": _label(path, number, row["label"])}
         return
     stat = path.stat()

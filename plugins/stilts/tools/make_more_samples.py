@@ -1,0 +1,109 @@
+"""Write the bundled smoke samples of MNLI, QQP, SQuAD, Cosmos QA and CommonsenseQA.
+
+Ours, in each dataset's original file format (GLUE tsv, SQuAD JSON, Cosmos QA csv,
+CommonsenseQA jsonl). Run from this folder: ``python tools/make_more_samples.py``.
+"""
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "xharness_stilts" / "samples"
+NAMES = ["Anna", "David", "Maria", "Omar", "Lena", "Sami", "Yuki", "Ivan"]
+CITIES = ["Paris", "Cairo", "Tokyo", "Lima", "Berlin", "Nairobi", "Hanoi", "Delhi"]
+JOBS = ["teacher", "doctor", "baker", "pilot", "nurse", "farmer"]
+SIZES = {"train": 64, "dev": 16}
+
+
+def mnli(rng, count):
+    header = ["index", "promptID", "pairID", "genre", "sentence1_binary_parse", "sentence2_binary_parse",
+              "sentence1_parse", "sentence2_parse", "sentence1", "sentence2", "label1", "gold_label"]
+    rows = ["\t".join(header)]
+    hypotheses = {"entailment": "{a} lives in a city.", "contradiction": "{a} has never lived in {c}.",
+                  "neutral": "{a} works as a {j} in {c}."}
+    for n in range(count):
+        a, c, j = rng.choice(NAMES), rng.choice(CITIES), rng.choice(JOBS)
+        label = ("entailment", "contradiction", "neutral")[n % 3]
+        premise, hypothesis = f"{a} lives in {c}.", hypotheses[label].format(a=a, c=c, j=j)
+        rows.append("\t".join([str(n), str(n), f"{n}{label[0]}", "sample", "", "", "", "", premise, hypothesis,
+                               label, label]))
+    return "\n".join(rows) + "\n"
+
+
+def qqp(rng, count):
+    rows = ["id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate"]
+    for n in range(count):
+        a, c, d = rng.choice(NAMES), *rng.sample(CITIES, 2)
+        duplicate = n % 2
+        q1 = f"How do I get from {c} to {d}?"
+        q2 = f"What is the way to travel from {c} to {d}?" if duplicate else f"How do I get from {d} to {c} with {a}?"
+        rows.append(f"{n}\t{2 * n + 1}\t{2 * n + 2}\t{q1}\t{q2}\t{duplicate}")
+    return "\n".join(rows) + "\n"
+
+
+def squad(rng, count, prefix):
+    data = []
+    for n in range(count):
+        a, b = rng.sample(NAMES, 2)
+        c, d = rng.sample(CITIES, 2)
+        context = f"{a} lives in {c}. {b} lives in {d}."
+        qa = {"id": f"{prefix}{n + 1:04d}", "question": f"Where does {a} live?",
+              "answers": [{"text": c, "answer_start": context.index(c)}]}
+        data.append({"title": f"sample {n + 1}", "paragraphs": [{"context": context, "qas": [qa]}]})
+    return json.dumps({"version": "1.1", "data": data}, indent=1) + "\n"
+
+
+def cosmosqa(rng, count, prefix):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "context", "question", "answer0", "answer1", "answer2", "answer3", "label"])
+    for n in range(count):
+        a, j = rng.choice(NAMES), rng.choice(JOBS)
+        context = f"{a} worked as a {j} for ten years. Yesterday {a} packed the tools and said goodbye to everyone."
+        right = f"{a} is leaving the job as a {j}."
+        wrong = [f"{a} has just started working.", f"{a} is going on a short lunch break.",
+                 "None of the above choices ."]
+        label = rng.randrange(4)
+        answers = wrong[:label] + [right] + wrong[label:]
+        writer.writerow([f"{prefix}{n}", context, f"Why did {a} pack the tools?", *answers, label])
+    return buffer.getvalue()
+
+
+def commonsenseqa(rng, count):
+    places = {"bread": "bakery", "books": "library", "medicine": "pharmacy", "fish": "market", "planes": "airport"}
+    lines = []
+    for n in range(count):
+        thing = rng.choice(list(places))
+        others = rng.sample([p for t, p in places.items() if t != thing], 4)
+        key = rng.randrange(5)
+        texts = others[:key] + [places[thing]] + others[key:]
+        labels = ["A", "B", "C", "D", "E"]
+        lines.append(json.dumps({"answerKey": labels[key], "id": f"csqa-sample-{n}", "question": {
+            "question_concept": thing, "choices": [{"label": l, "text": t} for l, t in zip(labels, texts)],
+            "stem": f"Where would you usually get {thing}?"}}))
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    rng = random.Random(2020)
+    write(OUT / "mnli" / "MNLI" / "train.tsv", mnli(rng, SIZES["train"]))
+    write(OUT / "mnli" / "MNLI" / "dev_matched.tsv", mnli(rng, SIZES["dev"]))
+    write(OUT / "qqp" / "QQP" / "train.tsv", qqp(rng, SIZES["train"]))
+    write(OUT / "qqp" / "QQP" / "dev.tsv", qqp(rng, SIZES["dev"]))
+    write(OUT / "squad" / "train-v1.1.json", squad(rng, SIZES["train"], "train-"))
+    write(OUT / "squad" / "dev-v1.1.json", squad(rng, SIZES["dev"], "dev-"))
+    write(OUT / "cosmosqa" / "train.csv", cosmosqa(rng, SIZES["train"], "train-"))
+    write(OUT / "cosmosqa" / "valid.csv", cosmosqa(rng, SIZES["dev"], "valid-"))
+    write(OUT / "commonsenseqa" / "train_rand_split.jsonl", commonsenseqa(rng, SIZES["train"]))
+    write(OUT / "commonsenseqa" / "dev_rand_split.jsonl", commonsenseqa(rng, SIZES["dev"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""English intermediate tasks beside HellaSwag: MNLI, QQP, SQuAD v1.1, Cosmos QA, CommonsenseQA.
+
+Local files are each dataset's original release: GLUE's ``MNLI/{train,dev_matched}.tsv`` and
+``QQP/{train,dev}.tsv`` (QQP's test labels are hidden, so it is evaluated on dev), SQuAD's
+``{train,dev}-v1.1.json``, Cosmos QA's ``{train,valid}.csv`` and CommonsenseQA's
+``{train,dev}_rand_split.jsonl`` (the original nested records, or the hub's flattened ones).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness import HubSource, LocalSource, TaskSpec
+from harness.errors import DataFormatError
+from harness.formats import read_csv_rows, read_squad_json, read_tsv_rows
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+NLI = ("entailment", "neutral", "contradiction")  # the label ids of GLUE's MNLI on the hub
+INTERMEDIATE = {"epochs": 3, "batch_size": 32, "max_length": 256, "lr": 1e-5}
+
+
+def _files(names: dict[str, str]):
+    return lambda split, lang: names[split]
+
+
+# -- MNLI -----------------------------------------------------------------------------------
+
+def read_mnli(path: Path, split: str, lang: str):
+    for number, row in read_tsv_rows(path, ("sentence1", "sentence2", "gold_label")):
+        if row["gold_label"] not in NLI:
+            raise DataFormatError(path, number, f"unknown label {row['gold_label']!r}")
+        yield {"text": row["sentence1"], "text_pair": row["sentence2"], "label": NLI.index(row["gold_label"])}
+
+
+MNLI = TaskSpec(
+    name="mnli", kind="classification", description="MultiNLI natural language inference (Williams et al., 2018)",
+    languages=("en",), metric="accuracy", labels=NLI,
+    local=LocalSource(file=_files({"train": "MNLI/train.tsv", "dev": "MNLI/dev_matched.tsv"}), read=read_mnli,
+                      roots=("", "mnli", "glue_data")),
+    samples=SAMPLES / "mnli",
+    hub=HubSource(path="nyu-mll/glue", config="mnli", splits={"train": "train", "dev": "validation_matched"},
+                  convert=lambda row, lang: {"text": row["premise"], "text_pair": row["hypothesis"],
+                                             "label": int(row["label"])}),
+    defaults=INTERMEDIATE,
+)
+
+
+# -- QQP ------------------------------------------------------------------------------------
+
+def read_qqp(path: Path, split: str, lang: str):
+    for number, row in read_tsv_rows(path, ("question1", "question2", "is_duplicate")):
+        if row["is_duplicate"] not in ("0", "1"):
+            raise DataFormatError(path, number, f"is_duplicate must be 0 or 1, found {row['is_duplicate']!r}")
+        yield {"text": row["question1"], "text_pair": row["question2"], "label": int(row["is_duplicate"])}
+
+
+QQP = TaskSpec(
+    name="qqp", kind="classification", description="Quora Question Pairs paraphrase detection (GLUE)",
+    languages=("en",), metric="accuracy", labels=("not_duplicate", "duplicate"),
+    local=LocalSource(file=_files({"train": "QQP/train.tsv", "dev": "QQP/dev.tsv"}), read=read_qqp,
+                      roots=("", "qqp", "glue_data")),
+    samples=SAMPLES / "qqp",
+    hub=HubSource(path="nyu-mll/glue", config="qqp", splits={"train": "train", "dev": "validation"},
+                  convert=lambda row, lang: {"text": row["question1"], "text_pair": row["question2"],
+                                             "label": int(row["label"])}),
+    defaults=INTERMEDIATE,
+)
+
+
+# -- SQuAD v1.1 -----------------------------------------------------------------------------
+
+def from_squad_hub(row: dict, lang: str) -> dict:
+    answers = row["answers"]
+    return {"id": row["id"], "question": row["question"], "context": row["context"],
+            "answers": [{"text": t, "answer_start": int(s)} for t, s in zip(answers["text"], answers["answer_start"])]}
+
+
+SQUAD = TaskSpec(
+    name="squad", kind="span_qa", description="SQuAD v1.1 extractive QA (Rajpurkar et al., 2016)",
+    languages=("en",), metric="squad",
+    local=LocalSource(file=_files({"train": "train-v1.1.json", "dev": "dev-v1.1.json"}),
+                      read=lambda path, split, lang: read_squad_json(path), roots=("", "squad")),
+    samples=SAMPLES / "squad",
+    hub=HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_squad_hub),
+    defaults=INTERMEDIATE,
+)
+
+
+# -- Cosmos QA ------------------------------------------------------------------------------
+
+def _cosmos(row: dict) -> dict:
+    return {"context": f"{row['context']} {row['question']}", "choices": [row[f"answer{i}"] for i in range(4)],
+            "label": int(row["label"])}
+
+
+def read_cosmosqa(path: Path, split: str, lang: str):
+    columns = ("context", "question", "answer0", "answer1", "answer2", "answer3", "label")
+    for number, row in read_csv_rows(path, columns):
+        if row["label"] not in ("0", "1", "2", "3"):
+            raise DataFormatError(path, number, f"label must be 0-3, found {row['label']!r}")
+        yield _cosmos(row)
+
+
+COSMOSQA = TaskSpec(
+    name="cosmosqa", kind="multiple_choice", description="Cosmos QA commonsense reading comprehension (Huang et al., 2019)",
+    languages=("en",), metric="accuracy", num_choices=4,
+    local=LocalSource(file=_files({"train": "train.csv", "dev": "valid.csv"}), read=read_cosmosqa,
+                      roots=("", "cosmosqa")),
+    samples=SAMPLES / "cosmosqa",
+    # a loading-script dataset: datasets >= 4 reads the hub's parquet conversion
+    hub=HubSource(path="allenai/cosmos_qa", revision="refs/convert/parquet",
+                  splits={"train": "train", "dev": "validation"}, convert=lambda row, lang: _cosmos(row)),
+    defaults=INTERMEDIATE,
+)
+
+
+# -- CommonsenseQA --------------------------------------------------------------------------
+
+def _csqa(record: dict) -> dict:
+    question = record["question"]
+    if isinstance(question, dict):  # the original release nests stem and choices
+        stem, labels = question["stem"], [c["label"] for c in question["choices"]]
+        texts = [c["text"] for c in question["choices"]]
+    else:  # the hub's flattened records
+        stem, labels, texts = question, list(record["choices"]["label"]), list(record["choices"]["text"])
+    return {"context": stem, "choices": texts, "label": labels.index(record["answerKey"])}
+
+
+def read_commonsenseqa(path: Path, split: str, lang: str):
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                example = _csqa(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(path, number, f"not valid JSON ({exc.msg})") from None
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DataFormatError(path, number, f"a CommonsenseQA record needs question, choices and "
+                                                    f"answerKey ({exc})") from None
+            if len(example["choices"]) != 5:
+                raise DataFormatError(path, number, f"expected 5 choices, found {len(example['choices'])}")
+            yield example
+
+
+COMMONSENSEQA = TaskSpec(
+    name="commonsenseqa", kind="multiple_choice", description="CommonsenseQA (Talmor et al., 2019)",
+    languages=("en",), metric="accuracy", num_choices=5,
+    local=LocalSource(file=_files({"train": "train_rand_split.jsonl", "dev": "dev_rand_split.jsonl"}),
+                      read=read_commonsenseqa, roots=("", "commonsenseqa")),
+    samples=SAMPLES / "commonsenseqa",
+    hub=HubSource(path="tau/commonsense_qa", splits={"train": "train", "dev": "validation"},
+                  convert=lambda row, lang: _csqa(row)),
+    defaults=INTERMEDIATE,
+)

@@ -97,19 +97,23 @@ def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: st
             path = _find(spec, data_dir, *need)
             if path is None:
                 where = ", ".join(str(data_dir / r) if r else str(data_dir) for r in spec.local.roots)
-                raise UserError(f"{spec.name}: file {spec.local.file(*need)} not found under --data-dir "
+                wanted = spec.local.file(*need)
+                missing = next(w for w in ((wanted,) if isinstance(wanted, str) else wanted)
+                               if _find_one(spec, data_dir, w) is None)
+                raise UserError(f"{spec.name}: file {missing} not found under --data-dir "
                                 f"(looked in {where}); put the {spec.name} files there in their original layout")
             data.files[need] = path
     elif source == "hub":
         if spec.hub is None:
             raise UserError(f"task {spec.name!r} has no hub source; pass --data-dir with its files")
-        missing = [s for s, _ in needs if s not in spec.hub.for_split(s).splits]
+        missing = [s for s, _ in needs if any(s not in src.splits for src in spec.hub.sources_for(s))]
         if missing:
             raise UserError(f"task {spec.name!r} has no {missing[0]!r} split on the hub; pass --data-dir")
         if not hub.hub_reachable():
             for split in {s for s, _ in needs}:
-                if not hub.dataset_maybe_cached(spec.hub.for_split(split).path):
-                    raise UserError(_offline_message(spec, spec.hub.for_split(split).path))
+                for source in spec.hub.sources_for(split):
+                    if not hub.dataset_maybe_cached(source.path):
+                        raise UserError(_offline_message(spec, source.path))
             hub.go_offline()
     else:
         raise ValueError(source)
@@ -123,11 +127,22 @@ def _offline_message(spec: TaskSpec, path: str) -> str:
 
 
 def _find(spec: TaskSpec, base: Path, split: str, lang: str) -> list[Path] | None:
-    """The file(s) of one split and language under the first root that has them.
+    """The files of one split and language, each under the first root that has it.
 
-    A pattern with ``*`` (UD keeps one file per treebank) matches every file it names.
+    A pattern with ``*`` (UD keeps one file per treebank) matches every file it names. When a
+    task names several files (ANLI+ joins four datasets), each must be found.
     """
-    relative = spec.local.file(split, lang)
+    wanted = spec.local.file(split, lang)
+    found: list[Path] = []
+    for relative in (wanted,) if isinstance(wanted, str) else wanted:
+        paths = _find_one(spec, base, relative)
+        if paths is None:
+            return None
+        found.extend(paths)
+    return found
+
+
+def _find_one(spec: TaskSpec, base: Path, relative: str) -> list[Path] | None:
     for root in spec.local.roots:
         folder = base / root if root else base
         if "*" in relative:
@@ -140,9 +155,12 @@ def _find(spec: TaskSpec, base: Path, split: str, lang: str) -> list[Path] | Non
 
 
 def _load_hub(spec: TaskSpec, split: str, lang: str) -> list[Example]:
+    return [example for source in spec.hub.sources_for(split) for example in _load_hub_source(spec, source, split, lang)]
+
+
+def _load_hub_source(spec: TaskSpec, source, split: str, lang: str) -> list[Example]:
     import datasets
 
-    source = spec.hub.for_split(split)
     config = source.config_for(lang)
     try:
         rows = datasets.load_dataset(source.path, config, split=source.splits[split], revision=source.revision)

@@ -180,3 +180,45 @@ def squad_em_f1(dataset: list[dict], predictions: dict[str, str], lang: str | No
 
 def mlqa_em_f1(dataset: list[dict], predictions: dict[str, str], lang: str) -> dict[str, float]:
     return qa_em_f1(dataset, predictions, lambda text: mlqa_normalize(text, lang))
+
+
+
+def squad_v2_em_f1(dataset: list[dict], predictions: dict[str, str], lang: str | None = None) -> dict[str, float]:
+    """SQuAD 2.0: unanswerable questions are right when the prediction is empty.
+
+    As the official v2.0 script: gold answers that normalise to nothing are dropped, a question
+    left with none has the single gold answer ""; F1 between two empty token lists is 1 and
+    between an empty and a non-empty one 0; a missing prediction scores 0. Also reports the
+    scores over answerable (``HasAns_``) and unanswerable (``NoAns_``) questions.
+    """
+    scores: dict[str, tuple[float, float, bool]] = {}
+    for article in dataset:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                golds = [a["text"] for a in qa["answers"] if squad_normalize(a["text"])] or [""]
+                has_answer = golds != [""]
+                if qa["id"] not in predictions:
+                    scores[qa["id"]] = (0.0, 0.0, has_answer)
+                    continue
+                predicted = squad_normalize(predictions[qa["id"]])
+                exact = max(float(squad_normalize(g) == predicted) for g in golds)
+                f1 = max(_v2_f1(predicted, squad_normalize(g)) for g in golds)
+                scores[qa["id"]] = (exact, f1, has_answer)
+
+    def mean(index: int, subset) -> float:
+        values = [s[index] for s in scores.values() if subset(s)]
+        return 100.0 * sum(values) / len(values) if values else 0.0
+
+    result = {"exact_match": mean(0, lambda s: True), "f1": mean(1, lambda s: True)}
+    for name, keep in (("HasAns", lambda s: s[2]), ("NoAns", lambda s: not s[2])):
+        if any(keep(s) for s in scores.values()):
+            result[f"{name}_exact"] = mean(0, keep)
+            result[f"{name}_f1"] = mean(1, keep)
+    return result
+
+
+def _v2_f1(prediction: str, truth: str) -> float:
+    predicted, gold = prediction.split(), truth.split()
+    if not predicted or not gold:
+        return float(predicted == gold)
+    return _token_f1(prediction, truth)

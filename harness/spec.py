@@ -38,11 +38,13 @@ class HubSource:
     convert: Callable[[dict, str], Example | None]
     config: str | None = None
     revision: str | None = None
-    per_split: Mapping[str, "HubSource"] = field(default_factory=dict)
+    per_split: Mapping[str, "HubSource | tuple[HubSource, ...]"] = field(default_factory=dict)
     language_names: Mapping[str, str] = field(default_factory=dict)
 
-    def for_split(self, split: str) -> "HubSource":
-        return self.per_split.get(split, self)
+    def sources_for(self, split: str) -> tuple["HubSource", ...]:
+        """The source(s) of one split; several are read one after the other (ANLI+ joins four)."""
+        chosen = self.per_split.get(split, self)
+        return chosen if isinstance(chosen, tuple) else (chosen,)
 
     def config_for(self, lang: str) -> str | None:
         """The config for a language; ``{name}`` is its entry in ``language_names``."""
@@ -54,11 +56,12 @@ class LocalSource:
     """How a task's files look on disk, in the layout of the original release.
 
     ``roots`` are folders, relative to ``--data-dir``, that may hold the layout (the first
-    that has the file wins). ``file`` gives the relative path of one split and language;
-    ``read`` parses that file into examples and raises ``DataFormatError`` on bad lines.
+    that has the file wins). ``file`` gives the relative path of one split and language — or
+    several, all of which must exist, and a path may be a ``*`` pattern; ``read`` parses one
+    file into examples and raises ``DataFormatError`` on bad lines.
     """
 
-    file: Callable[[str, str], str]
+    file: Callable[[str, str], "str | tuple[str, ...]"]
     read: Callable[[Path, str, str], Iterable[Example]]
     roots: tuple[str, ...] = ("",)
 

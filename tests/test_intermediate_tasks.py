@@ -70,7 +70,7 @@ def test_malformed_intermediate_files_name_file_and_line(registry, tmp_path):
         _read(registry, "cosmosqa", bad)
 
 
-@pytest.mark.parametrize("task", ["mnli", "qqp", "squad", "cosmosqa", "commonsenseqa"])
+@pytest.mark.parametrize("task", ["anli", "mnli", "qqp", "squad", "squad_v2", "cosmosqa", "commonsenseqa"])
 def test_each_intermediate_task_runs_the_smoke_preset(task, tmp_path):
     result = CliRunner().invoke(cli, ["run", "--inter", task, "--target", "pawsx", "--preset", "smoke",
                                       "--output", str(tmp_path), "--inter-epochs", "1", "--target-epochs", "1",
@@ -78,4 +78,55 @@ def test_each_intermediate_task_runs_the_smoke_preset(task, tmp_path):
     assert result.exit_code == 0, result.output
     (path,) = (tmp_path / "runs").glob("*/results.json")
     record = json.loads(path.read_text())
-    assert record["intermediate_tasks"] == [task] and record["phases"]["intermediate"]["train_examples"] == 64
+    expected = 16 * 3 + 8 + 8 if task == "anli" else 64  # ANLI+ joins three rounds, MNLI and SNLI
+    assert record["intermediate_tasks"] == [task] and record["phases"]["intermediate"]["train_examples"] == expected
+
+
+def test_anli_plus_reads_the_real_anli_rounds(registry, shared_data):
+    folder = shared_data / "anli" / "anli_v0.1_hf_dummy"
+    labels = registry.task("intermediate", "anli").spec.labels
+    for round_ in ("R1", "R2", "R3"):
+        for split in ("train", "dev"):
+            path = folder / round_ / f"{split}.jsonl"
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            examples = _read(registry, "anli", path, split)
+            assert [(e["text"], e["text_pair"], labels[e["label"]][0]) for e in examples] == \
+                [(r["context"], r["hypothesis"], r["label"]) for r in rows]
+    mnli = _read(registry, "anli", shared_data / "mnli" / "glue_MNLI" / "train.tsv")
+    assert mnli and all(0 <= e["label"] < 3 for e in mnli)
+
+
+def test_squad_v2_reads_unanswerable_questions(registry, shared_data):
+    examples = _read(registry, "squad_v2", shared_data / "squad" / "v2.0" / "dev-v2.0.json", "dev")
+    raw = json.loads((shared_data / "squad" / "v2.0" / "dev-v2.0.json").read_text())
+    impossible = sum(qa["is_impossible"] for a in raw["data"] for p in a["paragraphs"] for qa in p["qas"])
+    assert len(examples) == 208 and impossible > 0
+    assert sum(not e["answers"] for e in examples) == impossible
+
+
+def test_squad_v2_scoring_follows_the_official_definition():
+    from harness.metrics import squad_v2_em_f1
+
+    data = [{"paragraphs": [{"qas": [
+        {"id": "a", "answers": [{"text": "Paris"}]},            # answerable, answered right
+        {"id": "b", "answers": []},                              # unanswerable, predicted empty: right
+        {"id": "c", "answers": []},                              # unanswerable, answered: wrong
+        {"id": "d", "answers": [{"text": "the city of Lima"}]},  # answerable, predicted empty: wrong
+    ]}]}]
+    result = squad_v2_em_f1(data, {"a": "Paris", "b": "", "c": "Lima", "d": ""})
+    assert result["exact_match"] == 50.0 and result["f1"] == 50.0
+    assert result["HasAns_exact"] == 50.0 and result["NoAns_exact"] == 50.0
+    # "d": "lima" against "city of lima": precision 1, recall 1/3, F1 1/2
+    partial = squad_v2_em_f1(data, {"a": "Paris", "b": "", "c": "", "d": "Lima"})
+    assert partial["exact_match"] == 75.0 and partial["f1"] == pytest.approx(100 * (3 + 0.5) / 4)
+
+
+def test_no_answer_wins_when_its_score_beats_every_span():
+    from harness.kinds import get_kind
+
+    kind = get_kind("span_qa")
+    feature = {"example": 0, "offsets": [None, (0, 4), (5, 10)]}
+    span = ([(1, 2.0)], [(2, 2.0)])
+    assert kind.answers([(*span, 5.0)], [feature], 1, ["Anna lives"], allow_no_answer=True) == [""]
+    assert kind.answers([(*span, 3.0)], [feature], 1, ["Anna lives"], allow_no_answer=True) == ["Anna lives"]
+    assert kind.answers([(*span, 5.0)], [feature], 1, ["Anna lives"]) == ["Anna lives"]  # SQuAD 1.1: always a span

@@ -6,7 +6,8 @@ windows of a question among the n best starts and ends, no longer than ``max_ans
 (a task default; 30 sub-word tokens, as in XTREME's SQuAD scripts),
 and maps it back to the original context text through the tokenizer's character offsets
 (trimmed of the spaces, invisible characters and sentence punctuation that tokens carry along).
-A window that does not contain the answer is trained to point at its first token.
+A window that does not contain the answer (or a question without one, SQuAD 2.0) is trained to
+point at its first token; for SQuAD 2.0 that token's start + end score is the "no answer" score.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from harness.kinds.base import TaskKind, head_dropout, pad_rows, run_encoder
-from harness.metrics import mlqa_em_f1, squad_em_f1
+from harness.metrics import mlqa_em_f1, squad_em_f1, squad_v2_em_f1
 
 #: Sentence punctuation and invisible characters that sub-word tokens merge onto the words
 #: around them ("》，", "\ufeffWord"); an answer span never starts or ends with one.
@@ -85,18 +86,27 @@ class SpanQA(TaskKind):
         return (start + end) / 2
 
     def predict(self, logits, batch):
-        """The n best start and end positions (with scores) of each window; padding excluded."""
+        """Per window: the n best starts and ends (with scores), and the no-answer score (first token)."""
         logits = logits.float().masked_fill(batch["attention_mask"].unsqueeze(-1) == 0, float("-inf"))
         k = min(N_BEST, logits.shape[1])
         starts, ends = logits[..., 0].topk(k, dim=1), logits[..., 1].topk(k, dim=1)
+        null = (logits[:, 0, 0] + logits[:, 0, 1]).tolist()
         return [(list(zip(starts.indices[r].tolist(), starts.values[r].tolist())),
-                 list(zip(ends.indices[r].tolist(), ends.values[r].tolist()))) for r in range(logits.shape[0])]
+                 list(zip(ends.indices[r].tolist(), ends.values[r].tolist())), null[r])
+                for r in range(logits.shape[0])]
 
     def answers(self, predictions, features, examples_count: int, contexts: list[str],
-                max_answer_tokens: int = MAX_ANSWER_TOKENS) -> list[str]:
-        """The best span over every window of each question, as text of the original context."""
+                max_answer_tokens: int = MAX_ANSWER_TOKENS, allow_no_answer: bool = False) -> list[str]:
+        """The best span over every window of each question, as text of the original context.
+
+        With ``allow_no_answer`` (SQuAD 2.0) the answer is empty when the lowest no-answer score
+        over the question's windows beats the best span's score.
+        """
         best: dict[int, tuple[float, str]] = {}
-        for feature, (starts, ends) in zip(features, predictions):
+        null: dict[int, float] = {}
+        for feature, (starts, ends, *rest) in zip(features, predictions):
+            if rest:
+                null[feature["example"]] = min(null.get(feature["example"], float("inf")), rest[0])
             offsets = feature["offsets"]
             for s, s_score in starts:
                 if s >= len(offsets) or offsets[s] is None:
@@ -108,6 +118,9 @@ class SpanQA(TaskKind):
                     if feature["example"] not in best or score > best[feature["example"]][0]:
                         text = contexts[feature["example"]][offsets[s][0]:offsets[e][1]].strip(_TRIM)
                         best[feature["example"]] = (score, text)
+        if allow_no_answer:
+            return ["" if i not in best or null.get(i, float("-inf")) > best[i][0] else best[i][1]
+                    for i in range(examples_count)]
         return [best.get(i, (0.0, ""))[1] for i in range(examples_count)]
 
     def _evaluate(self, predictions, features, spec, lang):
@@ -115,11 +128,14 @@ class SpanQA(TaskKind):
         ordered = [examples[i] for i in sorted(examples)]
         count = max(examples, default=-1) + 1
         answers = self.answers(predictions, features, count, [examples.get(i, {}).get("context", "") for i in range(count)],
-                               int(spec.defaults.get("max_answer_tokens", MAX_ANSWER_TOKENS)))
+                               int(spec.defaults.get("max_answer_tokens", MAX_ANSWER_TOKENS)),
+                               allow_no_answer=spec.metric == "squad_v2")
         by_id = {examples[i]["id"]: answers[i] for i in sorted(examples)}
         dataset = [{"paragraphs": [{"qas": [{"id": e["id"], "answers": e["answers"]} for e in ordered]}]}]
         if spec.metric == "mlqa":
             return mlqa_em_f1(dataset, by_id, lang or spec.train_language), by_id
+        if spec.metric == "squad_v2":
+            return squad_v2_em_f1(dataset, by_id), by_id
         return squad_em_f1(dataset, by_id), by_id
 
     def score(self, predictions, features, spec, lang=None):

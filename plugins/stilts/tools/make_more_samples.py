@@ -1,7 +1,7 @@
-"""Write the bundled smoke samples of MNLI, QQP, SQuAD, Cosmos QA and CommonsenseQA.
+"""Write the bundled smoke samples of MNLI, QQP, SQuAD 1.1/2.0, ANLI+, Cosmos QA and CommonsenseQA.
 
-Ours, in each dataset's original file format (GLUE tsv, SQuAD JSON, Cosmos QA csv,
-CommonsenseQA jsonl). Run from this folder: ``python tools/make_more_samples.py``.
+Ours, in each dataset's original file format (GLUE tsv, SQuAD JSON, ANLI and SNLI jsonl,
+Cosmos QA csv, CommonsenseQA jsonl). Run from this folder: ``python tools/make_more_samples.py``.
 """
 
 import csv
@@ -55,6 +55,46 @@ def squad(rng, count, prefix):
     return json.dumps({"version": "1.1", "data": data}, indent=1) + "\n"
 
 
+def squad_v2(rng, count, prefix):
+    data = []
+    for n in range(count):
+        a, b, absent = rng.sample(NAMES, 3)
+        c, d = rng.sample(CITIES, 2)
+        context = f"{a} lives in {c}. {b} lives in {d}."
+        if n % 3 == 2:  # a question the paragraph cannot answer
+            qa = {"id": f"{prefix}{n + 1:04d}", "question": f"Where does {absent} live?", "answers": [],
+                  "plausible_answers": [{"text": c, "answer_start": context.index(c)}], "is_impossible": True}
+        else:
+            qa = {"id": f"{prefix}{n + 1:04d}", "question": f"Where does {a} live?",
+                  "answers": [{"text": c, "answer_start": context.index(c)}], "is_impossible": False}
+        data.append({"title": f"sample {n + 1}", "paragraphs": [{"context": context, "qas": [qa]}]})
+    return json.dumps({"version": "v2.0", "data": data}, indent=1) + "\n"
+
+
+def anli_round(rng, count, prefix):
+    lines = []
+    for n in range(count):
+        a, c, j = rng.choice(NAMES), rng.choice(CITIES), rng.choice(JOBS)
+        label = "enc"[n % 3]
+        hypothesis = {"e": f"{a} is a {j}.", "c": f"{a} has never worked as a {j}.",
+                      "n": f"{a} enjoys working as a {j} in {c}."}[label]
+        lines.append(json.dumps({"uid": f"{prefix}{n}", "context": f"{a} has worked as a {j} in {c} since 2010.",
+                                 "hypothesis": hypothesis, "label": label, "reason": ""}))
+    return "\n".join(lines) + "\n"
+
+
+def snli(rng, count):
+    lines = []
+    for n in range(count):
+        a, c = rng.choice(NAMES), rng.choice(CITIES)
+        label = ("entailment", "contradiction", "neutral")[n % 3]
+        hypothesis = {"entailment": "A person is outside.", "contradiction": f"{a} is asleep at home.",
+                      "neutral": f"{a} is walking to work in {c}."}[label]
+        lines.append(json.dumps({"gold_label": label, "sentence1": f"{a} is walking down a street in {c}.",
+                                 "sentence2": hypothesis, "annotator_labels": [label], "pairID": f"snli-{n}"}))
+    return "\n".join(lines) + "\n"
+
+
 def cosmosqa(rng, count, prefix):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -99,6 +139,13 @@ def main() -> None:
     write(OUT / "qqp" / "QQP" / "dev.tsv", qqp(rng, SIZES["dev"]))
     write(OUT / "squad" / "train-v1.1.json", squad(rng, SIZES["train"], "train-"))
     write(OUT / "squad" / "dev-v1.1.json", squad(rng, SIZES["dev"], "dev-"))
+    write(OUT / "squad_v2" / "train-v2.0.json", squad_v2(rng, SIZES["train"], "train-"))
+    write(OUT / "squad_v2" / "dev-v2.0.json", squad_v2(rng, SIZES["dev"], "dev-"))
+    for round_ in ("R1", "R2", "R3"):
+        write(OUT / "anli" / "anli_v0.1" / round_ / "train.jsonl", anli_round(rng, 16, f"{round_}-train-"))
+        write(OUT / "anli" / "anli_v0.1" / round_ / "dev.jsonl", anli_round(rng, 6, f"{round_}-dev-"))
+    write(OUT / "anli" / "MNLI" / "train.tsv", mnli(rng, 8))
+    write(OUT / "anli" / "snli_1.0" / "snli_1.0_train.jsonl", snli(rng, 8))
     write(OUT / "cosmosqa" / "train.csv", cosmosqa(rng, SIZES["train"], "train-"))
     write(OUT / "cosmosqa" / "valid.csv", cosmosqa(rng, SIZES["dev"], "valid-"))
     write(OUT / "commonsenseqa" / "train_rand_split.jsonl", commonsenseqa(rng, SIZES["train"]))

@@ -154,3 +154,78 @@ COMMONSENSEQA = TaskSpec(
                   convert=lambda row, lang: _csqa(row)),
     defaults=INTERMEDIATE,
 )
+
+
+# -- SQuAD 2.0 ------------------------------------------------------------------------------
+
+SQUAD_V2 = TaskSpec(
+    name="squad_v2", kind="span_qa",
+    description="SQuAD 2.0 extractive QA with unanswerable questions (Rajpurkar et al., 2018)",
+    languages=("en",), metric="squad_v2",
+    local=LocalSource(file=_files({"train": "train-v2.0.json", "dev": "dev-v2.0.json"}),
+                      read=lambda path, split, lang: read_squad_json(path), roots=("", "squad_v2", "squad")),
+    samples=SAMPLES / "squad_v2",
+    hub=HubSource(path="rajpurkar/squad_v2", splits={"train": "train", "dev": "validation"}, convert=from_squad_hub),
+    defaults=INTERMEDIATE,
+)
+
+
+# -- ANLI+ ----------------------------------------------------------------------------------
+
+ANLI_LABELS = {"e": 0, "n": 1, "c": 2}  # the NLI ids above: entailment, neutral, contradiction
+
+
+def read_anli_plus(path: Path, split: str, lang: str):
+    """ANLI's rounds (jsonl, labels e/n/c), MNLI (GLUE tsv) or SNLI (jsonl, gold_label), by file."""
+    if path.suffix == ".tsv":
+        yield from read_mnli(path, split, lang)
+        return
+    snli = path.name.startswith("snli")
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if snli:
+                    if row["gold_label"] == "-":
+                        continue  # SNLI pairs without a majority label are not used
+                    example = {"text": row["sentence1"], "text_pair": row["sentence2"],
+                               "label": NLI.index(row["gold_label"])}
+                else:
+                    example = {"text": row["context"], "text_pair": row["hypothesis"],
+                               "label": ANLI_LABELS[row["label"]]}
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(path, number, f"not valid JSON ({exc.msg})") from None
+            except (KeyError, ValueError) as exc:
+                raise DataFormatError(path, number, f"not an {'SNLI' if snli else 'ANLI'} record ({exc})") from None
+            yield example
+
+
+def _anli_files(split: str, lang: str) -> tuple[str, ...]:
+    rounds = tuple(f"anli_v0.1/R{r}/{split}.jsonl" for r in (1, 2, 3))
+    return rounds + ("MNLI/train.tsv", "snli_1.0/snli_1.0_train.jsonl") if split == "train" else rounds
+
+
+def _anli_hub(round_: int) -> HubSource:
+    return HubSource(path="facebook/anli", splits={"train": f"train_r{round_}", "dev": f"dev_r{round_}"},
+                     convert=lambda row, lang: {"text": row["premise"], "text_pair": row["hypothesis"],
+                                                "label": int(row["label"])})
+
+
+ANLI_PLUS = TaskSpec(
+    name="anli", kind="classification",
+    description="ANLI+ (Phang et al., 2020): ANLI rounds 1-3 with MNLI and SNLI, one NLI head; dev = ANLI's",
+    languages=("en",), metric="accuracy", labels=NLI,
+    local=LocalSource(file=_anli_files, read=read_anli_plus, roots=("", "anli", "glue_data", "mnli", "snli")),
+    samples=SAMPLES / "anli",
+    hub=HubSource(path="facebook/anli", splits={"train": "train_r1", "dev": "dev_r1"}, convert=lambda row, lang: None,
+                  per_split={
+                      "train": (_anli_hub(1), _anli_hub(2), _anli_hub(3), MNLI.hub,
+                                HubSource(path="stanfordnlp/snli", splits={"train": "train"},
+                                          convert=lambda row, lang: None if int(row["label"]) < 0 else
+                                          {"text": row["premise"], "text_pair": row["hypothesis"],
+                                           "label": int(row["label"])})),
+                      "dev": (_anli_hub(1), _anli_hub(2), _anli_hub(3))}),
+    defaults=INTERMEDIATE,
+)

@@ -99,7 +99,9 @@ def list_command(as_json: bool) -> None:
 
 
 @cli.command("run")
-@click.option("--inter", required=True, help="Intermediate task, or 'none' for the no-intermediate baseline.")
+@click.option("--inter", required=True,
+              help="Intermediate task; several joined by commas (one encoder, one head each); 'all'; or 'none' "
+                   "for the no-intermediate baseline.")
 @click.option("--target", required=True, help="Target task (fine-tuned in English, evaluated zero-shot).")
 @click.option("--model", default=None, help="Registered model name, Hugging Face id or local model folder "
               "[default: xlm-roberta-large; tiny with --preset smoke].")
@@ -119,6 +121,14 @@ def list_command(as_json: bool) -> None:
 @click.option("--warmup-ratio", type=float, default=None, help="Fraction of steps for linear warm-up [default: 0.1].")
 @click.option("--inter-epochs", type=float, default=None, help="Epochs of intermediate training [default: 3].")
 @click.option("--target-epochs", type=float, default=None, help="Epochs of target training [default: per task].")
+@click.option("--sampling", default=None,
+              help="Several --inter tasks: draw batches 'proportional' to task size, by 'temperature', or "
+                   "'uniform' [default: proportional].")
+@click.option("--temperature", type=float, default=None, help="Temperature for --sampling temperature [default: 2].")
+@click.option("--max-examples-per-task", type=int, default=None,
+              help="Cap on a task's size when weighting the sampler [default: none].")
+@click.option("--validation-examples", type=int, default=None,
+              help="Several --inter tasks: dev examples per task used to pick the best state [default: 500].")
 @click.option("--retrieval-layer", type=int, default=None,
               help="Retrieval targets: hidden layer to pool [default: 14 of 24, same relative depth otherwise].")
 @click.option("--pooling", default=None, help="Retrieval targets: 'mean' over tokens or 'cls' [default: mean].")

@@ -168,12 +168,15 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
             raise UnknownNameError("preset", request.preset, PRESETS)
         preset = PRESETS[request.preset]
     target = registry.task("target", request.target)
-    inter_names = [] if request.inter.strip().lower() == "none" else [n.strip() for n in request.inter.split(",") if n.strip()]
-    if not inter_names and request.inter.strip().lower() != "none":
-        raise UserError("--inter needs a task name, or none for the no-intermediate baseline")
-    if len(inter_names) > 1:
-        raise UserError("multi-task intermediate training (several --inter tasks) is not available yet; "
-                        "give one task or none")
+    wanted = request.inter.strip().lower()
+    if wanted == "all":
+        inter_names = sorted(registry.tasks["intermediate"])
+    else:
+        inter_names = [] if wanted == "none" else [n.strip() for n in request.inter.split(",") if n.strip()]
+    if not inter_names and wanted != "none":
+        raise UserError("--inter needs a task name, several joined by commas, all, or none for the baseline")
+    if len(set(inter_names)) != len(inter_names):
+        raise UserError("--inter names a task twice")
     inter = [registry.task("intermediate", n) for n in inter_names]
 
     languages = list(target.spec.languages)
@@ -201,7 +204,16 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     target_data = plan_task_data(target, needs, source=source, data_dir=data_dir)
 
     model = resolve_model(request.model or preset.get("model") or "xlm-roberta-large", registry)
-    inter_settings = _settings(dict(inter[0].spec.defaults) if inter else {}, preset, "inter_epochs", request.overrides)
+    # one task brings its own defaults; several share the protocol's and add how batches are drawn
+    inter_settings = _settings(dict(inter[0].spec.defaults) if len(inter) == 1 else {}, preset, "inter_epochs",
+                               request.overrides)
+    if len(inter) > 1:
+        inter_settings.update({"sampling": request.overrides.get("sampling") or "proportional",
+                               "temperature": float(request.overrides.get("temperature") or 2.0),
+                               "max_examples_per_task": request.overrides.get("max_examples_per_task"),
+                               "validation_examples": int(request.overrides.get("validation_examples") or 500)})
+        if inter_settings["sampling"] not in ("proportional", "temperature", "uniform"):
+            raise UnknownNameError("sampling", inter_settings["sampling"], ("proportional", "temperature", "uniform"))
     if untrained:
         target_settings = _retrieval_settings(dict(target.spec.defaults), preset, request.overrides)
     else:
@@ -241,14 +253,17 @@ def _train_settings(settings: dict[str, Any]):
                          warmup_ratio=float(settings["warmup_ratio"]))
 
 
-def _make_accelerator():
+def _make_accelerator(heads: int = 1):
     import torch
     from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
 
     gpu = torch.cuda.is_available()
     precision = "bf16" if gpu and torch.cuda.is_bf16_supported() else "no"
+    # With several heads each step uses one, so DDP must expect unused parameters.
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if heads > 1 else []
     # cpu=True is what makes accelerate start gloo when torchrun launches CPU processes.
-    return Accelerator(mixed_precision=precision, cpu=not gpu)
+    return Accelerator(mixed_precision=precision, cpu=not gpu, kwargs_handlers=handlers)
 
 
 def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
@@ -261,7 +276,7 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
     from harness.progress import Reporter
 
     request = plan.request
-    accelerator = _make_accelerator()
+    accelerator = _make_accelerator(heads=max(1, len(plan.inter)))
     main = accelerator.is_main_process
     reporter = (reporter_factory or Reporter)(main)
     if plan.model.source == "built":
@@ -275,22 +290,22 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
     start_location, start_revision = plan.model.location, plan.model.revision
     start_identity: dict[str, Any] = {"model": model_identity}
     if plan.inter:
-        data = plan.inter[0]
         settings = plan.inter_settings
-        key_material = {"phase": "intermediate", "core": core, "model": model_identity, "tasks": [data.identity],
-                        "settings": settings, "seed": request.seed}
+        key_material = {"phase": "intermediate", "core": core, "model": model_identity,
+                        "tasks": [d.identity for d in plan.inter], "settings": settings, "seed": request.seed}
         key = stable_hash(key_material)
-        folder = output / "intermediate" / f"{data.spec.name}-{_slug(plan.model.name)}-seed{request.seed}-{key}"
+        names = "+".join(d.spec.name for d in plan.inter)
+        label = names if len(plan.inter) <= 3 else f"{len(plan.inter)}tasks"
+        folder = output / "intermediate" / f"{label}-{_slug(plan.model.name)}-seed{request.seed}-{key}"
         done = folder / "phase.json"
         if done.is_file():
             phase2 = dict(json.loads(done.read_text(encoding="utf-8")), reused=True)
-            reporter.log(f"phase 2 ({data.spec.name}): reusing finished phase {folder}")
+            reporter.log(f"phase 2 ({names}): reusing finished phase {folder}")
         else:
             _preload(plan)
-            reporter.log(f"phase 2: training on {data.spec.name} ({plan.source} data)")
+            reporter.log(f"phase 2: training on {names} ({plan.source} data)")
             began = time.perf_counter()
-            phase2, save_encoder = _run_intermediate(accelerator, plan, data, settings, key, reporter, get_kind,
-                                                     set_seed)
+            phase2, save_encoder = _run_intermediate(accelerator, plan, settings, key, reporter, get_kind, set_seed)
             phase2.update(wall_seconds=time.perf_counter() - began, reused=False)
             if main:
                 with atomic_dir(folder) as tmp:
@@ -371,30 +386,39 @@ def _preload(plan: Plan) -> None:
         data.preload()
 
 
-def _run_intermediate(accelerator, plan: Plan, data: TaskData, settings, key, reporter, get_kind, set_seed):
-    """Train phase 2; return its record and a function that saves the encoder (not the head)."""
+def _run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind, set_seed):
+    """Train phase 2 on one task or several (one head each); return its record and an encoder saver."""
     from harness.model import TaskModel, load_backbone
-    from harness.train import train_and_select
+    from harness.train import TrainTask, train_tasks
 
     set_seed(plan.request.seed)
     tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision)
-    kind = get_kind(data.spec.kind)
-    lang = data.spec.train_language
-    train = _featurize(kind, data, "train", lang, tokenizer, settings)
-    dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
     model = TaskModel(encoder)
-    model.add_head(data.spec.name, kind, data.spec)
+    tasks = []
+    for data in plan.inter:
+        kind = get_kind(data.spec.kind)
+        lang = data.spec.train_language
+        train = _featurize(kind, data, "train", lang, tokenizer, settings)
+        dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
+        if len(plan.inter) > 1:
+            dev = dev[: settings["validation_examples"]]  # a fixed subset per task keeps validation cheap
+        model.add_head(data.spec.name, kind, data.spec)
+        tasks.append(TrainTask(data.spec, kind, train, dev))
     prepared = accelerator.prepare_model(model)
-    history = train_and_select(accelerator, prepared, data.spec, kind, train, dev,
-                               settings=_train_settings(settings), seed=plan.request.seed,
-                               pad_id=tokenizer.pad_token_id, reporter=reporter)
+    history = train_tasks(accelerator, prepared, tasks, settings=_train_settings(settings), seed=plan.request.seed,
+                          pad_id=tokenizer.pad_token_id, reporter=reporter,
+                          sampling=settings.get("sampling", "proportional"),
+                          temperature=float(settings.get("temperature", 2.0)),
+                          cap=settings.get("max_examples_per_task"))
     trained = accelerator.unwrap_model(prepared).encoder
 
     def save_encoder(folder: Path) -> None:
         trained.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
 
-    record = {"key": key, "task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
+    record = {"key": key, "tasks": [t.spec.name for t in tasks],
+              "train_examples": {t.spec.name: len(t.train) for t in tasks} if len(tasks) > 1 else len(tasks[0].train),
+              "dev_examples": {t.spec.name: len(t.dev) for t in tasks} if len(tasks) > 1 else len(tasks[0].dev),
               "model_commit": getattr(encoder.config, "_commit_hash", None), "history": history}
     return record, save_encoder
 

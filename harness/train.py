@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import random
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -105,51 +106,117 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
     return [ordered[i] for i in range(len(features))]
 
 
+@dataclass
+class TrainTask:
+    """One task of a (multi-task) training run: its spec, kind and featurised data."""
+
+    spec: Any
+    kind: Any
+    train: list[dict]
+    dev: list[dict]
+
+
+class TaskSampler:
+    """Which task each batch comes from, drawn with a seeded generator.
+
+    ``proportional`` weighs tasks by their size (capped at ``cap`` examples when given),
+    ``temperature`` by size ** (1 / temperature), ``uniform`` equally. Every process draws the
+    same sequence, so all of them train the same head at each step.
+    """
+
+    STRATEGIES = ("proportional", "temperature", "uniform")
+
+    def __init__(self, sizes: list[int], strategy: str = "proportional", *, temperature: float = 2.0,
+                 cap: int | None = None, seed: int = 0):
+        if strategy not in self.STRATEGIES:
+            raise UserError(f"unknown sampling {strategy!r}; use one of {', '.join(self.STRATEGIES)}")
+        capped = [min(size, cap) if cap else size for size in sizes]
+        if strategy == "proportional":
+            weights = [float(size) for size in capped]
+        elif strategy == "temperature":
+            weights = [size ** (1.0 / temperature) for size in capped]
+        else:
+            weights = [1.0] * len(sizes)
+        total = sum(weights)
+        self.probabilities = [w / total for w in weights]
+        self._rng = random.Random(seed)
+        self._tasks = list(range(len(sizes)))
+
+    def draw(self) -> int:
+        return self._rng.choices(self._tasks, weights=self.probabilities)[0]
+
+
+def _batch_stream(lengths: list[int], per_device: int, *, seed: int, rank: int, world: int):
+    """This process's training batches, epoch after epoch, reshuffled each time."""
+    epoch = 0
+    while True:
+        yield from epoch_batches(lengths, per_device, seed=seed, epoch=epoch, rank=rank, world=world)
+        epoch += 1
+
+
 def train_and_select(accelerator, model, spec, kind, train_features: list[dict], dev_features: list[dict], *,
                      settings: TrainSettings, seed: int, pad_id: int, reporter: Reporter) -> dict[str, Any]:
-    """Train ``model`` on one task and leave it at its best epoch on dev; return the history.
+    """Train ``model`` on one task and leave it at its best epoch on dev; return the history."""
+    return train_tasks(accelerator, model, [TrainTask(spec, kind, train_features, dev_features)],
+                       settings=settings, seed=seed, pad_id=pad_id, reporter=reporter)
 
-    ``model`` is the accelerate-prepared model, with a head named after ``spec.name``.
-    Checkpoint selection scores dev with the kind's metric after
-    every epoch (and once more at the end of a fractional last epoch).
+
+def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSettings, seed: int, pad_id: int,
+                reporter: Reporter, sampling: str = "proportional", temperature: float = 2.0,
+                cap: int | None = None) -> dict[str, Any]:
+    """Train ``model`` (one head per task, named after it) and keep its best state on dev.
+
+    An "epoch" is as many updates as one pass over all tasks' training data takes; after each,
+    every task is scored on its dev set and the state with the best mean score is kept. With one
+    task this is plain epoch-wise training; with several, each batch's task is drawn by a
+    :class:`TaskSampler`.
     """
-    task = spec.name
     world, rank = accelerator.num_processes, accelerator.process_index
     per_device, accumulation = split_batch(settings.batch_size, settings.per_device_batch_size, world)
-    lengths = [f["length"] for f in train_features]
-    # The batch count does not depend on the shuffling seed, so one call gives it exactly.
-    micro_per_epoch = len(epoch_batches(lengths, per_device, seed=seed, epoch=0, rank=rank, world=world))
+    lengths = [[f["length"] for f in task.train] for task in tasks]
+    # The batch count does not depend on the shuffling seed, so one call per task gives it exactly.
+    micro_per_epoch = sum(len(epoch_batches(l, per_device, seed=seed, epoch=0, rank=rank, world=world))
+                          for l in lengths)
     if micro_per_epoch < accumulation:
-        raise UserError(f"{task}: {len(train_features)} training examples make {micro_per_epoch} batches of "
-                        f"{per_device} per process, fewer than the {accumulation} needed for one update of "
-                        f"effective batch {settings.batch_size}; lower --batch-size")
+        names = "+".join(t.spec.name for t in tasks)
+        raise UserError(f"{names}: the training data make {micro_per_epoch} batches of {per_device} per process, "
+                        f"fewer than the {accumulation} needed for one update of effective batch "
+                        f"{settings.batch_size}; lower --batch-size")
     updates_per_epoch = micro_per_epoch // accumulation
     total_updates = max(1, math.ceil(updates_per_epoch * settings.epochs))
     optimizer = _optimizer(model, settings)
     scheduler = _linear_schedule(optimizer, int(settings.warmup_ratio * total_updates), total_updates)
+    sampler = TaskSampler([len(t.train) for t in tasks], sampling, temperature=temperature, cap=cap, seed=seed)
+    streams = [_batch_stream(l, per_device, seed=seed + 100_003 * i, rank=rank, world=world)
+               for i, l in enumerate(lengths)]
     history: dict[str, Any] = {
         "per_device_batch_size": per_device, "gradient_accumulation": accumulation, "processes": world,
         "updates": total_updates, "epochs": [],
     }
-    best_score, best_state, update = -math.inf, None, 0
-    epoch = 0
+    if len(tasks) > 1:
+        history["sampling"] = {"strategy": sampling, "temperature": temperature if sampling == "temperature" else None,
+                               "cap": cap, "probabilities": dict(zip((t.spec.name for t in tasks),
+                                                                    sampler.probabilities))}
+    label = "+".join(t.spec.name for t in tasks) if len(tasks) <= 3 else f"{len(tasks)} tasks"
+    best_score, best_state, update, epoch, micro = -math.inf, None, 0, 0, 0
     start = time.perf_counter()
     while update < total_updates:
         model.train()
-        batches = epoch_batches(lengths, per_device, seed=seed, epoch=epoch, rank=rank, world=world)
-        usable = (len(batches) // accumulation) * accumulation
         # Losses stay on the device until the epoch ends: a per-step .item() or all-reduce
         # would stall a GPU pipeline just for logging.
         loss_sum = torch.zeros((), device=accelerator.device)
-        first_loss = None
-        micro_steps = 0
-        with reporter.task(f"{task} epoch {epoch + 1}", total=min(usable // accumulation, total_updates - update)) as advance:
-            for micro, indices in enumerate(batches[:usable]):
-                batch = _to_device(kind.collate([train_features[i] for i in indices], pad_id), accelerator.device)
+        first_loss, micro_steps = None, 0
+        target = min(updates_per_epoch, total_updates - update)
+        done = 0
+        with reporter.task(f"{label} epoch {epoch + 1}", total=target) as advance:
+            while done < target:
+                task = tasks[sampler.draw() if len(tasks) > 1 else 0]
+                indices = next(streams[tasks.index(task)])
+                batch = _to_device(task.kind.collate([task.train[i] for i in indices], pad_id), accelerator.device)
                 last_micro = (micro + 1) % accumulation == 0
                 with accelerator.autocast():
-                    logits = model(task, batch)
-                loss = kind.loss(logits, batch["labels"]) / accumulation
+                    logits = model(task.spec.name, batch)
+                loss = task.kind.loss(logits, batch["labels"]) / accumulation
                 if last_micro:
                     accelerator.backward(loss)
                 else:
@@ -158,6 +225,7 @@ def train_and_select(accelerator, model, spec, kind, train_features: list[dict],
                 step_loss = loss.detach().float() * accumulation
                 loss_sum += step_loss
                 micro_steps += 1
+                micro += 1
                 if first_loss is None:
                     first_loss = step_loss.clone()
                 if last_micro:
@@ -166,18 +234,25 @@ def train_and_select(accelerator, model, spec, kind, train_features: list[dict],
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
                     update += 1
+                    done += 1
                     advance()
-                    if update >= total_updates:
-                        break
-        predictions = predict(accelerator, model, task, kind, dev_features, batch_size=per_device * 2,
-                              pad_id=pad_id, reporter=reporter, description=f"{task} dev")
-        score = kind.score(predictions, dev_features, spec)
+        scores = {}
+        for task in tasks:
+            predictions = predict(accelerator, model, task.spec.name, task.kind, task.dev, batch_size=per_device * 2,
+                                  pad_id=pad_id, reporter=reporter, description=f"{task.spec.name} dev")
+            scores[task.spec.name] = task.kind.score(predictions, task.dev, task.spec)
+        score = sum(scores.values()) / len(scores)
         # every process ran the same number of micro-steps, so the mean of means is the global mean
         mean_loss = accelerator.reduce(loss_sum / max(1, micro_steps), reduction="mean").item()
         first = accelerator.reduce(first_loss, reduction="mean").item() if first_loss is not None else None
-        history["epochs"].append({"epoch": epoch + 1, "updates": update, "train_loss": mean_loss,
-                                  "first_loss": first, "dev_score": score})
-        reporter.log(f"{task} epoch {epoch + 1}: train loss {mean_loss:.4f}, dev {spec.metric} {score:.2f}")
+        entry = {"epoch": epoch + 1, "updates": update, "train_loss": mean_loss, "first_loss": first,
+                 "dev_score": score}
+        if len(tasks) > 1:
+            entry["dev_scores"] = scores
+        history["epochs"].append(entry)
+        shown = ", ".join(f"{name} {value:.2f}" for name, value in scores.items()) if len(tasks) > 1 else \
+            f"{tasks[0].spec.metric} {score:.2f}"
+        reporter.log(f"{label} epoch {epoch + 1}: train loss {mean_loss:.4f}, dev {shown}")
         if score > best_score:
             best_score = score
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in accelerator.unwrap_model(model).state_dict().items()})

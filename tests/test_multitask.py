@@ -1,0 +1,109 @@
+"""Multi-task intermediate training: the sampler's proportions, joint learning, and the CLI."""
+
+import json
+import random
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import cli
+from harness.train import TaskSampler
+from learning import synthetic_spec
+
+DRAWS = 40_000
+# With 40,000 draws a proportion's standard error is at most 0.0025; 0.012 is about 5 of them.
+TOLERANCE = 0.012
+
+
+def _frequencies(sampler):
+    counts = Counter(sampler.draw() for _ in range(DRAWS))
+    return [counts[i] / DRAWS for i in range(len(sampler.probabilities))]
+
+
+@pytest.mark.parametrize("strategy, options, expected", [
+    ("proportional", {}, [0.1, 0.3, 0.6]),
+    ("temperature", {"temperature": 2.0}, [10 / (10 + 300 ** 0.5 + 600 ** 0.5), 300 ** 0.5 / (10 + 300 ** 0.5 + 600 ** 0.5),
+                                            600 ** 0.5 / (10 + 300 ** 0.5 + 600 ** 0.5)]),
+    ("uniform", {}, [1 / 3, 1 / 3, 1 / 3]),
+    ("proportional", {"cap": 300}, [0.1 / 0.7, 0.3 / 0.7, 0.3 / 0.7]),
+])
+def test_sampler_draws_tasks_in_the_configured_proportions(strategy, options, expected):
+    sampler = TaskSampler([100, 300, 600], strategy, seed=7, **options)
+    assert sampler.probabilities == pytest.approx(expected)
+    for observed, wanted in zip(_frequencies(sampler), expected):
+        assert abs(observed - wanted) < TOLERANCE
+
+
+def test_the_same_seed_draws_the_same_tasks_on_every_process():
+    first, second = TaskSampler([5, 50], seed=3), TaskSampler([5, 50], seed=3)
+    assert [first.draw() for _ in range(200)] == [second.draw() for _ in range(200)]
+
+
+def test_one_encoder_learns_two_tasks_of_different_kinds(tiny_model_dir):
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    from harness.kinds import get_kind
+    from harness.model import TaskModel, load_backbone
+    from harness.progress import Reporter
+    from harness.train import TrainSettings, TrainTask, predict, train_tasks
+
+    set_seed(0)
+    words = ["London", "Paris", "Boston", "Vienna", "Madrid", "Berlin", "Hamburg", "Lyon"]
+    rng = random.Random(5)
+    classification = [{"text": f"John met Mary in {rng.choice(words)} .", "text_pair": f"They were in {b} .",
+                       "label": int(words.index(b) < 4)} for b in (rng.choice(words) for _ in range(120))]
+    choice_examples = []
+    for _ in range(120):
+        right, others = rng.choice(words[:4]), rng.sample(words[4:], 3)
+        label = rng.randrange(4)
+        choices = others[:label] + [right] + others[label:]
+        choice_examples.append({"context": "The man drove .", "choices": [f"he is in {c} ." for c in choices],
+                                "label": label})
+    accelerator = Accelerator(cpu=True)
+    tokenizer, encoder = load_backbone(str(tiny_model_dir))
+    model = TaskModel(encoder)
+    tasks = []
+    for kind_name, examples in (("classification", classification), ("multiple_choice", choice_examples)):
+        spec, kind = synthetic_spec(kind_name), get_kind(kind_name)
+        features = kind.featurize(examples, tokenizer, 64, spec)
+        model.add_head(spec.name, kind, spec)
+        tasks.append(TrainTask(spec, kind, features, features))
+    prepared = accelerator.prepare_model(model)
+    settings = TrainSettings(epochs=12, lr=1e-3, batch_size=16, per_device_batch_size=16, max_length=64,
+                             warmup_ratio=0.05)
+    history = train_tasks(accelerator, prepared, tasks, settings=settings, seed=0, pad_id=tokenizer.pad_token_id,
+                          reporter=Reporter(False))
+    assert history["sampling"]["probabilities"] == {"synthetic-classification": 0.5, "synthetic-multiple_choice": 0.5}
+    for task in tasks:
+        predictions = predict(accelerator, prepared, task.spec.name, task.kind, task.train, batch_size=32,
+                              pad_id=tokenizer.pad_token_id, reporter=Reporter(False), description="train")
+        assert task.kind.score(predictions, task.train, task.spec) >= 95.0, task.spec.name
+
+
+def test_all_intermediate_tasks_then_pawsx(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--inter", "all", "--target", "pawsx", "--preset", "smoke",
+                                      "--output", str(tmp_path), "--inter-epochs", "1", "--target-epochs", "1",
+                                      "--languages", "en,de"])
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "runs").glob("*/results.json")
+    record = json.loads(path.read_text())
+    names = record["intermediate_tasks"]
+    assert len(names) >= 8 and {"anli", "mnli", "qqp", "squad", "squad_v2", "hellaswag"} <= set(names)
+    phase = record["phases"]["intermediate"]
+    assert set(phase["history"]["sampling"]["probabilities"]) == set(names)
+    assert set(phase["history"]["epochs"][0]["dev_scores"]) == set(names)
+    assert record["hyperparameters"]["intermediate"]["sampling"] == "proportional"
+
+
+def test_two_tasks_with_temperature_sampling_and_a_typo(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--inter", "mnli,squad", "--target", "pawsx", "--preset", "smoke",
+                                      "--output", str(tmp_path), "--inter-epochs", "1", "--target-epochs", "1",
+                                      "--languages", "en", "--sampling", "temperature", "--temperature", "3"])
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "runs").glob("*/results.json")
+    sampling = json.loads(path.read_text())["phases"]["intermediate"]["history"]["sampling"]
+    assert sampling["strategy"] == "temperature" and sampling["probabilities"]["mnli"] == pytest.approx(0.5)
+    typo = CliRunner().invoke(cli, ["run", "--inter", "mnli,hellaswg", "--target", "pawsx", "--preset", "smoke"])
+    assert typo.exit_code == 2 and "did you mean 'hellaswag'" in typo.output

@@ -129,6 +129,9 @@ def list_command(as_json: bool) -> None:
               help="Cap on a task's size when weighting the sampler [default: none].")
 @click.option("--validation-examples", type=int, default=None,
               help="Several --inter tasks: dev examples per task used to pick the best state [default: 500].")
+@click.option("--translated", default=None,
+              help="Train the intermediate task(s) on machine-translated data in this language "
+                   "(MNLI: XNLI-MT; SQuAD: translate-train); model selection stays on English dev.")
 @click.option("--retrieval-layer", type=int, default=None,
               help="Retrieval targets: hidden layer to pool [default: 14 of 24, same relative depth otherwise].")
 @click.option("--pooling", default=None, help="Retrieval targets: 'mean' over tokens or 'cls' [default: mean].")

@@ -191,10 +191,22 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         source = "local"  # an explicit --data-dir wins over the preset's samples
     data_dir = Path(request.data_dir).expanduser().resolve() if request.data_dir else None
 
+    translated = request.overrides.get("translated")
     inter_data = []
     for task in inter:
         lang = task.spec.train_language
-        inter_data.append(plan_task_data(task, [("train", lang), ("dev", lang)], source=source, data_dir=data_dir))
+        train_lang = lang
+        if translated:
+            if translated not in task.spec.translated_train:
+                offered = ", ".join(task.spec.translated_train) or "none"
+                raise UserError(f"{task.spec.name} has no translated training data in {translated!r} "
+                                f"(languages it has: {offered})")
+            if source == "hub":
+                raise UserError("translated training data is read from local files: pass --data-dir "
+                                "(or --preset smoke)")
+            train_lang = translated
+        inter_data.append(plan_task_data(task, [("train", train_lang), ("dev", lang)], source=source,
+                                         data_dir=data_dir))
     untrained = target.spec.kind in UNTRAINED_KINDS
     train_lang = target.spec.train_language
     needs = [] if untrained else [("train", train_lang), ("dev", train_lang)]
@@ -207,6 +219,8 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     # one task brings its own defaults; several share the protocol's and add how batches are drawn
     inter_settings = _settings(dict(inter[0].spec.defaults) if len(inter) == 1 else {}, preset, "inter_epochs",
                                request.overrides)
+    if translated:
+        inter_settings["translated"] = translated
     if len(inter) > 1:
         inter_settings.update({"sampling": request.overrides.get("sampling") or "proportional",
                                "temperature": float(request.overrides.get("temperature") or 2.0),
@@ -398,7 +412,7 @@ def _run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind
     for data in plan.inter:
         kind = get_kind(data.spec.kind)
         lang = data.spec.train_language
-        train = _featurize(kind, data, "train", lang, tokenizer, settings)
+        train = _featurize(kind, data, "train", settings.get("translated") or lang, tokenizer, settings)
         dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
         if len(plan.inter) > 1:
             dev = dev[: settings["validation_examples"]]  # a fixed subset per task keeps validation cheap

@@ -84,6 +84,8 @@ class TaskSpec:
     :param defaults: protocol hyper-parameters for this task (``epochs``, ``batch_size``,
         ``max_length``, ``lr``); anything missing falls back to the core's defaults.
     :param data_version: bump when the reader's output changes, so cached phases are redone.
+    :param translated_train: languages with machine-translated training data (read as the
+        ``train`` split in that language), for ``--translated LANG``.
     """
 
     name: str
@@ -99,6 +101,7 @@ class TaskSpec:
     num_choices: int | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
     data_version: str = "1"
+    translated_train: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

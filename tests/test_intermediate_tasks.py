@@ -130,3 +130,31 @@ def test_no_answer_wins_when_its_score_beats_every_span():
     assert kind.answers([(*span, 5.0)], [feature], 1, ["Anna lives"], allow_no_answer=True) == [""]
     assert kind.answers([(*span, 3.0)], [feature], 1, ["Anna lives"], allow_no_answer=True) == ["Anna lives"]
     assert kind.answers([(*span, 5.0)], [feature], 1, ["Anna lives"]) == ["Anna lives"]  # SQuAD 1.1: always a span
+
+
+def test_translated_training_files_are_read_like_the_english_ones(registry, shared_data):
+    mnli = registry.task("intermediate", "mnli").spec
+    assert "de" in mnli.translated_train
+    path = shared_data / "xnli" / "XNLI-MT-1.0" / "multinli" / "multinli.train.de.tsv"
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if line]
+    examples = list(mnli.local.read(path, "train", "de"))
+    assert [(e["text"], e["text_pair"]) for e in examples] == [(r[0], r[1]) for r in rows]
+    squad = registry.task("intermediate", "squad").spec
+    translated = shared_data / "mlqa" / "mlqa-translate-train" / "de_squad-translate-train-train-v1.1.json"
+    german = list(squad.local.read(translated, "train", "de"))
+    assert german and all(e["context"][e["answers"][0]["answer_start"]:].startswith(e["answers"][0]["text"])
+                          for e in german)
+
+
+def test_translated_intermediate_training_runs_and_is_recorded(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--inter", "mnli", "--translated", "de", "--target", "pawsx",
+                                      "--preset", "smoke", "--output", str(tmp_path), "--inter-epochs", "1",
+                                      "--target-epochs", "1", "--languages", "en"])
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "runs").glob("*/results.json")
+    record = json.loads(path.read_text())
+    assert record["hyperparameters"]["intermediate"]["translated"] == "de"
+    assert record["phases"]["intermediate"]["train_examples"] == 48  # the German sample, not the English one
+    refused = CliRunner().invoke(cli, ["run", "--inter", "qqp", "--translated", "de", "--target", "pawsx",
+                                       "--preset", "smoke", "--output", str(tmp_path)])
+    assert refused.exit_code == 1 and "qqp has no translated training data in 'de'" in refused.output

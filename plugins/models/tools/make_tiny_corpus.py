@@ -28,8 +28,10 @@ def texts():
     for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples" / "udpos").glob("*.conllu")):
         yield from (line[len("# text = "):] for line in path.read_text(encoding="utf-8").splitlines()
                     if line.startswith("# text = "))
-    for folder in ("squad", "xquad", "mlqa", "tydiqa"):
-        for path in sorted((ROOT / "xtreme" / "xharness_xtreme" / "samples" / folder).rglob("*.json")):
+    qa_folders = [ROOT / "xtreme" / "xharness_xtreme" / "samples" / f for f in ("squad", "xquad", "mlqa", "tydiqa")]
+    qa_folders += [ROOT / "stilts" / "xharness_stilts" / "samples" / f for f in ("squad", "squad_v2")]
+    for folder in qa_folders:
+        for path in sorted(folder.rglob("*.json")):
             for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
                 for paragraph in article["paragraphs"]:
                     yield paragraph["context"]
@@ -43,7 +45,8 @@ def texts():
     for path in sorted(stilts.rglob("*.tsv")):
         with open(path, encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-                yield from (row[c] for c in ("sentence1", "sentence2", "question1", "question2") if row.get(c))
+                yield from (row[c] for c in ("sentence1", "sentence2", "question1", "question2", "premise", "hypo")
+                            if row.get(c))
     for path in sorted(stilts.rglob("*.csv")):
         with open(path, encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):

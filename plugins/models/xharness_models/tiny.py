@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-TINY_VERSION = "8"
+TINY_VERSION = "9"
 CORPUS = Path(__file__).resolve().parent / "tiny_corpus.txt"
 SPECIAL = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3, mask last
 

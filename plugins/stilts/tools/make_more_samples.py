@@ -95,6 +95,57 @@ def snli(rng, count):
     return "\n".join(lines) + "\n"
 
 
+# Translated training data (our own sentences, as XNLI-MT and MLQA's translate-train ship theirs):
+# premise, entailment, contradiction, neutral
+NLI_TEMPLATES = {
+    "ar": ("يعيش {a} في {c}.", "يعيش {a} في مدينة.", "لا يعيش {a} في {c}.", "يعمل {a} في {c}."),
+    "bg": ("{a} живее в {c}.", "{a} живее в град.", "{a} не живее в {c}.", "{a} работи в {c}."),
+    "de": ("{a} wohnt in {c}.", "{a} wohnt in einer Stadt.", "{a} wohnt nicht in {c}.", "{a} arbeitet in {c}."),
+    "el": ("{a} μένει στην πόλη {c}.", "{a} μένει σε μια πόλη.", "{a} δεν μένει στην πόλη {c}.",
+           "{a} δουλεύει στην πόλη {c}."),
+    "es": ("{a} vive en {c}.", "{a} vive en una ciudad.", "{a} no vive en {c}.", "{a} trabaja en {c}."),
+    "fr": ("{a} habite à {c}.", "{a} habite dans une ville.", "{a} n'habite pas à {c}.", "{a} travaille à {c}."),
+    "hi": ("{a} {c} में रहता है।", "{a} एक शहर में रहता है।", "{a} {c} में नहीं रहता है।", "{a} {c} में काम करता है।"),
+    "ru": ("{a} живёт в {c}.", "{a} живёт в городе.", "{a} не живёт в {c}.", "{a} работает в {c}."),
+    "sw": ("{a} anaishi {c}.", "{a} anaishi mjini.", "{a} haishi {c}.", "{a} anafanya kazi {c}."),
+    "th": ("{a} อาศัยอยู่ที่{c}", "{a} อาศัยอยู่ในเมือง", "{a} ไม่ได้อาศัยอยู่ที่{c}", "{a} ทำงานที่{c}"),
+    "tr": ("{a} {c} şehrinde yaşıyor.", "{a} bir şehirde yaşıyor.", "{a} {c} şehrinde yaşamıyor.",
+           "{a} {c} şehrinde çalışıyor."),
+    "ur": ("{a} {c} میں رہتا ہے۔", "{a} ایک شہر میں رہتا ہے۔", "{a} {c} میں نہیں رہتا۔", "{a} {c} میں کام کرتا ہے۔"),
+    "vi": ("{a} sống ở {c}.", "{a} sống ở một thành phố.", "{a} không sống ở {c}.", "{a} làm việc ở {c}."),
+    "zh": ("{a}住在{c}。", "{a}住在一座城市。", "{a}不住在{c}。", "{a}在{c}工作。"),
+}
+QA_TEMPLATES = {
+    "ar": ("يعيش {a} في {c}.", "أين يعيش {a}؟"), "de": ("{a} wohnt in {c}.", "Wo wohnt {a}?"),
+    "es": ("{a} vive en {c}.", "¿Dónde vive {a}?"), "hi": ("{a} {c} में रहता है।", "{a} कहाँ रहता है?"),
+    "vi": ("{a} sống ở {c}.", "{a} sống ở đâu?"), "zh": ("{a}住在{c}。", "{a}住在哪里？"),
+}
+
+
+def xnli_mt(rng, lang, count):
+    premise, *hypotheses = NLI_TEMPLATES[lang]
+    rows = ["premise\thypo\tlabel"]
+    for n in range(count):
+        slots = {"a": rng.choice(NAMES), "c": rng.choice(CITIES)}
+        label = ("entailment", "contradictory", "neutral")[n % 3]
+        rows.append(f"{premise.format(**slots)}\t{hypotheses[n % 3].format(**slots)}\t{label}")
+    return "\n".join(rows) + "\n"
+
+
+def translated_squad(rng, lang, count):
+    statement, question = QA_TEMPLATES[lang]
+    data = []
+    for n in range(count):
+        a, b = rng.sample(NAMES, 2)
+        c, d = rng.sample(CITIES, 2)
+        first, second = statement.format(a=a, c=c), statement.format(a=b, c=d)
+        context = f"{first} {second}"
+        qa = {"id": f"{lang}-tt-{n}", "question": question.format(a=a),
+              "answers": [{"text": c, "answer_start": context.index(first) + first.index(c)}]}
+        data.append({"title": f"sample {n + 1}", "paragraphs": [{"context": context, "qas": [qa]}]})
+    return json.dumps({"version": "1.1", "data": data}, ensure_ascii=False, indent=1) + "\n"
+
+
 def cosmosqa(rng, count, prefix):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -146,6 +197,11 @@ def main() -> None:
         write(OUT / "anli" / "anli_v0.1" / round_ / "dev.jsonl", anli_round(rng, 6, f"{round_}-dev-"))
     write(OUT / "anli" / "MNLI" / "train.tsv", mnli(rng, 8))
     write(OUT / "anli" / "snli_1.0" / "snli_1.0_train.jsonl", snli(rng, 8))
+    for lang in NLI_TEMPLATES:
+        write(OUT / "mnli" / "XNLI-MT-1.0" / "multinli" / f"multinli.train.{lang}.tsv", xnli_mt(rng, lang, 48))
+    for lang in QA_TEMPLATES:
+        write(OUT / "squad" / "mlqa-translate-train" / f"{lang}_squad-translate-train-train-v1.1.json",
+              translated_squad(rng, lang, 48))
     write(OUT / "cosmosqa" / "train.csv", cosmosqa(rng, SIZES["train"], "train-"))
     write(OUT / "cosmosqa" / "valid.csv", cosmosqa(rng, SIZES["dev"], "valid-"))
     write(OUT / "commonsenseqa" / "train_rand_split.jsonl", commonsenseqa(rng, SIZES["train"]))

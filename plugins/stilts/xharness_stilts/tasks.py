@@ -1,8 +1,9 @@
 """English intermediate tasks beside HellaSwag: MNLI, QQP, SQuAD v1.1, Cosmos QA, CommonsenseQA.
 
-Local files are each dataset's original release: GLUE's ``MNLI/{train,dev_matched}.tsv`` and
+Local files are each dataset's original release: GLUE's ``MNLI/{train,dev_matched}.tsv`` (with
+XNLI-MT's ``multinli.train.<lang>.tsv`` as translated training data) and
 ``QQP/{train,dev}.tsv`` (QQP's test labels are hidden, so it is evaluated on dev), SQuAD's
-``{train,dev}-v1.1.json``, Cosmos QA's ``{train,valid}.csv`` and CommonsenseQA's
+``{train,dev}-v1.1.json`` (with MLQA's ``mlqa-translate-train/<lang>_squad-translate-train-train-v1.1.json``), Cosmos QA's ``{train,valid}.csv`` and CommonsenseQA's
 ``{train,dev}_rand_split.jsonl`` (the original nested records, or the hub's flattened ones).
 """
 
@@ -26,7 +27,24 @@ def _files(names: dict[str, str]):
 
 # -- MNLI -----------------------------------------------------------------------------------
 
+XNLI_MT = ("ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
+MLQA_TRANSLATE_TRAIN = ("ar", "de", "es", "hi", "vi", "zh")
+
+
+def _mnli_file(split: str, lang: str) -> str:
+    if split == "train" and lang != "en":  # XNLI-MT: MNLI's training set machine-translated
+        return f"XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv"
+    return {"train": "MNLI/train.tsv", "dev": "MNLI/dev_matched.tsv"}[split]
+
+
 def read_mnli(path: Path, split: str, lang: str):
+    if path.name.startswith("multinli.train."):
+        for number, row in read_tsv_rows(path, ("premise", "hypo", "label")):
+            label = "contradiction" if row["label"] == "contradictory" else row["label"]
+            if label not in NLI:
+                raise DataFormatError(path, number, f"unknown label {row['label']!r}")
+            yield {"text": row["premise"], "text_pair": row["hypo"], "label": NLI.index(label)}
+        return
     for number, row in read_tsv_rows(path, ("sentence1", "sentence2", "gold_label")):
         if row["gold_label"] not in NLI:
             raise DataFormatError(path, number, f"unknown label {row['gold_label']!r}")
@@ -36,9 +54,9 @@ def read_mnli(path: Path, split: str, lang: str):
 MNLI = TaskSpec(
     name="mnli", kind="classification", description="MultiNLI natural language inference (Williams et al., 2018)",
     languages=("en",), metric="accuracy", labels=NLI,
-    local=LocalSource(file=_files({"train": "MNLI/train.tsv", "dev": "MNLI/dev_matched.tsv"}), read=read_mnli,
-                      roots=("", "mnli", "glue_data")),
+    local=LocalSource(file=_mnli_file, read=read_mnli, roots=("", "mnli", "glue_data", "xnli")),
     samples=SAMPLES / "mnli",
+    translated_train=XNLI_MT,
     hub=HubSource(path="nyu-mll/glue", config="mnli", splits={"train": "train", "dev": "validation_matched"},
                   convert=lambda row, lang: {"text": row["premise"], "text_pair": row["hypothesis"],
                                              "label": int(row["label"])}),
@@ -79,9 +97,11 @@ def from_squad_hub(row: dict, lang: str) -> dict:
 SQUAD = TaskSpec(
     name="squad", kind="span_qa", description="SQuAD v1.1 extractive QA (Rajpurkar et al., 2016)",
     languages=("en",), metric="squad",
-    local=LocalSource(file=_files({"train": "train-v1.1.json", "dev": "dev-v1.1.json"}),
-                      read=lambda path, split, lang: read_squad_json(path), roots=("", "squad")),
+    local=LocalSource(file=lambda split, lang: f"mlqa-translate-train/{lang}_squad-translate-train-train-v1.1.json"
+                      if split == "train" and lang != "en" else {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}[split],
+                      read=lambda path, split, lang: read_squad_json(path), roots=("", "squad", "mlqa")),
     samples=SAMPLES / "squad",
+    translated_train=MLQA_TRANSLATE_TRAIN,
     hub=HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_squad_hub),
     defaults=INTERMEDIATE,
 )

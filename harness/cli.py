@@ -129,6 +129,10 @@ def list_command(as_json: bool) -> None:
               help="Cap on a task's size when weighting the sampler [default: none].")
 @click.option("--validation-examples", type=int, default=None,
               help="Several --inter tasks: dev examples per task used to pick the best state [default: 500].")
+@click.option("--mlm", default=None,
+              help="Continue masked-LM training on this multilingual corpus during intermediate training: a text "
+                   "file or folder of .txt files (a sentence or document a line), or a hub dataset name[:config].")
+@click.option("--mlm-weight", type=float, default=None, help="Share of batches given to --mlm [default: 0.25].")
 @click.option("--translated", default=None,
               help="Train the intermediate task(s) on machine-translated data in this language "
                    "(MNLI: XNLI-MT; SQuAD: translate-train); model selection stays on English dev.")

@@ -17,7 +17,10 @@ class TaskModel(nn.Module):
         self.kinds: dict[str, object] = {}
 
     def add_head(self, task_name: str, kind, spec) -> None:
-        self.heads[task_name] = kind.build_head(spec, self.encoder.config)
+        head = kind.build_head(spec, self.encoder.config)
+        if hasattr(head, "tie_to"):  # output layers that share the input embeddings (MLM)
+            head.tie_to(self.encoder.get_input_embeddings())
+        self.heads[task_name] = head
         self.kinds[task_name] = kind
 
     def forward(self, task: str, batch):

@@ -24,7 +24,7 @@ DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
 ONLY_ENV = "XHARNESS_PLUGINS"
 
 #: Task kinds the core implements; a task of another kind is rejected at registration.
-KNOWN_KINDS = ("classification", "multiple_choice", "tagging", "span_qa", "retrieval", "bitext_mining")
+KNOWN_KINDS = ("classification", "multiple_choice", "tagging", "span_qa", "masked_lm", "retrieval", "bitext_mining")
 
 ROLES = {"intermediate": "register_intermediate_tasks", "target": "register_target_tasks"}
 

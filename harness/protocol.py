@@ -147,6 +147,37 @@ def _settings(task_defaults: dict[str, Any], preset: dict[str, Any], epochs_key:
     return settings
 
 
+def plan_mlm_corpus(corpus: str) -> TaskData:
+    """The --mlm corpus as a training task: local text files (one sentence or document a line) or a
+    hub dataset ``name[:config]`` with a ``text`` column."""
+    from harness.spec import HubSource, LocalSource, TaskSpec
+
+    path = Path(corpus).expanduser()
+    def read_lines(file: Path, split: str, lang: str):
+        with open(file, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield {"text": line.strip()}
+
+    if path.exists():
+        folder, pattern = (path, "*.txt") if path.is_dir() else (path.parent, path.name)
+        spec = TaskSpec(name="mlm", kind="masked_lm", description=f"masked LM on {path}", languages=("multi",),
+                        metric="loss", local=LocalSource(file=lambda split, lang: pattern, read=read_lines))
+        data = plan_task_data(Registered(spec, "core", harness.__version__), [("train", "multi")], source="local",
+                              data_dir=folder.resolve())
+    elif "/" in corpus and not corpus.startswith((".", "/", "~")):
+        name, _, config = corpus.partition(":")
+        spec = TaskSpec(name="mlm", kind="masked_lm", description=f"masked LM on {corpus}", languages=("multi",),
+                        metric="loss", local=LocalSource(file=lambda s, l: "", read=read_lines),
+                        hub=HubSource(path=name, config=config or None, splits={"train": "train"},
+                                      convert=lambda row, lang: {"text": row["text"]} if row.get("text") else None))
+        data = plan_task_data(Registered(spec, "core", harness.__version__), [("train", "multi")], source="hub",
+                              data_dir=None)
+    else:
+        raise UserError(f"--mlm {corpus}: no such file or folder (or give a hub dataset as name[:config])")
+    return data
+
+
 def _retrieval_settings(task_defaults: dict[str, Any], preset: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Retrieval trains nothing: only how sentences are encoded and embedded matters."""
     settings = {"max_length": task_defaults.get("max_length", CORE_DEFAULTS["max_length"]),
@@ -219,9 +250,18 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     # one task brings its own defaults; several share the protocol's and add how batches are drawn
     inter_settings = _settings(dict(inter[0].spec.defaults) if len(inter) == 1 else {}, preset, "inter_epochs",
                                request.overrides)
+    mlm = request.overrides.get("mlm")
+    if mlm:
+        if not inter:
+            raise UserError("--mlm is mixed into intermediate training: give --inter one or more tasks too")
+        weight = float(request.overrides.get("mlm_weight") or 0.25)
+        if not 0 < weight < 1:
+            raise UserError("--mlm-weight is the share of batches for masked LM: a number between 0 and 1")
+        inter_data.append(plan_mlm_corpus(mlm))
+        inter_settings["mlm_weight"] = weight
     if translated:
         inter_settings["translated"] = translated
-    if len(inter) > 1:
+    if len(inter_data) > 1:
         inter_settings.update({"sampling": request.overrides.get("sampling") or "proportional",
                                "temperature": float(request.overrides.get("temperature") or 2.0),
                                "max_examples_per_task": request.overrides.get("max_examples_per_task"),
@@ -409,11 +449,16 @@ def _run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind
     tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision)
     model = TaskModel(encoder)
     tasks = []
+    fixed: dict[int, float] = {}
     for data in plan.inter:
         kind = get_kind(data.spec.kind)
-        lang = data.spec.train_language
-        train = _featurize(kind, data, "train", settings.get("translated") or lang, tokenizer, settings)
-        dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
+        if data.spec.kind == "masked_lm":
+            fixed[len(tasks)] = settings["mlm_weight"]
+            train, dev = _featurize(kind, data, "train", "multi", tokenizer, settings), []
+        else:
+            lang = data.spec.train_language
+            train = _featurize(kind, data, "train", settings.get("translated") or lang, tokenizer, settings)
+            dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
         if len(plan.inter) > 1:
             dev = dev[: settings["validation_examples"]]  # a fixed subset per task keeps validation cheap
         model.add_head(data.spec.name, kind, data.spec)
@@ -423,7 +468,7 @@ def _run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind
                           pad_id=tokenizer.pad_token_id, reporter=reporter,
                           sampling=settings.get("sampling", "proportional"),
                           temperature=float(settings.get("temperature", 2.0)),
-                          cap=settings.get("max_examples_per_task"))
+                          cap=settings.get("max_examples_per_task"), fixed=fixed)
     trained = accelerator.unwrap_model(prepared).encoder
 
     def save_encoder(folder: Path) -> None:

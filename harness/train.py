@@ -121,13 +121,14 @@ class TaskSampler:
 
     ``proportional`` weighs tasks by their size (capped at ``cap`` examples when given),
     ``temperature`` by size ** (1 / temperature), ``uniform`` equally. Every process draws the
-    same sequence, so all of them train the same head at each step.
+    same sequence, so all of them train the same head at each step. ``fixed`` gives some tasks
+    a set share of the draws (the MLM corpus); the others share the rest as the strategy says.
     """
 
     STRATEGIES = ("proportional", "temperature", "uniform")
 
     def __init__(self, sizes: list[int], strategy: str = "proportional", *, temperature: float = 2.0,
-                 cap: int | None = None, seed: int = 0):
+                 cap: int | None = None, seed: int = 0, fixed: dict[int, float] | None = None):
         if strategy not in self.STRATEGIES:
             raise UserError(f"unknown sampling {strategy!r}; use one of {', '.join(self.STRATEGIES)}")
         capped = [min(size, cap) if cap else size for size in sizes]
@@ -137,8 +138,10 @@ class TaskSampler:
             weights = [size ** (1.0 / temperature) for size in capped]
         else:
             weights = [1.0] * len(sizes)
-        total = sum(weights)
-        self.probabilities = [w / total for w in weights]
+        fixed = fixed or {}
+        rest = 1.0 - sum(fixed.values())
+        total = sum(w for i, w in enumerate(weights) if i not in fixed)
+        self.probabilities = [fixed[i] if i in fixed else rest * w / total for i, w in enumerate(weights)]
         self._rng = random.Random(seed)
         self._tasks = list(range(len(sizes)))
 
@@ -163,7 +166,7 @@ def train_and_select(accelerator, model, spec, kind, train_features: list[dict],
 
 def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSettings, seed: int, pad_id: int,
                 reporter: Reporter, sampling: str = "proportional", temperature: float = 2.0,
-                cap: int | None = None) -> dict[str, Any]:
+                cap: int | None = None, fixed: dict[int, float] | None = None) -> dict[str, Any]:
     """Train ``model`` (one head per task, named after it) and keep its best state on dev.
 
     An "epoch" is as many updates as one pass over all tasks' training data takes; after each,
@@ -186,7 +189,8 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     total_updates = max(1, math.ceil(updates_per_epoch * settings.epochs))
     optimizer = _optimizer(model, settings)
     scheduler = _linear_schedule(optimizer, int(settings.warmup_ratio * total_updates), total_updates)
-    sampler = TaskSampler([len(t.train) for t in tasks], sampling, temperature=temperature, cap=cap, seed=seed)
+    sampler = TaskSampler([len(t.train) for t in tasks], sampling, temperature=temperature, cap=cap, seed=seed,
+                          fixed=fixed)
     streams = [_batch_stream(l, per_device, seed=seed + 100_003 * i, rank=rank, world=world)
                for i, l in enumerate(lengths)]
     history: dict[str, Any] = {
@@ -237,7 +241,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                     done += 1
                     advance()
         scores = {}
-        for task in tasks:
+        for task in (t for t in tasks if t.kind.validates):
             predictions = predict(accelerator, model, task.spec.name, task.kind, task.dev, batch_size=per_device * 2,
                                   pad_id=pad_id, reporter=reporter, description=f"{task.spec.name} dev")
             scores[task.spec.name] = task.kind.score(predictions, task.dev, task.spec)
@@ -252,6 +256,8 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         history["epochs"].append(entry)
         shown = ", ".join(f"{name} {value:.2f}" for name, value in scores.items()) if len(tasks) > 1 else \
             f"{tasks[0].spec.metric} {score:.2f}"
+        if len(scores) < len(tasks):
+            shown += " (masked LM not scored)"
         reporter.log(f"{label} epoch {epoch + 1}: train loss {mean_loss:.4f}, dev {shown}")
         if score > best_score:
             best_score = score

@@ -107,3 +107,52 @@ def test_two_tasks_with_temperature_sampling_and_a_typo(tmp_path):
     assert sampling["strategy"] == "temperature" and sampling["probabilities"]["mnli"] == pytest.approx(0.5)
     typo = CliRunner().invoke(cli, ["run", "--inter", "mnli,hellaswg", "--target", "pawsx", "--preset", "smoke"])
     assert typo.exit_code == 2 and "did you mean 'hellaswag'" in typo.output
+
+
+def test_a_fixed_share_for_masked_lm_and_the_rest_by_strategy():
+    sampler = TaskSampler([100, 300, 5000], "proportional", seed=11, fixed={2: 0.25})
+    expected = [0.75 * 0.25, 0.75 * 0.75, 0.25]
+    assert sampler.probabilities == pytest.approx(expected)
+    for observed, wanted in zip(_frequencies(sampler), expected):
+        assert abs(observed - wanted) < TOLERANCE
+
+
+def test_masking_follows_15_80_10_10():
+    import torch
+
+    from harness.kinds.masked_lm import IGNORE, mask_tokens
+
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(10, 1000, (400, 250), generator=generator)
+    maskable = torch.ones_like(ids, dtype=torch.bool)
+    maskable[:, 0] = False  # a special token never masked
+    inputs, labels = mask_tokens(ids, maskable, mask_id=3, vocab_size=1000, generator=generator)
+    chosen = labels != IGNORE
+    assert not chosen[:, 0].any()
+    assert abs(chosen.float().mean().item() / maskable.float().mean().item() - 0.15) < 0.005
+    assert torch.equal(labels[chosen], ids[chosen])
+    masked = (inputs[chosen] == 3).float().mean().item()
+    kept = (inputs[chosen] == ids[chosen]).float().mean().item()
+    assert abs(masked - 0.8) < 0.01 and abs(kept - 0.1) < 0.01  # the other 10 % are random tokens
+    assert torch.equal(inputs[~chosen], ids[~chosen])
+
+
+def test_continued_mlm_during_intermediate_training(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "de.txt").write_text("Anna wohnt in Berlin.\nDas ist ein Test.\n" * 20, encoding="utf-8")
+    (corpus / "sw.txt").write_text("Omar anaishi Nairobi.\nAsante sana.\n" * 20, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--mlm", str(corpus), "--mlm-weight", "0.4",
+                                      "--target", "pawsx", "--preset", "smoke", "--output", str(tmp_path / "out"),
+                                      "--inter-epochs", "1", "--target-epochs", "1", "--languages", "en"])
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "out" / "runs").glob("*/results.json")
+    record = json.loads(path.read_text())
+    history = record["phases"]["intermediate"]["history"]
+    assert record["intermediate_tasks"] == ["hellaswag", "mlm"]
+    assert history["sampling"]["probabilities"]["mlm"] == pytest.approx(0.4)
+    assert set(history["epochs"][0]["dev_scores"]) == {"hellaswag"}  # MLM trains, it does not select
+    assert record["data"]["intermediate"][1]["sha256"]
+    alone = CliRunner().invoke(cli, ["run", "--inter", "none", "--mlm", str(corpus), "--target", "pawsx",
+                                     "--preset", "smoke", "--output", str(tmp_path / "out")])
+    assert alone.exit_code == 1 and "--mlm is mixed into intermediate training" in alone.output

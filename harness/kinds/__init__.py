@@ -15,6 +15,7 @@ _KINDS = {
     "multiple_choice": ("harness.kinds.multiple_choice", "KIND"),
     "tagging": ("harness.kinds.tagging", "KIND"),
     "span_qa": ("harness.kinds.span_qa", "KIND"),
+    "masked_lm": ("harness.kinds.masked_lm", "KIND"),
     "retrieval": ("harness.kinds.retrieval", "KIND"),
     "bitext_mining": ("harness.kinds.retrieval", "BITEXT_MINING"),
 }

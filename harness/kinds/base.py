@@ -21,6 +21,8 @@ class TaskKind:
     """
 
     name = ""
+    #: whether dev scores of this kind take part in choosing the best checkpoint
+    validates = True
 
     def featurize(self, examples: list[Example], tokenizer, max_length: int, spec: TaskSpec) -> list[Feature]:
         raise NotImplementedError

@@ -105,7 +105,10 @@ def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: st
             data.files[need] = path
     elif source == "hub":
         if spec.hub is None:
-            raise UserError(f"task {spec.name!r} has no hub source; pass --data-dir with its files")
+            wanted = spec.local.file(*needs[0])
+            first = wanted if isinstance(wanted, str) else wanted[0]
+            raise UserError(f"{spec.name} is read from local files only: pass --data-dir DIR with its files as "
+                            f"DIR/{first} (or under DIR/{spec.local.roots[-1]}/), or --preset smoke")
         missing = [s for s, _ in needs if any(s not in src.splits for src in spec.hub.sources_for(s))]
         if missing:
             raise UserError(f"task {spec.name!r} has no {missing[0]!r} split on the hub; pass --data-dir")

@@ -129,8 +129,10 @@ def _register_task(staged: Registry, role: str, spec: Any, info: PluginInfo, reg
         raise ValueError(f"task {spec.name!r} has unknown kind {spec.kind!r} (known: {', '.join(KNOWN_KINDS)})")
     if not spec.languages:
         raise ValueError(f"task {spec.name!r} declares no languages")
-    if spec.kind in ("classification", "tagging") and len(spec.labels) < 2:
-        raise ValueError(f"{spec.kind} task {spec.name!r} needs at least two labels")
+    open_tags = spec.kind == "tagging" and not spec.labels and "label_min_count" in spec.defaults
+    if spec.kind in ("classification", "tagging") and len(spec.labels) < 2 and not open_tags:
+        raise ValueError(f"{spec.kind} task {spec.name!r} needs at least two labels (or, for tagging, "
+                         f"defaults['label_min_count'] to take them from the training data)")
     if spec.kind == "multiple_choice" and not spec.num_choices:
         raise ValueError(f"multiple-choice task {spec.name!r} needs num_choices")
     if spec.hub is not None and not set(spec.hub.splits) <= set(SPLITS):

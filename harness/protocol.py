@@ -457,7 +457,10 @@ def _run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind
             train, dev = _featurize(kind, data, "train", "multi", tokenizer, settings), []
         else:
             lang = data.spec.train_language
-            train = _featurize(kind, data, "train", settings.get("translated") or lang, tokenizer, settings)
+            train_lang = settings.get("translated") or lang
+            if data.spec.kind == "tagging" and not data.spec.labels:
+                data = _with_training_labels(data, train_lang)
+            train = _featurize(kind, data, "train", train_lang, tokenizer, settings)
             dev = _featurize(kind, data, "dev", lang, tokenizer, settings)
         if len(plan.inter) > 1:
             dev = dev[: settings["validation_examples"]]  # a fixed subset per task keeps validation cheap
@@ -476,10 +479,24 @@ def _run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind
         tokenizer.save_pretrained(folder)
 
     record = {"key": key, "tasks": [t.spec.name for t in tasks],
+              "labels": {t.spec.name: len(t.spec.labels) for t in tasks if t.spec.labels},
               "train_examples": {t.spec.name: len(t.train) for t in tasks} if len(tasks) > 1 else len(tasks[0].train),
               "dev_examples": {t.spec.name: len(t.dev) for t in tasks} if len(tasks) > 1 else len(tasks[0].dev),
               "model_commit": getattr(encoder.config, "_commit_hash", None), "history": history}
     return record, save_encoder
+
+
+def _with_training_labels(data: TaskData, lang: str) -> TaskData:
+    """A copy of ``data`` whose spec carries the tag set read off its training data."""
+    import copy
+    import dataclasses
+
+    from harness.kinds.tagging import labels_from_training
+
+    labels = labels_from_training(data.load("train", lang), int(data.spec.defaults["label_min_count"]))
+    derived = copy.copy(data)
+    derived.task = dataclasses.replace(data.task, spec=dataclasses.replace(data.spec, labels=labels))
+    return derived
 
 
 def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed):

@@ -70,7 +70,7 @@ def test_malformed_intermediate_files_name_file_and_line(registry, tmp_path):
         _read(registry, "cosmosqa", bad)
 
 
-@pytest.mark.parametrize("task", ["anli", "mnli", "qqp", "squad", "squad_v2", "cosmosqa", "commonsenseqa"])
+@pytest.mark.parametrize("task", ["anli", "mnli", "qqp", "squad", "squad_v2", "cosmosqa", "commonsenseqa", "ccg"])
 def test_each_intermediate_task_runs_the_smoke_preset(task, tmp_path):
     result = CliRunner().invoke(cli, ["run", "--inter", task, "--target", "pawsx", "--preset", "smoke",
                                       "--output", str(tmp_path), "--inter-epochs", "1", "--target-epochs", "1",
@@ -78,7 +78,8 @@ def test_each_intermediate_task_runs_the_smoke_preset(task, tmp_path):
     assert result.exit_code == 0, result.output
     (path,) = (tmp_path / "runs").glob("*/results.json")
     record = json.loads(path.read_text())
-    expected = 16 * 3 + 8 + 8 if task == "anli" else 64  # ANLI+ joins three rounds, MNLI and SNLI
+    # ANLI+ joins three rounds, MNLI and SNLI; the CCG sample has 48 sentences in section 02
+    expected = {"anli": 16 * 3 + 8 + 8, "ccg": 48}.get(task, 64)
     assert record["intermediate_tasks"] == [task] and record["phases"]["intermediate"]["train_examples"] == expected
 
 
@@ -158,3 +159,29 @@ def test_translated_intermediate_training_runs_and_is_recorded(tmp_path):
     refused = CliRunner().invoke(cli, ["run", "--inter", "qqp", "--translated", "de", "--target", "pawsx",
                                        "--preset", "smoke", "--output", str(tmp_path)])
     assert refused.exit_code == 1 and "qqp has no translated training data in 'de'" in refused.output
+
+
+def test_ccg_reads_ccgbank_auto_by_section_and_takes_its_tags_from_training(registry, tmp_path):
+    from harness.kinds.tagging import OTHER, labels_from_training
+
+    spec = registry.task("intermediate", "ccg").spec
+    section = tmp_path / "data" / "AUTO" / "02"
+    section.mkdir(parents=True)
+    auto = section / "wsj_0201.auto"
+    auto.write_text("ID=wsj_0201.1 PARSER=GOLD NUMPARSE=1\n"
+                    "(<T S[dcl] 0 2> (<T NP 0 1> (<L N NNP NNP Pierre N>) ) (<T S[dcl]\\NP 0 1> "
+                    "(<L S[dcl]\\NP VBZ VBZ sleeps S[dcl]\\NP>) ) )\n", encoding="utf-8")
+    (example,) = spec.local.read(auto, "train", "en")
+    assert example == {"words": ["Pierre", "sleeps"], "tags": ["N", "S[dcl]\\NP"]}
+    assert list(spec.local.read(auto, "dev", "en")) == []  # section 02 belongs to training
+    assert labels_from_training([example] * 3 + [{"words": ["x"], "tags": ["N"]}], 4) == ("N", OTHER)
+    auto.write_text("ID=wsj_0201.1\n(<T S[dcl] 0 2> (<L N NNP NNP Pierre N>)\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"wsj_0201.auto:2: not a CCGbank AUTO derivation"):
+        list(spec.local.read(auto, "train", "en"))
+
+
+def test_ccg_without_local_files_says_where_to_put_them(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--inter", "ccg", "--target", "pawsx", "--model", "tiny",
+                                      "--output", str(tmp_path)])
+    assert result.exit_code == 1 and "ccg is read from local files only" in result.output
+    assert "data/AUTO/*/*.auto" in result.output and len(result.output.strip().splitlines()) == 1

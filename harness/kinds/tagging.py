@@ -16,6 +16,18 @@ from harness.kinds.base import TaskKind, head_dropout, pad_rows, run_encoder
 from harness.metrics import seqeval_prf
 
 IGNORE = -100
+OTHER = "<other>"
+
+
+def labels_from_training(examples: list[dict], min_count: int) -> tuple[str, ...]:
+    """An open tag set (CCG supertags): tags seen ``min_count`` times or more, most frequent first,
+    and one label for all the others."""
+    counts: dict[str, int] = {}
+    for example in examples:
+        for tag in example["tags"]:
+            counts[tag] = counts.get(tag, 0) + 1
+    kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+    return (*kept, OTHER)
 
 
 class TokenHead(nn.Module):
@@ -59,7 +71,9 @@ class Tagging(TaskKind):
         for index, example in enumerate(examples):
             words, tags = example["words"], example["tags"]
             unknown = sorted(set(tags) - set(label_ids))
-            if unknown:
+            if unknown and OTHER in label_ids:  # an open tag set: rare tags share one label
+                tags = [t if t in label_ids else OTHER for t in tags]
+            elif unknown:
                 raise UserError(f"{spec.name}: tag(s) {', '.join(unknown)} are not among the task's labels")
             pieces = _word_pieces(tokenizer, words)
             start = 0
@@ -113,10 +127,17 @@ class Tagging(TaskKind):
         return [gold[i] for i in order], [found[i] for i in order]
 
     def score(self, predictions, features, spec, lang=None):
+        """seqeval F1 (as XTREME scores UDPOS and PAN-X), or per-word accuracy when the task's
+        metric is ``accuracy`` (CCG supertagging)."""
         gold, found = self._sentences(predictions, features, spec)
+        if spec.metric == "accuracy":
+            pairs = [(g, f) for gs, fs in zip(gold, found) for g, f in zip(gs, fs)]
+            return 100.0 * sum(g == f for g, f in pairs) / len(pairs) if pairs else float("nan")
         return seqeval_prf(gold, found)["f1"]
 
     def details(self, predictions, features, spec, lang):
+        if spec.metric == "accuracy":
+            return {}
         gold, found = self._sentences(predictions, features, spec)
         return seqeval_prf(gold, found)
 

@@ -3,12 +3,12 @@
 from harness import hookimpl
 
 from xharness_stilts.hellaswag import HELLASWAG
-from xharness_stilts.tasks import ANLI_PLUS, COMMONSENSEQA, COSMOSQA, MNLI, QQP, SQUAD, SQUAD_V2
+from xharness_stilts.tasks import ANLI_PLUS, CCG, COMMONSENSEQA, COSMOSQA, MNLI, QQP, SQUAD, SQUAD_V2
 
 __version__ = "0.1.0"
 
 
 @hookimpl
 def register_intermediate_tasks(register):
-    for task in (ANLI_PLUS, MNLI, QQP, SQUAD, SQUAD_V2, HELLASWAG, COSMOSQA, COMMONSENSEQA):
+    for task in (ANLI_PLUS, MNLI, QQP, SQUAD, SQUAD_V2, HELLASWAG, COSMOSQA, COMMONSENSEQA, CCG):
         register(task)

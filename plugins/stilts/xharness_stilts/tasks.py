@@ -249,3 +249,44 @@ ANLI_PLUS = TaskSpec(
                       "dev": (_anli_hub(1), _anli_hub(2), _anli_hub(3))}),
     defaults=INTERMEDIATE,
 )
+
+
+# -- CCG supertagging -----------------------------------------------------------------------
+
+import re  # noqa: E402
+
+CCG_SECTIONS = {"train": range(2, 22), "dev": range(0, 1), "test": range(23, 24)}  # the standard split
+_LEAF = re.compile(r"<L (\S+) (\S+) (\S+) (\S+) (\S+)>")
+
+
+def read_ccgbank_auto(path: Path, split: str, lang: str):
+    """CCGbank's AUTO derivations: each leaf ``<L category pos pos word category>`` gives a word
+    and its supertag. Only the sections of the requested split are read."""
+    try:
+        section = int(path.parent.name)
+    except ValueError:
+        raise DataFormatError(path, None, "CCGbank AUTO files live in numbered section folders (00-24)") from None
+    if section not in CCG_SECTIONS[split]:
+        return
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip()
+            if not line or line.startswith("ID="):
+                continue
+            leaves = _LEAF.findall(line)
+            if not leaves or line.count("(") != line.count(")"):
+                raise DataFormatError(path, number, "not a CCGbank AUTO derivation")
+            yield {"words": [leaf[3] for leaf in leaves], "tags": [leaf[0] for leaf in leaves]}
+
+
+CCG = TaskSpec(
+    name="ccg", kind="tagging",
+    description="CCG supertagging on CCGbank (Hockenmaier & Steedman, 2007); licensed: local files only",
+    languages=("en",), metric="accuracy",
+    local=LocalSource(file=lambda split, lang: "data/AUTO/*/*.auto", read=read_ccgbank_auto,
+                      roots=("", "ccgbank", "ccgbank_1_1", "ccg")),
+    samples=SAMPLES / "ccg",
+    # supertags seen at least 10 times in training get their own label (the usual 425-tag set on
+    # sections 02-21); rarer ones share one
+    defaults={**INTERMEDIATE, "label_min_count": 10},
+)

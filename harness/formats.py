@@ -67,3 +67,20 @@ def read_csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, 
             if None in row or any(value is None for value in row.values()):
                 raise DataFormatError(path, reader.line_num, "wrong number of fields")
             yield number, row
+
+
+def read_jsonl(path: Path, convert, record: str) -> Iterator[dict]:
+    """One example per JSON line: ``convert(row)`` builds it; a bad line names file, line and what
+    a ``record`` needs (``convert``'s KeyError/TypeError/ValueError message says which field)."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                example = convert(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(path, number, f"not valid JSON ({exc.msg})") from None
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise DataFormatError(path, number, f"not a valid {record} record ({type(exc).__name__}: {exc})") from None
+            if example is not None:
+                yield example

@@ -7,11 +7,10 @@ labels, so the intermediate phase uses train and val). As in jiant, the first se
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness import HubSource, LocalSource, TaskSpec
-from harness.errors import DataFormatError
+from harness.formats import read_jsonl
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 FILES = {"train": "hellaswag_train.jsonl", "dev": "hellaswag_val.jsonl", "test": "hellaswag_test.jsonl"}
@@ -27,21 +26,15 @@ def _example(row: dict) -> dict:
     return {"context": row["ctx_a"], "choices": choices, "label": int(row["label"])}
 
 
+def _checked(row: dict) -> dict:
+    example = _example(row)
+    if len(example["choices"]) != 4 or not 0 <= example["label"] < 4:
+        raise ValueError("needs 4 endings and a label in 0..3")
+    return example
+
+
 def read_hellaswag_jsonl(path: Path, split: str, lang: str):
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                example = _example(row)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(path, number, f"not valid JSON ({exc.msg})") from None
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DataFormatError(path, number, f"a HellaSwag record needs ctx_a, ctx_b, endings and label ({exc})") from None
-            if len(example["choices"]) != 4 or not 0 <= example["label"] < 4:
-                raise DataFormatError(path, number, "a HellaSwag record needs 4 endings and a label in 0..3")
-            yield example
+    yield from read_jsonl(path, _checked, "HellaSwag (ctx_a, ctx_b, endings, label)")
 
 
 def from_hub(row: dict, lang: str) -> dict | None:

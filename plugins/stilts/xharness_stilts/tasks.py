@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness import HubSource, LocalSource, TaskSpec
 from harness.errors import DataFormatError
-from harness.formats import read_csv_rows, read_squad_json, read_tsv_rows
+from harness.formats import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 NLI = ("entailment", "neutral", "contradiction")  # the label ids of GLUE's MNLI on the hub
@@ -147,21 +147,15 @@ def _csqa(record: dict) -> dict:
     return {"context": stem, "choices": texts, "label": labels.index(record["answerKey"])}
 
 
+def _csqa_checked(record: dict) -> dict:
+    example = _csqa(record)
+    if len(example["choices"]) != 5:
+        raise ValueError(f"expected 5 choices, found {len(example['choices'])}")
+    return example
+
+
 def read_commonsenseqa(path: Path, split: str, lang: str):
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                example = _csqa(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(path, number, f"not valid JSON ({exc.msg})") from None
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DataFormatError(path, number, f"a CommonsenseQA record needs question, choices and "
-                                                    f"answerKey ({exc})") from None
-            if len(example["choices"]) != 5:
-                raise DataFormatError(path, number, f"expected 5 choices, found {len(example['choices'])}")
-            yield example
+    yield from read_jsonl(path, _csqa_checked, "CommonsenseQA (question, choices, answerKey)")
 
 
 COMMONSENSEQA = TaskSpec(

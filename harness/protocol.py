@@ -523,9 +523,8 @@ def _run_target(accelerator, plan: Plan, data: TaskData, settings, location, rev
         preds = predict(accelerator, prepared, data.spec.name, kind, test,
                         batch_size=train_settings.per_device_batch_size * 2, pad_id=tokenizer.pad_token_id,
                         reporter=reporter, description=f"{data.spec.name} test {test_lang}")
-        scores[test_lang] = kind.score(preds, test, data.spec, test_lang)
-        details[test_lang] = kind.details(preds, test, data.spec, test_lang)
-        predictions[test_lang] = kind.prediction_file(preds, test, data.spec, test_lang)
+        scores[test_lang], details[test_lang], predictions[test_lang] = kind.evaluate(preds, test, data.spec,
+                                                                                     test_lang)
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
              "model_commit": getattr(encoder.config, "_commit_hash", None),
              "history": history, "test_scores": scores, "reused": False}

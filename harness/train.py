@@ -214,8 +214,8 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         done = 0
         with reporter.task(f"{label} epoch {epoch + 1}", total=target) as advance:
             while done < target:
-                task = tasks[sampler.draw() if len(tasks) > 1 else 0]
-                indices = next(streams[tasks.index(task)])
+                drawn = sampler.draw() if len(tasks) > 1 else 0
+                task, indices = tasks[drawn], next(streams[drawn])
                 batch = _to_device(task.kind.collate([task.train[i] for i in indices], pad_id), accelerator.device)
                 last_micro = (micro + 1) % accumulation == 0
                 with accelerator.autocast():

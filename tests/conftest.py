@@ -41,7 +41,7 @@ def shared_data() -> Path:
     return _shared("data")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def e5_model() -> Path:
     return _shared("models/multilingual-e5-small")
 

@@ -13,17 +13,10 @@ from learning import fit, synthetic_spec
 
 
 @pytest.fixture(scope="module")
-def e5_tokenizer(e5_model_dir):
+def e5_tokenizer(e5_model):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(e5_model_dir)
-
-
-@pytest.fixture(scope="module")
-def e5_model_dir():
-    from conftest import _shared
-
-    return _shared("models/multilingual-e5-small")
+    return AutoTokenizer.from_pretrained(e5_model)
 
 
 def test_gold_positions_recover_the_gold_answers_in_every_xquad_file(registry, shared_data, e5_tokenizer):

@@ -55,6 +55,12 @@ class TaskKind:
         """One entry per example, as written in a leaderboard prediction file."""
         return [str(p) for p in predictions]
 
+    def evaluate(self, predictions: list, features: list[Feature], spec: TaskSpec,
+                 lang: str) -> tuple[float, dict[str, float], tuple[str, str]]:
+        """Score, further metrics and leaderboard file of one test language, in one pass."""
+        return (self.score(predictions, features, spec, lang), self.details(predictions, features, spec, lang),
+                self.prediction_file(predictions, features, spec, lang))
+
     def prediction_file(self, predictions: list, features: list[Feature], spec: TaskSpec,
                         lang: str) -> tuple[str, str]:
         """(extension, content) of the leaderboard prediction file for one language."""

@@ -105,7 +105,7 @@ def main() -> None:
                 words, tags = english_sentence(rng) if lang == "en" else name_sentence(rng)
                 text += conllu(words, tags, f"{lang}-{split}-{n + 1}")
             if lang == "en" and split == "test":
-                text += conllu(*long_sentence(rng), f"en-test-long")
+                text += conllu(*long_sentence(rng), "en-test-long")
             (udpos / f"{lang}_xharness-ud-{split}.conllu").write_text(text, encoding="utf-8")
     for lang in PANX_LANGS:
         splits = {"dev": 8, "test": 8} if lang != "en" else {"train": 64, "dev": 16, "test": 16}

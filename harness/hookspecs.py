@@ -2,8 +2,9 @@
 
 A plugin is a module (or object) listed under the ``xharness`` entry-point group that
 implements any of these hooks with ``@harness.hookimpl``. Each hook receives the core's
-``register`` callback; calling it hands one spec to the core, which validates it, rejects
-duplicate names (naming both plugins) and records which plugin supplied it.
+``register`` callback; calling it hands one spec to the core, which validates it and records
+which plugin supplied it. A name that two plugins register goes to neither: it is unavailable
+(the error and ``xharness list`` name every claimant) until ``XHARNESS_PLUGINS`` leaves one out.
 """
 
 from __future__ import annotations

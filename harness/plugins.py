@@ -4,6 +4,12 @@ Each entry point is loaded and registered on its own: a plugin that fails to imp
 implements a misspelt hook or registers something invalid is recorded with its error and
 the others keep working. ``XHARNESS_DISABLE_PLUGIN_AUTOLOAD=1`` switches entry-point
 loading off; ``XHARNESS_PLUGINS=a,b`` loads only the named entry points.
+
+When two or more plugins register the same name (task of one role, model or leaderboard),
+none of them wins: the name is left out of the tables and recorded in ``Registry.conflicts``,
+asking for it raises :class:`NameClashError` naming every claimant, and everything else the
+plugins register keeps working. The outcome does not depend on load order or plugin names.
+A plugin that registers one name twice itself is rejected as a whole (its own bug).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 import pluggy
 
 from harness import hookspecs
-from harness.errors import UnknownNameError
+from harness.errors import UnknownNameError, UserError
 from harness.spec import SPLITS, Leaderboard, ModelSpec, TaskSpec
 
 DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
@@ -36,10 +42,19 @@ class PluginInfo:
     version: str | None
     error: str | None = None
     provides: list[str] = field(default_factory=list)
+    #: ``"what:name"`` entries of ``provides`` that another plugin registers too (kept sorted);
+    #: those names are unavailable, the rest of the plugin works.
+    clashes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def note(self) -> str | None:
+        if not self.clashes:
+            return None
+        return "name clash, unavailable: " + ", ".join(self.clashes)
 
 
 @dataclass(frozen=True)
@@ -52,42 +67,120 @@ class Registered:
 
 
 class DuplicateNameError(ValueError):
-    pass
+    """One plugin registered the same name twice: that plugin is rejected as a whole."""
+
+
+class NameClashError(UserError):
+    """A name registered by several plugins was asked for: it is unavailable until one is left out."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, name: str, plugins: Iterable[str]):
+        self.what, self.name, self.plugins = what, name, sorted(plugins)
+        quoted = [repr(p) for p in self.plugins]
+        if len(quoted) == 2:
+            by = f"both plugin {quoted[0]} and plugin {quoted[1]}"
+            leave = "one is left out"
+        else:
+            by = "plugins " + ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
+            leave = "all but one are left out"
+        super().__init__(f"{what} {name!r} is registered by {by}; it is unavailable until {leave}: "
+                         f"set {ONLY_ENV} to the plugins to load (see `xharness list`)")
+
+
+#: The kinds of name a plugin registers, as used in messages and as keys of ``Registry.conflicts``.
+TASK_WHAT = {role: f"{role} task" for role in ROLES}
+WHATS = (*TASK_WHAT.values(), "model", "leaderboard")
 
 
 class Registry:
+    """Registered tasks, models and leaderboards, by name.
+
+    ``tasks``, ``models`` and ``leaderboards`` hold only the usable names. A name that several
+    plugins register is in none of them but in ``conflicts[what][name]``: every claimant, sorted by
+    plugin name, so the state is the same whatever order the plugins were registered in.
+    """
+
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Registered]] = {role: {} for role in ROLES}
         self.models: dict[str, Registered] = {}
         self.leaderboards: dict[str, Registered] = {}
         self.plugins: dict[str, PluginInfo] = {}
+        self.conflicts: dict[str, dict[str, tuple[Registered, ...]]] = {what: {} for what in WHATS}
 
     # -- lookups -------------------------------------------------------------------
+    def clash(self, what: str, name: str) -> NameClashError | None:
+        """The error for a clashing name (``what`` is e.g. "target task", "model"), or None."""
+        claimants = self.conflicts[what].get(name)
+        if claimants is None:
+            return None
+        return NameClashError(what, name, [c.plugin for c in claimants])
+
     def task(self, role: str, name: str) -> Registered:
         table = self.tasks[role]
         if name not in table:
-            raise UnknownNameError(f"{role} task", name, table)
+            error = self.clash(TASK_WHAT[role], name)
+            raise error or UnknownNameError(f"{role} task", name, table)
         return table[name]
 
     def model(self, name: str) -> Registered | None:
+        """The registered model, or None for a name no plugin registers; raises for a clashing name."""
+        error = self.clash("model", name)
+        if error is not None:
+            raise error
         return self.models.get(name)
+
+    def leaderboard(self, name: str) -> Registered:
+        table = self.leaderboards
+        if name not in table:
+            error = self.clash("leaderboard", name)
+            raise error or UnknownNameError("leaderboard", name, table)
+        return table[name]
+
+    def conflict_list(self) -> list[dict[str, Any]]:
+        """Every clash as ``{"what", "name", "plugins"}``, sorted (for `xharness list`)."""
+        return [{"what": what, "name": name, "plugins": [c.plugin for c in claimants]}
+                for what in WHATS for name, claimants in sorted(self.conflicts[what].items())]
 
     def plugin_versions(self) -> dict[str, str | None]:
         return {p.name: p.version for p in self.plugins.values() if p.ok}
 
     # -- registration ----------------------------------------------------------------
     def _add(self, table: dict[str, Registered], what: str, spec: Any, plugin: PluginInfo) -> None:
-        existing = table.get(spec.name)
-        if existing is not None:
-            raise DuplicateNameError(
-                f"{what} {spec.name!r} is registered by both plugin {existing.plugin!r} "
-                f"and plugin {plugin.name!r}"
-            )
+        """Stage one spec of the plugin being registered (``self`` is its private staging registry)."""
+        if spec.name in table:
+            raise DuplicateNameError(f"{what} {spec.name!r} is registered twice by plugin {plugin.name!r}")
         table[spec.name] = Registered(spec, plugin.name, plugin.version)
         plugin.provides.append(f"{what}:{spec.name}")
 
+    def _merge(self, what: str, table: dict[str, Registered], staged: dict[str, Registered]) -> None:
+        """Add a validated plugin's names; a name another plugin has becomes a conflict of all claimants."""
+        conflicts = self.conflicts[what]
+        for name, item in staged.items():
+            if name in conflicts:
+                claimants = (*conflicts[name], item)
+            elif name in table:
+                claimants = (table.pop(name), item)
+            else:
+                table[name] = item
+                continue
+            conflicts[name] = tuple(sorted(claimants, key=lambda c: c.plugin))
+            for claimant in claimants:
+                info = self.plugins[claimant.plugin]
+                entry = f"{what}:{name}"
+                if entry not in info.clashes:
+                    info.clashes.append(entry)
+                    info.clashes.sort()
+
     def register_plugin(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> None:
         """Register one plugin object; on any failure record the error and undo it."""
+        if info.name in self.plugins:  # keep the first one's record (its names may be in conflicts)
+            info.error = f"another plugin is already registered under the name {info.name!r}"
+            key, n = f"{info.name} ({info.distribution or 'duplicate'})", 2
+            while key in self.plugins:
+                key, n = f"{info.name} ({info.distribution or 'duplicate'} {n})", n + 1
+            self.plugins[key] = info
+            return
         self.plugins[info.name] = info
         staged = Registry()
         try:
@@ -99,21 +192,21 @@ class Registry:
                 raise
             for role, hook_name in ROLES.items():
                 for impl in _impls(pm, hook_name, info.name):
-                    impl(register=lambda spec, role=role: _register_task(staged, role, spec, info, self))
+                    impl(register=lambda spec, role=role: _register_task(staged, role, spec, info))
             for impl in _impls(pm, "register_models", info.name):
-                impl(register=lambda spec: _register_model(staged, spec, info, self))
+                impl(register=lambda spec: _register_model(staged, spec, info))
             for impl in _impls(pm, "register_leaderboards", info.name):
-                impl(register=lambda spec: _register_leaderboard(staged, spec, info, self))
+                impl(register=lambda spec: _register_leaderboard(staged, spec, info))
         except Exception as exc:  # a plugin's bug must not take the tool down
             info.error = f"{type(exc).__name__}: {exc}"
             info.provides.clear()
             if pm.is_registered(obj):
                 pm.unregister(obj)
             return
-        for role in ROLES:
-            self.tasks[role].update(staged.tasks[role])
-        self.models.update(staged.models)
-        self.leaderboards.update(staged.leaderboards)
+        for role, what in TASK_WHAT.items():
+            self._merge(what, self.tasks[role], staged.tasks[role])
+        self._merge("model", self.models, staged.models)
+        self._merge("leaderboard", self.leaderboards, staged.leaderboards)
 
 
 def _impls(pm: pluggy.PluginManager, hook_name: str, plugin_name: str):
@@ -122,7 +215,7 @@ def _impls(pm: pluggy.PluginManager, hook_name: str, plugin_name: str):
     return [impl.function for impl in hook.get_hookimpls() if impl.plugin is plugin]
 
 
-def _register_task(staged: Registry, role: str, spec: Any, info: PluginInfo, reg: Registry) -> None:
+def _register_task(staged: Registry, role: str, spec: Any, info: PluginInfo) -> None:
     if not isinstance(spec, TaskSpec):
         raise TypeError(f"register() for {role} tasks expects a TaskSpec, got {type(spec).__name__}")
     if spec.kind not in KNOWN_KINDS:
@@ -137,28 +230,18 @@ def _register_task(staged: Registry, role: str, spec: Any, info: PluginInfo, reg
         raise ValueError(f"multiple-choice task {spec.name!r} needs num_choices")
     if spec.hub is not None and not set(spec.hub.splits) <= set(SPLITS):
         raise ValueError(f"task {spec.name!r}: hub splits must be among {SPLITS}")
-    if spec.name in reg.tasks[role]:
-        other = reg.tasks[role][spec.name]
-        raise DuplicateNameError(
-            f"{role} task {spec.name!r} is registered by both plugin {other.plugin!r} and plugin {info.name!r}"
-        )
     staged._add(staged.tasks[role], f"{role} task", spec, info)
 
 
-def _register_model(staged: Registry, spec: Any, info: PluginInfo, reg: Registry) -> None:
+def _register_model(staged: Registry, spec: Any, info: PluginInfo) -> None:
     if not isinstance(spec, ModelSpec):
         raise TypeError(f"register() for models expects a ModelSpec, got {type(spec).__name__}")
     if (spec.hub_id is None) == (spec.build is None):
         raise ValueError(f"model {spec.name!r} needs exactly one of hub_id and build")
-    if spec.name in reg.models:
-        other = reg.models[spec.name]
-        raise DuplicateNameError(
-            f"model {spec.name!r} is registered by both plugin {other.plugin!r} and plugin {info.name!r}"
-        )
     staged._add(staged.models, "model", spec, info)
 
 
-def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo, reg: Registry) -> None:
+def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo) -> None:
     from harness.scoring import METRICS
 
     if not isinstance(spec, Leaderboard):
@@ -169,10 +252,6 @@ def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo, reg: Re
                              f"(known: {', '.join(METRICS)})")
         if task.group not in spec.groups:
             raise ValueError(f"leaderboard {spec.name!r}: task {task.name!r} is in undeclared group {task.group!r}")
-    if spec.name in reg.leaderboards:
-        other = reg.leaderboards[spec.name]
-        raise DuplicateNameError(f"leaderboard {spec.name!r} is registered by both plugin {other.plugin!r} "
-                                 f"and plugin {info.name!r}")
     staged._add(staged.leaderboards, "leaderboard", spec, info)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import harness
+from harness.errors import UserError
 from harness.plugins import discover
 from harness.spec import LocalSource, ModelSpec, TaskSpec
 
@@ -32,13 +33,14 @@ def test_throwaway_plugin_registers_tasks_and_models():
     assert registry.plugins["toy"].provides == ["target task:toy", "model:toy-model"]
 
 
-def test_duplicate_name_names_both_plugins_and_keeps_the_first():
+def test_duplicate_name_names_both_plugins_and_neither_wins():
     first = _plugin(register_target_tasks=lambda register: register(_task("same")))
     second = _plugin(register_target_tasks=lambda register: register(_task("same")))
     registry = discover([("first", first), ("second", second)], autoload=False)
-    assert registry.task("target", "same").plugin == "first"
-    error = registry.plugins["second"].error
-    assert "'first'" in error and "'second'" in error and "same" in error
+    assert registry.plugins["first"].ok and registry.plugins["second"].ok
+    assert "same" not in registry.tasks["target"]
+    with pytest.raises(UserError, match="plugin 'first' and plugin 'second'"):
+        registry.task("target", "same")
 
 
 def test_misspelt_hook_is_reported_not_ignored():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 
 
@@ -36,3 +37,20 @@ class DataFormatError(UserError):
     def __init__(self, path: object, line: int | None, problem: str):
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {problem}")
+
+    @classmethod
+    def not_utf8(cls, path: str | os.PathLike[str]) -> DataFormatError | None:
+        """The error for a file that is not UTF-8, naming the line of its first invalid byte;
+        None when the whole file decodes (the UnicodeDecodeError came from another file).
+
+        The file is scanned again because a UnicodeDecodeError's offsets count from the start of
+        the chunk the codec was decoding, not from the start of the file.
+        """
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad = " ".join(f"0x{byte:02x}" for byte in raw[exc.start:exc.end])
+                    return cls(path, number, f"not UTF-8 text ({exc.reason} {bad} at byte {exc.start + 1} of the line)")
+        return None

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import DataFormatError
+
+log = logging.getLogger(__name__)
 
 
 def read_squad_json(path: Path, id_prefix: str | None = None) -> Iterator[dict]:
     """SQuAD v1.1/v2.0 JSON → span-QA examples ``{id, question, context, answers}``.
 
     ``id_prefix`` keeps only questions whose id starts with it (TyDiQA mixes languages).
-    SQuAD 2.0's unanswerable questions come with an empty ``answers`` list.
+    SQuAD 2.0's unanswerable questions come with an empty ``answers`` list. An answer whose text
+    is not at its ``answer_start`` in the context is skipped, and a question left with none of
+    its answers is dropped (as XTREME's SQuAD scripts skip such training questions); one log
+    line per file says how many.
     """
     try:
         with open(path, encoding="utf-8") as handle:
@@ -26,17 +33,50 @@ def read_squad_json(path: Path, id_prefix: str | None = None) -> Iterator[dict]:
     except json.JSONDecodeError as exc:
         raise DataFormatError(path, exc.lineno, f"not valid JSON ({exc.msg})") from None
     articles = data["data"] if isinstance(data, dict) and "data" in data else data
+    examples: list[dict] = []
+    bad_answers = dropped = 0
     try:
         for article in articles:
             for paragraph in article["paragraphs"]:
+                context = paragraph["context"]
                 for qa in paragraph["qas"]:
                     if id_prefix and not qa["id"].startswith(id_prefix):
                         continue
-                    answers = [] if qa.get("is_impossible") else qa.get("answers", [])
-                    yield {"id": qa["id"], "question": qa["question"], "context": paragraph["context"],
-                           "answers": [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in answers]}
-    except (KeyError, TypeError, ValueError) as exc:
+                    given = [] if qa.get("is_impossible") else qa.get("answers", [])
+                    answers = [span for a in given
+                               if (span := _answer_span(context, a["text"], int(a["answer_start"]))) is not None]
+                    bad_answers += len(given) - len(answers)
+                    if given and not answers:
+                        dropped += 1
+                        continue
+                    examples.append({"id": qa["id"], "question": qa["question"], "context": context,
+                                     "answers": answers})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataFormatError(path, None, f"not SQuAD JSON (missing or bad {exc})") from None
+    if bad_answers:
+        which = f" (questions {id_prefix}*)" if id_prefix else ""
+        log.warning("%s%s: skipped %d answer(s) whose text is not at their answer_start in the context%s", path, which,
+                    bad_answers, f"; dropped {dropped} question(s) left with no answer" if dropped else "")
+    yield from examples
+
+
+def _answer_span(context: str, text: str, start: int) -> dict | None:
+    """The answer as ``{text, answer_start}`` of a span of ``context``; None if it is not there.
+
+    As in the official SQuAD scripts, which compare whitespace-separated tokens, whitespace may
+    differ: around the text (the offset may count it or not) and inside it (a newline for a
+    space). Such an answer becomes the context's own span, so that ``answer_start + len(text)``
+    ends it; the scores, which split on whitespace, are the same.
+    """
+    if not text.strip() or not 0 <= start < len(context):
+        return None
+    if context.startswith(text, start):
+        return {"text": text, "answer_start": start}
+    pattern = r"\s*(" + r"\s+".join(re.escape(token) for token in text.split()) + ")"
+    match = re.compile(pattern).match(context, start)
+    if match is None:
+        return None
+    return {"text": match.group(1), "answer_start": match.start(1)}
 
 
 def read_tsv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

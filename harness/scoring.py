@@ -58,16 +58,40 @@ def _read_json(path: Path) -> Any:
 def _read(kind: str, path: Path, side: str):
     if not path.is_file():
         raise UserError(f"{side} file {path} is missing; every language of a task needs one")
-    if kind == "lines":
-        return read_lines(path)
-    if kind == "tags":
-        return read_tags(path)
-    data = _read_json(path)
+    try:
+        if kind == "lines":
+            return read_lines(path)
+        if kind == "tags":
+            return read_tags(path)
+        data = _read_json(path)
+    except UnicodeDecodeError as exc:
+        error = DataFormatError.not_utf8(path) or DataFormatError(path, None, f"not UTF-8 text ({exc.reason})")
+        raise error from None
     if side == "labels":
-        return data["data"] if isinstance(data, dict) and "data" in data else data
+        return _squad_labels(path, data)
     if not isinstance(data, dict):
         raise DataFormatError(path, None, "QA predictions must be a JSON object {question id: answer text}")
+    for question, answer in data.items():
+        if not isinstance(answer, str):
+            raise DataFormatError(path, None, f"the answer to question {question!r} is {json.dumps(answer)[:40]}, "
+                                              f"not a string; QA predictions are {{question id: answer text}}")
     return data
+
+
+def _squad_labels(path: Path, data: Any) -> list[dict]:
+    """The ``data`` list of SQuAD-format labels, checked as far as the QA metrics read it."""
+    articles = data["data"] if isinstance(data, dict) and "data" in data else data
+    try:
+        for article in articles:
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    if not isinstance(qa["id"], str):
+                        raise DataFormatError(path, None, f"question id {json.dumps(qa['id'])[:40]} is not a string")
+                    if not qa["answers"] or not all(isinstance(answer["text"], str) for answer in qa["answers"]):
+                        raise DataFormatError(path, None, f"question {qa['id']!r} needs one or more answer texts")
+    except (KeyError, TypeError) as exc:
+        raise DataFormatError(path, None, f"not SQuAD-format labels (missing or bad {exc})") from None
+    return articles
 
 
 def score_task(task: LeaderboardTask, predictions_dir: Path, labels_dir: Path) -> dict[str, Any]:

@@ -22,17 +22,29 @@ def bucc_file(split: str, lang: str) -> str:
     return f"{lang}-en/{lang}-en.{SPLIT_NAMES[split]}.{lang}"
 
 
+def _lines(path: Path) -> list[str]:
+    """The lines of one of the split's files; invalid UTF-8 names this file and its line (the
+    task's data loader could only name the file it passed in)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [line.rstrip("\r\n") for line in handle]
+    except UnicodeDecodeError as exc:
+        error = DataFormatError.not_utf8(path) or DataFormatError(path, None, f"not UTF-8 text ({exc.reason})")
+        raise error from None
+
+
 def _sentences(path: Path) -> list[tuple[str, str]]:
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            ident, sep, text = line.partition("\t")
-            if not sep or not ident:
-                raise DataFormatError(path, number, "expected <id><TAB><sentence>")
-            rows.append((ident, text))
+    for number, line in enumerate(_lines(path), start=1):
+        if not line:
+            continue
+        ident, sep, text = line.partition("\t")
+        if not sep or not ident:
+            raise DataFormatError(path, number, "expected <id><TAB><sentence>")
+        rows.append((ident, text))
+    if not rows:
+        # Mining an empty side would otherwise fail deep inside retrieval.
+        raise DataFormatError(path, None, "holds no sentences (empty or truncated file?)")
     return rows
 
 
@@ -44,15 +56,24 @@ def read_bucc(path: Path, split: str, lang: str):
     gold_path = path.with_name(path.name[: -len(lang)] + "gold")
     gold = None
     if gold_path.is_file():
-        known_source, known_target = {i for i, _ in source}, {i for i, _ in target}
+        sides = ((path, source, {i for i, _ in source}), (english, target, {i for i, _ in target}))
         gold = []
-        for number, line in enumerate(gold_path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(_lines(gold_path), start=1):
             if not line.strip():
                 continue
             pair = tuple(line.split("\t"))
-            if len(pair) != 2 or pair[0] not in known_source or pair[1] not in known_target:
-                raise DataFormatError(gold_path, number, "expected two ids, found in the two sentence files")
+            if len(pair) != 2:
+                raise DataFormatError(gold_path, number, f"expected two ids (<{lang} id><TAB><en id>), "
+                                                         f"found {len(pair)} field(s)")
+            for ident, (sentences_path, rows, known) in zip(pair, sides):
+                if ident not in known:
+                    # The gold file is usually right: a sentences file cut short is the likely cause.
+                    raise DataFormatError(gold_path, number, f"expected two ids from the sentence files, but "
+                                                             f"{ident!r} is not in {sentences_path.name} ({len(rows)} "
+                                                             f"sentences, the last {rows[-1][0]!r}; truncated?)")
             gold.append(pair)
+        if not gold:
+            raise DataFormatError(gold_path, None, "holds no id pairs (empty or truncated file?)")
     yield {"source": source, "target": target, "gold": gold}
 
 

@@ -7,6 +7,6 @@ spec classes, and ``xharness list`` must never pull in torch, transformers or da
 from harness.spec import HubSource, LocalSource, ModelSpec, TaskSpec
 from harness.hookspecs import hookimpl
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["HubSource", "LocalSource", "ModelSpec", "TaskSpec", "hookimpl", "__version__"]

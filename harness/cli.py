@@ -50,14 +50,15 @@ def list_command(as_json: bool) -> None:
                "plugin": item.plugin, "plugin_version": item.plugin_version, "description": item.spec.description}
               for name, item in sorted(registry.models.items())]
     plugins = [{"name": p.name, "distribution": p.distribution, "version": p.version, "ok": p.ok,
-                "error": p.error, "provides": p.provides} for p in registry.plugins.values()]
+                "error": p.error, "provides": p.provides, "note": p.note} for p in registry.plugins.values()]
+    conflicts = registry.conflict_list()
     boards = [{"name": name, "description": item.spec.description, "plugin": item.plugin,
                "tasks": {t.name: {"metric": t.metric, "group": t.group, "languages": len(t.languages)}
                          for t in item.spec.tasks}}
               for name, item in sorted(registry.leaderboards.items())]
     if as_json:
-        click.echo(json.dumps({"tasks": tasks, "models": models, "leaderboards": boards, "plugins": plugins},
-                              indent=2))
+        click.echo(json.dumps({"tasks": tasks, "models": models, "leaderboards": boards, "plugins": plugins,
+                               "conflicts": conflicts}, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -92,8 +93,19 @@ def list_command(as_json: bool) -> None:
         table.add_column(column)
     for p in plugins:
         status = "[green]ok[/]" if p["ok"] else f"[red]failed: {p['error']}[/]"
+        if p["ok"] and p["note"]:
+            status += f" [yellow]({p['note']})[/]"
         table.add_row(p["name"], p["distribution"] or "-", p["version"] or "-", status)
     console.print(table)
+    if conflicts:
+        table = Table(title="Conflicts", title_justify="left")
+        for column in ("name", "what", "registered by"):
+            table.add_column(column)
+        for c in conflicts:
+            table.add_row(c["name"], c["what"], ", ".join(c["plugins"]))
+        console.print(table)
+        console.print("Each name above is unavailable until only one of its plugins is loaded: "
+                      "set XHARNESS_PLUGINS=a,b,... to the plugins to load.")
     if not plugins:
         console.print("No plugins loaded (is XHARNESS_DISABLE_PLUGIN_AUTOLOAD set?).")
 
@@ -144,6 +156,7 @@ def run_command(inter, target, model, seed, output, data_dir, preset, languages,
 
     Example: xharness run --inter hellaswag --target pawsx --preset smoke
     """
+    from harness.interrupt import Interrupted, stop_cleanly
     from harness.protocol import RunRequest, execute, plan_run
 
     began = time.perf_counter()
@@ -151,12 +164,27 @@ def run_command(inter, target, model, seed, output, data_dir, preset, languages,
                          preset=preset, languages=[x.strip() for x in languages.split(",")] if languages else None,
                          overrides=overrides)
     try:
-        plan = plan_run(request, _registry())
-        results_path, record = execute(plan)
+        with stop_cleanly():
+            plan = plan_run(request, _registry())
+            results_path, record = execute(plan)
     except UserError as error:
         _fail(error)
         return
+    except Interrupted as stop:
+        _stopped(stop)
+        return
     _print_results(results_path, record, time.perf_counter() - began)
+
+
+def _stopped(stop) -> None:
+    """One line on SIGTERM/SIGINT: what stays on disk and how to go on; exit 128 + signal."""
+    if stop.kept:
+        kept = "kept " + "; ".join(stop.kept) + "; the unfinished phase was discarded"
+    else:
+        kept = "no phase had finished, nothing was kept"
+    click.echo(f"stopped by {stop.name}: {kept} (temporary files removed); run the same command again to "
+               f"continue from there", err=True)
+    sys.exit(stop.exit_code)
 
 
 @cli.command("score")
@@ -172,19 +200,17 @@ def score_command(predictions: Path, labels: Path, board_name: str | None, as_js
     Tasks are the sub-folders present in both folders; per-language scores, task averages,
     group averages and the overall score are in percent.
     """
-    from harness.errors import UnknownNameError
     from harness.scoring import score_folders
 
     registry = _registry()
     try:
         if board_name is None:
-            if len(registry.leaderboards) != 1:
+            names = sorted({*registry.leaderboards, *registry.conflicts["leaderboard"]})
+            if len(names) != 1:
                 raise UserError("pass --leaderboard NAME; installed: "
-                                + (", ".join(registry.leaderboards) or "none (see `xharness list`)"))
-            board_name = next(iter(registry.leaderboards))
-        if board_name not in registry.leaderboards:
-            raise UnknownNameError("leaderboard", board_name, registry.leaderboards)
-        board = registry.leaderboards[board_name].spec
+                                + (", ".join(names) or "none (see `xharness list`)"))
+            board_name = names[0]
+        board = registry.leaderboard(board_name).spec
         scores = score_folders(board, predictions, labels)
     except UserError as error:
         _fail(error)

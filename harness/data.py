@@ -54,9 +54,20 @@ class TaskData:
         return base
 
     def preload(self) -> None:
-        """Read every needed split now, so bad data fails before any training starts."""
+        """Read and check every needed split now, so bad or empty data fails before any training starts."""
         for split, lang in self.needs:
-            self.load(split, lang)
+            if not self.load(split, lang):
+                raise UserError(f"{self.spec.name}: the {split} split for {lang} is empty "
+                                f"({self.where(split, lang)}); check that file, or leave the language out "
+                                f"with --languages")
+
+    def where(self, split: str, lang: str) -> str:
+        """The file(s), or hub dataset, that one split and language are read from."""
+        if self.source == "hub":
+            sources = self.spec.hub.sources_for(split)
+            return "; ".join(f"hub {s.path} {s.config_for(lang) or ''} split {s.splits[split]}".replace("  ", " ")
+                             for s in sources)
+        return ", ".join(str(p) for p in self.files[(split, lang)])
 
     def load(self, split: str, lang: str) -> list[Example]:
         if (split, lang) not in self._loaded:
@@ -71,7 +82,10 @@ class TaskData:
             try:
                 examples.extend(self.spec.local.read(path, split, lang))
             except UnicodeDecodeError as exc:
-                raise DataFormatError(path, None, f"not UTF-8 text ({exc.reason})") from None
+                # A reader may also read files beside ``path`` (BUCC's and Tatoeba's English side).
+                error = DataFormatError.not_utf8(path) or DataFormatError(
+                    path, None, f"a file read with it is not UTF-8 text ({exc.reason})")
+                raise error from None
         return examples
 
 

@@ -13,10 +13,27 @@ from pathlib import Path
 from typing import Any
 
 
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _share_as_umask_says(path: Path | int, *, folder: bool) -> None:
+    """mkstemp/mkdtemp create private (0600/0700) entries; results belong to a research group,
+    so give them the mode any other tool would under the user's umask."""
+    mode = (0o777 if folder else 0o666) & ~current_umask()
+    if isinstance(path, int):
+        os.fchmod(path, mode)
+    else:
+        os.chmod(path, mode)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        _share_as_umask_says(fd, folder=False)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -38,8 +55,9 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     If ``path`` appeared meanwhile (another process built the same thing), ours is dropped.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     try:
+        _share_as_umask_says(tmp, folder=True)
         yield tmp
         try:
             os.rename(tmp, path)
@@ -67,3 +85,11 @@ def sha256_files(paths: list[Path], root: Path | None = None) -> str:
 def stable_hash(data: Any, length: int = 16) -> str:
     text = json.dumps(data, sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

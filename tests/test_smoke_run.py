@@ -30,7 +30,7 @@ def test_results_record_holds_the_protocol(smoke_run, smoke_results):
     output, result = smoke_run
     path, record = smoke_results, json.loads(smoke_results.read_text())
     assert record["intermediate_tasks"] == ["hellaswag"] and record["target_task"] == "pawsx"
-    assert record["model"]["name"] == "tiny" and len(record["model"]["weights_sha256"]) == 64
+    assert record["model"]["name"] == "tiny" and len(record["model"]["sha256"]) == 64
     assert record["seed"] == 42
     for phase in ("intermediate", "target"):
         settings = record["hyperparameters"][phase]
@@ -101,7 +101,10 @@ def test_smoke_with_a_real_bert_backbone_without_token_type_ids(tmp_path, e5_mod
     assert model["source"] == "local" and model["location"] == str(e5_model.resolve())
     from harness.fsutil import sha256_files
 
-    assert model["weights_sha256"] == sha256_files([e5_model / "model.safetensors"], root=e5_model)
+    read = ["config.json", "model.safetensors", "pruned_vocab_map.tsv.gz", "pruning_info.json", "tokenizer.json",
+            "tokenizer_config.json"]  # every file but the README
+    assert model["files"] == read
+    assert model["sha256"] == sha256_files([e5_model / name for name in read], root=e5_model)
     assert record["data"]["target"]["source"] == "local"
     assert record["phases"]["target"]["train_examples"] == 4  # the real en/train.tsv sample has 4 rows
     encoder = next((tmp_path / "intermediate").iterdir()) / "encoder"

@@ -1,6 +1,8 @@
-"""Collect the text of the bundled task samples into ``tiny_corpus.txt`` (the tiny tokenizer's corpus).
+"""Train the tiny backbone's tokenizer on the text of the bundled task samples: ``tiny_tokenizer.json``.
 
-A development tool: the models plugin does not depend on the task plugins at run time. Run from
+A development tool: the models plugin does not depend on the task plugins at run time. The
+tokenizer is trained here, once, and shipped, because the Unigram trainer gives a different
+vocabulary on every run: building it at run time made every build of ``tiny`` differ. Run from
 the repository root after changing any bundled sample: ``python plugins/models/tools/make_tiny_corpus.py``
 (and bump ``TINY_VERSION`` so cached tiny models are rebuilt).
 """
@@ -10,7 +12,7 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "models" / "xharness_models" / "tiny_corpus.txt"
+OUT = ROOT / "models" / "xharness_models" / "tiny_tokenizer.json"
 
 
 def texts():
@@ -58,10 +60,28 @@ def texts():
             yield from (c["text"] for c in question["choices"])
 
 
+def train(lines: list[str], vocab_size: int = 2000):
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    special = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3, mask last
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=special, unk_token="<unk>",
+                                      show_progress=False)
+    tok.train_from_iterator(lines, trainer)
+    bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)]
+    )
+    return tok
+
+
 def main() -> None:
     unique = list(dict.fromkeys(texts()))
-    OUT.write_text("\n".join(unique) + "\n", encoding="utf-8")
-    print(f"{len(unique)} lines -> {OUT}")
+    train(unique).save(str(OUT))
+    print(f"tokenizer trained on {len(unique)} lines -> {OUT}")
 
 
 if __name__ == "__main__":

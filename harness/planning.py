@@ -1,0 +1,299 @@
+"""Planning a cell: names, languages, data files, hub access, model and settings, checked.
+
+Everything here runs before torch is imported, so a user's mistake fails in well under a
+second, and a sweep can plan a whole grid (keys included, see ``harness.protocol``) cheaply.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import harness
+from harness import hub
+from harness.data import TaskData, plan_task_data
+from harness.errors import UnknownNameError, UserError
+from harness.fsutil import sha256_files
+from harness.kinds import UNTRAINED_KINDS
+from harness.plugins import Registered, Registry
+from harness.store import RunStore
+
+#: The protocol's defaults (jiant's, as used by Phang et al., 2020); tasks override per task.
+CORE_DEFAULTS: dict[str, Any] = {
+    "lr": 1e-5, "weight_decay": 0.01, "warmup_ratio": 0.1, "batch_size": 32, "per_device_batch_size": 32,
+    "max_length": 256, "epochs": 3,
+}
+
+#: ``--preset smoke``: the tiny model, the bundled samples, a few dozen steps.
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "model": "tiny", "source": "bundled",
+        "settings": {"lr": 5e-4, "batch_size": 8, "per_device_batch_size": 8, "max_length": 128},
+        "inter_epochs": 3, "target_epochs": 4,
+    },
+}
+
+SETTING_KEYS = ("lr", "weight_decay", "warmup_ratio", "batch_size", "per_device_batch_size", "max_length")
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt")
+
+
+@dataclass
+class RunRequest:
+    inter: str
+    target: str
+    model: str | None = None
+    seed: int = 42
+    output: Path = Path("xharness-runs")
+    data_dir: Path | None = None
+    preset: str | None = None
+    languages: list[str] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # SETTING_KEYS, inter_epochs, target_epochs
+
+
+@dataclass
+class ModelChoice:
+    name: str
+    source: str  # built | local | hub
+    location: str
+    revision: str | None = None
+    spec: Registered | None = None
+
+    def identity(self) -> dict[str, Any]:
+        ident: dict[str, Any] = {"name": self.name, "source": self.source, "location": self.location,
+                                 "revision": self.revision}
+        if self.spec is not None:
+            ident.update(plugin=self.spec.plugin, plugin_version=self.spec.plugin_version)
+        if self.source in ("built", "local"):
+            ident["files"], ident["sha256"] = model_digest(Path(self.location))
+        return ident
+
+
+@dataclass
+class Plan:
+    request: RunRequest
+    inter: list[TaskData]
+    target: TaskData
+    languages: list[str]
+    model: ModelChoice
+    inter_settings: dict[str, Any]
+    target_settings: dict[str, Any]
+    source: str
+    plugin_versions: dict[str, str | None]
+
+
+def model_files(folder: Path) -> list[Path]:
+    """Every file ``from_pretrained`` may read from a model folder: config, tokenizer files,
+    weights and whatever else is there, except hidden files and documentation."""
+    files = []
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.suffix.lower() == ".md" or path.name.upper().startswith("LICENSE"):
+            continue
+        files.append(path)
+    return sorted(files)
+
+
+def model_digest(folder: Path) -> tuple[list[str], str]:
+    """(the files hashed, one SHA-256 over their names and contents) for a local or built model."""
+    files = model_files(folder)
+    if not any(p.match(pattern) for p in files for pattern in WEIGHT_PATTERNS):
+        raise UserError(f"model folder {folder} holds no weight files ({', '.join(WEIGHT_PATTERNS)})")
+    return [p.relative_to(folder).as_posix() for p in files], sha256_files(files, root=folder)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("XHARNESS_CACHE", Path.home() / ".cache" / "xharness"))
+
+
+def resolve_model(name: str, registry: Registry) -> ModelChoice:
+    registered = registry.model(name)
+    if registered is not None:
+        spec = registered.spec
+        if spec.build is not None:
+            folder = cache_root() / "models" / f"{spec.name}-v{spec.build_version}-{registered.plugin}-{registered.plugin_version}"
+            return ModelChoice(spec.name, "built", str(folder), None, registered)
+        return _hub_model(spec.name, spec.hub_id, spec.revision, registered)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UserError(f"--model {name} is a folder but holds no config.json; point it at a saved model folder")
+        return ModelChoice(path.name, "local", str(path.resolve()))
+    if "/" in name and not name.startswith((".", "/", "~")):
+        return _hub_model(name, name, None, None)
+    raise UnknownNameError("model", name, registry.models)
+
+
+def _hub_model(name: str, hub_id: str, revision: str | None, spec: Registered | None) -> ModelChoice:
+    choice = ModelChoice(name, "hub", hub_id, revision or "main", spec)
+    if not hub.hub_reachable():
+        if not hub.model_maybe_cached(hub_id):
+            raise UserError(f"model {hub_id} cannot be loaded: the Hugging Face hub is unreachable and the model is "
+                            f"not in the local cache; pass --model with a local model folder, or --preset smoke")
+        hub.go_offline()
+    return choice
+
+
+def _settings(task_defaults: dict[str, Any], preset: dict[str, Any], epochs_key: str,
+              overrides: dict[str, Any]) -> dict[str, Any]:
+    settings = dict(CORE_DEFAULTS)
+    settings.update({k: v for k, v in task_defaults.items() if k in CORE_DEFAULTS})
+    settings.update(preset.get("settings", {}))
+    if epochs_key in preset:
+        settings["epochs"] = preset[epochs_key]
+    settings.update({k: v for k, v in overrides.items() if k in SETTING_KEYS and v is not None})
+    if overrides.get(epochs_key) is not None:
+        settings["epochs"] = overrides[epochs_key]
+    # One spelling per value, so that "3" from a preset and "3.0" from the command line key alike.
+    for key in ("lr", "weight_decay", "warmup_ratio", "epochs"):
+        settings[key] = float(settings[key])
+    for key in ("batch_size", "per_device_batch_size", "max_length"):
+        settings[key] = int(settings[key])
+        if int(settings[key]) < 1:
+            raise UserError(f"--{key.replace('_', '-')} must be at least 1")
+    if settings["epochs"] <= 0 or settings["lr"] <= 0:
+        raise UserError("epochs and learning rate must be positive")
+    return settings
+
+
+def plan_mlm_corpus(corpus: str) -> TaskData:
+    """The --mlm corpus as a training task: local text files (one sentence or document a line) or a
+    hub dataset ``name[:config]`` with a ``text`` column."""
+    from harness.spec import HubSource, LocalSource, TaskSpec
+
+    path = Path(corpus).expanduser()
+    def read_lines(file: Path, split: str, lang: str):
+        with open(file, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield {"text": line.strip()}
+
+    if path.exists():
+        folder, pattern = (path, "*.txt") if path.is_dir() else (path.parent, path.name)
+        spec = TaskSpec(name="mlm", kind="masked_lm", description=f"masked LM on {path}", languages=("multi",),
+                        metric="loss", local=LocalSource(file=lambda split, lang: pattern, read=read_lines))
+        data = plan_task_data(Registered(spec, "core", harness.__version__), [("train", "multi")], source="local",
+                              data_dir=folder.resolve())
+    elif "/" in corpus and not corpus.startswith((".", "/", "~")):
+        name, _, config = corpus.partition(":")
+        spec = TaskSpec(name="mlm", kind="masked_lm", description=f"masked LM on {corpus}", languages=("multi",),
+                        metric="loss", local=LocalSource(file=lambda s, l: "", read=read_lines),
+                        hub=HubSource(path=name, config=config or None, splits={"train": "train"},
+                                      convert=lambda row, lang: {"text": row["text"]} if row.get("text") else None))
+        data = plan_task_data(Registered(spec, "core", harness.__version__), [("train", "multi")], source="hub",
+                              data_dir=None)
+    else:
+        raise UserError(f"--mlm {corpus}: no such file or folder (or give a hub dataset as name[:config])")
+    return data
+
+
+def _retrieval_settings(task_defaults: dict[str, Any], preset: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Retrieval trains nothing: only how sentences are encoded and embedded matters."""
+    settings = {"max_length": task_defaults.get("max_length", CORE_DEFAULTS["max_length"]),
+                "per_device_batch_size": CORE_DEFAULTS["per_device_batch_size"],
+                "retrieval_layer": None, "pooling": "mean"}
+    settings.update({k: v for k, v in preset.get("settings", {}).items() if k in settings})
+    settings.update({k: v for k, v in overrides.items() if k in settings and v is not None})
+    if settings["pooling"] not in ("mean", "cls"):
+        raise UnknownNameError("pooling", settings["pooling"], ("mean", "cls"))
+    if settings["retrieval_layer"] is not None and settings["retrieval_layer"] < 0:
+        raise UserError("--retrieval-layer must be 0 (embeddings) or a layer number")
+    return settings
+
+
+def plan_run(request: RunRequest, registry: Registry) -> Plan:
+    RunStore(request.output).check_writable()
+    preset: dict[str, Any] = {}
+    if request.preset is not None:
+        if request.preset not in PRESETS:
+            raise UnknownNameError("preset", request.preset, PRESETS)
+        preset = PRESETS[request.preset]
+    target = registry.task("target", request.target)
+    wanted = request.inter.strip().lower()
+    if wanted == "all":
+        clashing = sorted(registry.conflicts["intermediate task"])
+        if clashing:  # "all" must not quietly mean fewer tasks than the user has installed
+            registry.task("intermediate", clashing[0])
+        inter_names = sorted(registry.tasks["intermediate"])
+    else:
+        inter_names = [] if wanted == "none" else [n.strip() for n in request.inter.split(",") if n.strip()]
+    if not inter_names and wanted != "none":
+        raise UserError("--inter needs a task name, several joined by commas, all, or none for the baseline")
+    if len(set(inter_names)) != len(inter_names):
+        raise UserError("--inter names a task twice")
+    inter = [registry.task("intermediate", n) for n in inter_names]
+
+    languages = list(target.spec.languages)
+    if request.languages:
+        for lang in request.languages:
+            if lang not in target.spec.languages:
+                raise UnknownNameError(f"language for {target.spec.name}", lang, target.spec.languages)
+        languages = [lang for lang in target.spec.languages if lang in request.languages]
+
+    source = "bundled" if preset.get("source") == "bundled" else ("local" if request.data_dir else "hub")
+    if source == "bundled" and request.data_dir is not None:
+        source = "local"  # an explicit --data-dir wins over the preset's samples
+    data_dir = Path(request.data_dir).expanduser().resolve() if request.data_dir else None
+
+    translated = request.overrides.get("translated")
+    inter_data = []
+    for task in inter:
+        lang = task.spec.train_language
+        train_lang = lang
+        if translated:
+            if translated not in task.spec.translated_train:
+                offered = ", ".join(task.spec.translated_train) or "none"
+                raise UserError(f"{task.spec.name} has no translated training data in {translated!r} "
+                                f"(languages it has: {offered})")
+            if source == "hub":
+                raise UserError("translated training data is read from local files: pass --data-dir "
+                                "(or --preset smoke)")
+            train_lang = translated
+        inter_data.append(plan_task_data(task, [("train", train_lang), ("dev", lang)], source=source,
+                                         data_dir=data_dir))
+    untrained = target.spec.kind in UNTRAINED_KINDS
+    train_lang = target.spec.train_language
+    needs = [] if untrained else [("train", train_lang), ("dev", train_lang)]
+    if target.spec.kind == "bitext_mining":  # the threshold is chosen on each language's dev split
+        needs += [("dev", lang) for lang in languages]
+    needs += [("test", lang) for lang in languages]
+    target_data = plan_task_data(target, needs, source=source, data_dir=data_dir)
+
+    model = resolve_model(request.model or preset.get("model") or "xlm-roberta-large", registry)
+    # one task brings its own defaults; several share the protocol's and add how batches are drawn
+    inter_settings = _settings(dict(inter[0].spec.defaults) if len(inter) == 1 else {}, preset, "inter_epochs",
+                               request.overrides)
+    mlm = request.overrides.get("mlm")
+    if mlm:
+        if not inter:
+            raise UserError("--mlm is mixed into intermediate training: give --inter one or more tasks too")
+        weight = float(request.overrides.get("mlm_weight") or 0.25)
+        if not 0 < weight < 1:
+            raise UserError("--mlm-weight is the share of batches for masked LM: a number between 0 and 1")
+        inter_data.append(plan_mlm_corpus(mlm))
+        inter_settings["mlm_weight"] = weight
+    if translated:
+        inter_settings["translated"] = translated
+    if len(inter_data) > 1:
+        inter_settings.update({"sampling": request.overrides.get("sampling") or "proportional",
+                               "temperature": float(request.overrides.get("temperature") or 2.0),
+                               "max_examples_per_task": request.overrides.get("max_examples_per_task"),
+                               "validation_examples": int(request.overrides.get("validation_examples") or 500)})
+        if inter_settings["sampling"] not in ("proportional", "temperature", "uniform"):
+            raise UnknownNameError("sampling", inter_settings["sampling"], ("proportional", "temperature", "uniform"))
+    if untrained:
+        target_settings = _retrieval_settings(dict(target.spec.defaults), preset, request.overrides)
+    else:
+        target_settings = _settings(dict(target.spec.defaults), preset, "target_epochs", request.overrides)
+    return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
+                registry.plugin_versions())
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-")[:60] or "model"
+
+

@@ -1,0 +1,192 @@
+"""The phase runners: train phase 2, fine-tune and evaluate phase 3, or embed and search.
+
+Each takes a planned cell and an accelerator and returns the phase's record plus what the
+store must write; none of them decides whether a phase runs (that is ``harness.protocol``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.data import TaskData
+from harness.errors import UserError
+from harness.planning import Plan
+
+def featurize(kind, data: TaskData, split: str, lang: str, tokenizer, settings) -> list[dict]:
+    examples = data.load(split, lang)
+    if not examples:
+        raise UserError(f"{data.spec.name}: the {split} split for {lang} is empty ({data.where(split, lang)})")
+    return kind.featurize(examples, tokenizer, int(settings["max_length"]), data.spec)
+
+
+def train_settings(settings: dict[str, Any]):
+    from harness.train import TrainSettings
+
+    return TrainSettings(epochs=float(settings["epochs"]), lr=float(settings["lr"]),
+                         batch_size=int(settings["batch_size"]),
+                         per_device_batch_size=int(settings["per_device_batch_size"]),
+                         max_length=int(settings["max_length"]), weight_decay=float(settings["weight_decay"]),
+                         warmup_ratio=float(settings["warmup_ratio"]))
+
+
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind, set_seed):
+    """Train phase 2 on one task or several (one head each); return its record and an encoder saver."""
+    from harness.model import TaskModel, load_backbone
+    from harness.train import TrainTask, train_tasks
+
+    set_seed(plan.request.seed)
+    tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision)
+    model = TaskModel(encoder)
+    tasks = []
+    fixed: dict[int, float] = {}
+    for data in plan.inter:
+        kind = get_kind(data.spec.kind)
+        if data.spec.kind == "masked_lm":
+            fixed[len(tasks)] = settings["mlm_weight"]
+            train, dev = featurize(kind, data, "train", "multi", tokenizer, settings), []
+        else:
+            lang = data.spec.train_language
+            train_lang = settings.get("translated") or lang
+            if data.spec.kind == "tagging" and not data.spec.labels:
+                data = _with_training_labels(data, train_lang)
+            train = featurize(kind, data, "train", train_lang, tokenizer, settings)
+            dev = featurize(kind, data, "dev", lang, tokenizer, settings)
+        if len(plan.inter) > 1:
+            dev = dev[: settings["validation_examples"]]  # a fixed subset per task keeps validation cheap
+        model.add_head(data.spec.name, kind, data.spec)
+        tasks.append(TrainTask(data.spec, kind, train, dev))
+    prepared = accelerator.prepare_model(model)
+    history = train_tasks(accelerator, prepared, tasks, settings=train_settings(settings), seed=plan.request.seed,
+                          pad_id=tokenizer.pad_token_id, reporter=reporter,
+                          sampling=settings.get("sampling", "proportional"),
+                          temperature=float(settings.get("temperature", 2.0)),
+                          cap=settings.get("max_examples_per_task"), fixed=fixed)
+    trained = accelerator.unwrap_model(prepared).encoder
+
+    def save_encoder(folder: Path) -> None:
+        trained.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    record = {"key": key, "tasks": [t.spec.name for t in tasks],
+              "labels": {t.spec.name: len(t.spec.labels) for t in tasks if t.spec.labels},
+              "train_examples": {t.spec.name: len(t.train) for t in tasks} if len(tasks) > 1 else len(tasks[0].train),
+              "dev_examples": {t.spec.name: len(t.dev) for t in tasks} if len(tasks) > 1 else len(tasks[0].dev),
+              "model_commit": getattr(encoder.config, "_commit_hash", None), "history": history}
+    return record, save_encoder
+
+
+def _with_training_labels(data: TaskData, lang: str) -> TaskData:
+    """A copy of ``data`` whose spec carries the tag set read off its training data."""
+    import copy
+    import dataclasses
+
+    from harness.kinds.tagging import labels_from_training
+
+    labels = labels_from_training(data.load("train", lang), int(data.spec.defaults["label_min_count"]))
+    derived = copy.copy(data)
+    derived.task = dataclasses.replace(data.task, spec=dataclasses.replace(data.spec, labels=labels))
+    return derived
+
+
+def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed):
+    from harness.model import TaskModel, load_backbone
+    from harness.train import predict, train_and_select
+
+    set_seed(plan.request.seed)
+    tokenizer, encoder = load_backbone(location, revision)
+    kind = get_kind(data.spec.kind)
+    lang = data.spec.train_language
+    train = featurize(kind, data, "train", lang, tokenizer, settings)
+    dev = featurize(kind, data, "dev", lang, tokenizer, settings)
+    model = TaskModel(encoder)  # the encoder only: the head starts fresh
+    model.add_head(data.spec.name, kind, data.spec)
+    tests = {test_lang: featurize(kind, data, "test", test_lang, tokenizer, settings) for test_lang in plan.languages}
+    prepared = accelerator.prepare_model(model)
+    loop_settings = train_settings(settings)
+    history = train_and_select(accelerator, prepared, data.spec, kind, train, dev, settings=loop_settings,
+                               seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter)
+    scores: dict[str, float] = {}
+    details: dict[str, dict] = {}
+    predictions: dict[str, tuple[str, str]] = {}
+    for test_lang, test in tests.items():
+        preds = predict(accelerator, prepared, data.spec.name, kind, test,
+                        batch_size=loop_settings.per_device_batch_size * 2, pad_id=tokenizer.pad_token_id,
+                        reporter=reporter, description=f"{data.spec.name} test {test_lang}")
+        scores[test_lang], details[test_lang], predictions[test_lang] = kind.evaluate(preds, test, data.spec,
+                                                                                     test_lang)
+    phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
+             "model_commit": getattr(encoder.config, "_commit_hash", None),
+             "history": history, "test_scores": scores, "reused": False}
+    if any(details.values()):
+        phase["test_details"] = details
+    return phase, predictions
+
+
+def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter):
+    """Embed both sides of every language pair with the (phase-2) encoder and search (or mine)."""
+    from harness.kinds.retrieval import default_layer, embed, tatoeba_accuracy
+    from harness.model import load_backbone
+
+    tokenizer, encoder = load_backbone(location, revision)
+    encoder = accelerator.prepare_model(encoder, evaluation_mode=True)
+    num_layers = accelerator.unwrap_model(encoder).config.num_hidden_layers
+    layer = settings["retrieval_layer"] if settings["retrieval_layer"] is not None else default_layer(num_layers)
+    if layer > num_layers:
+        raise UserError(f"--retrieval-layer {layer} is beyond the model's {num_layers} layers")
+    options = {"layer": layer, "pooling": settings["pooling"], "batch_size": int(settings["per_device_batch_size"]) * 2,
+               "max_length": int(settings["max_length"]), "reporter": reporter}
+    scores: dict[str, float | None] = {}
+    predictions: dict[str, list] = {}
+    details: dict[str, dict] = {}
+    for lang in plan.languages:
+        if data.spec.kind == "bitext_mining":
+            scores[lang], predictions[lang], details[lang] = _mine(accelerator, encoder, tokenizer, data, lang,
+                                                                    options)
+            continue
+        pairs = data.load("test", lang)
+        source = embed(accelerator, encoder, tokenizer, [p["source"] for p in pairs], description=f"{lang} side",
+                       **options)
+        target = embed(accelerator, encoder, tokenizer, [p["target"] for p in pairs], description=f"{lang}-en side",
+                       **options)
+        scores[lang], predictions[lang] = tatoeba_accuracy(source, target)
+    phase = {"task": data.spec.name, "layer": layer, "num_layers": num_layers, "pooling": settings["pooling"],
+             "per_language": details,
+             "model_commit": getattr(accelerator.unwrap_model(encoder).config, "_commit_hash", None),
+             "test_scores": scores, "reused": False}
+    return phase, predictions
+
+
+def _mine(accelerator, encoder, tokenizer, data: TaskData, lang: str, options: dict):
+    """BUCC for one language: threshold from the dev split's gold, pairs mined on test."""
+    from harness.kinds.retrieval import best_threshold, embed, margin_candidates
+    from harness.metrics import pair_f1
+
+    def candidates(split: str):
+        (corpus,) = data.load(split, lang)
+        source = embed(accelerator, encoder, tokenizer, [t for _, t in corpus["source"]],
+                       description=f"{lang} {split}", **options)
+        target = embed(accelerator, encoder, tokenizer, [t for _, t in corpus["target"]],
+                       description=f"en {split}", **options)
+        mined = margin_candidates(source, target, k=4)
+        return corpus, [(corpus["source"][i][0], corpus["target"][j][0], score) for i, j, score in mined]
+
+    dev, dev_candidates = candidates("dev")
+    if not dev["gold"]:
+        raise UserError(f"{data.spec.name} {lang}: the dev (sample) split has no gold pairs, so no threshold "
+                        f"can be chosen; add its .gold file")
+    threshold = best_threshold(dev_candidates, set(dev["gold"]))
+    test, test_candidates = candidates("test")
+    mined = [(src, tgt) for src, tgt, score in test_candidates if score > threshold]
+    detail: dict = {"threshold": threshold, "dev_f1": pair_f1(["\t".join(g) for g in dev["gold"]],
+                    ["\t".join(p[:2]) for p in dev_candidates if p[2] > threshold])["f1"],
+                    "mined": len(mined)}
+    if test["gold"] is None:
+        return None, mined, detail
+    result = pair_f1(["\t".join(g) for g in test["gold"]], ["\t".join(p) for p in mined])
+    detail.update(precision=result["precision"], recall=result["recall"])
+    return result["f1"], mined, detail

@@ -1,0 +1,151 @@
+"""The run store: finished phases on disk, each sealed by a manifest and verified before reuse.
+
+A phase folder (``intermediate/<name>`` or ``runs/<name>``) is finished when its
+``manifest.json`` lists every file the phase wrote with its size and SHA-256 and every one of
+them still matches. Anything else — a missing or edited file, flipped bytes, a folder without
+its manifest — is damaged: it is moved aside to ``<store>/damaged/`` (a user's files are never
+deleted) and the phase is computed again. Writes go to a temporary sibling that is renamed
+into place when complete; if that fails at the end (disk full), what was computed is written
+to a rescue folder and the one-line error says where.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.errors import UserError
+from harness.fsutil import atomic_dir, atomic_write_json, file_sha256
+
+MANIFEST = "manifest.json"
+MANIFEST_SCHEMA = "xharness.manifest/1"
+
+
+def seal(folder: Path) -> None:
+    """Write the manifest of every file under ``folder`` (the manifest itself excluded)."""
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if relative == MANIFEST:
+            continue
+        files[relative] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
+    atomic_write_json(folder / MANIFEST, {"schema": MANIFEST_SCHEMA, "files": files})
+
+
+def problem(folder: Path) -> str | None:
+    """Why ``folder`` is not a sound finished phase, or None when every file matches its manifest."""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return f"it has no {MANIFEST} (an unfinished or foreign folder)"
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        entries = [(name, int(entry["size"]), str(entry["sha256"])) for name, entry in listed.items()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return f"its {MANIFEST} is unreadable"
+    for name, size, digest in entries:
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} has changed size ({path.stat().st_size} bytes, {size} when written)"
+    for name, _, digest in entries:  # sizes first: cheap, and they catch truncation at once
+        if file_sha256(folder / name) != digest:
+            return f"{name} does not match its recorded SHA-256 (edited or corrupted)"
+    return None
+
+
+class RunStore:
+    """The ``--output`` folder: phases by key, verified reuse, damaged copies kept aside."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).expanduser().resolve()
+
+    @property
+    def damaged_root(self) -> Path:
+        return self.root / "damaged"
+
+    def check_writable(self) -> None:
+        """Fail during planning, not after hours of training, if nothing can be written here."""
+        existing = self.root
+        while not existing.exists():
+            if existing.parent == existing:
+                break
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UserError(f"--output {self.root}: {existing} is a file, not a folder; choose another --output")
+        probes = [existing] + [self.root / sub for sub in ("intermediate", "runs") if (self.root / sub).is_dir()]
+        for folder in probes:
+            try:
+                os.rmdir(tempfile.mkdtemp(prefix=".xharness-write-test.", dir=folder))
+            except OSError as exc:
+                raise UserError(f"--output {self.root} cannot be written ({folder}: {exc.strerror or exc}); "
+                                f"choose a writable --output") from None
+
+    def reusable(self, folder: Path, describe: str, log: Callable[[str], None], *, move_aside: bool = True) -> bool:
+        """True if ``folder`` holds a sound finished phase; a damaged one is moved aside (and said so).
+
+        Under several processes only the main one moves folders (``move_aside``); the others
+        just see that the phase must be computed again.
+        """
+        if not folder.exists():
+            return False
+        trouble = problem(folder)
+        if trouble is None:
+            return True
+        if not move_aside:
+            return False
+        try:
+            kept = self.set_aside(folder)
+        except FileNotFoundError:  # another process moved it first
+            return False
+        log(f"warning: {describe} in {folder} is damaged ({trouble}); moved it to {kept} and computing it again")
+        return False
+
+    def set_aside(self, folder: Path) -> Path:
+        self.damaged_root.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.damaged_root / f"{folder.name}.{stamp}"
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = self.damaged_root / f"{folder.name}.{stamp}.{counter}"
+        os.rename(folder, target)
+        return target
+
+    def write(self, folder: Path, fill: Callable[[Path], None]) -> None:
+        """Create ``folder`` atomically from ``fill(tmp)``, sealed with its manifest.
+
+        If writing fails (disk full, a mount gone read-only) the phase's outputs are written to
+        a rescue folder instead, and the error says where they are and how to put them back.
+        """
+        try:
+            with atomic_dir(folder) as tmp:
+                fill(tmp)
+                seal(tmp)
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+            rescued = self._rescue(folder, fill)
+            if rescued is None:
+                raise UserError(f"could not write {folder} ({reason}), and no rescue folder could be written "
+                                f"either; free some space and run the same command again") from None
+            raise UserError(f"could not write {folder} ({reason}); what was computed is kept in {rescued}: "
+                            f"move that folder to {folder} and run the same command again to reuse it") from None
+
+    def _rescue(self, folder: Path, fill: Callable[[Path], None]) -> Path | None:
+        from harness.planning import cache_root  # the user's cache, usually on another disk than --output
+
+        for base in (cache_root() / "rescued", Path(tempfile.gettempdir()) / "xharness-rescued"):
+            target = base / f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}"
+            try:
+                with atomic_dir(target) as tmp:
+                    fill(tmp)
+                    seal(tmp)
+                return target
+            except OSError:
+                continue
+        return None

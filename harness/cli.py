@@ -110,6 +110,57 @@ def list_command(as_json: bool) -> None:
         console.print("No plugins loaded (is XHARNESS_DISABLE_PLUGIN_AUTOLOAD set?).")
 
 
+#: Options of every cell, shared by `run` and `sweep` (each applies to every cell of a sweep).
+CELL_OPTIONS = [
+    click.option("--output", default="xharness-runs", show_default=True,
+                 type=click.Path(file_okay=False, path_type=Path),
+        help="Folder for phase checkpoints and run results."),
+    click.option("--data-dir", default=None, type=click.Path(path_type=Path),
+        help="Read task data from local files in their original layout instead of the hub."),
+    click.option("--preset", default=None, help="'smoke': tiny model, bundled samples, a few dozen steps."),
+    click.option("--languages", default=None, help="Comma-separated subset of the target's languages."),
+    click.option("--lr", type=float, default=None, help="Learning rate [default: 1e-5]."),
+    click.option("--batch-size", type=int, default=None, help="Effective batch size [default: per task, 32]."),
+    click.option("--per-device-batch-size", type=int, default=None,
+        help="Largest batch per device; the rest is gradient accumulation [default: 32]."),
+    click.option("--max-length", type=int, default=None, help="Maximum tokens per input [default: 256]."),
+    click.option("--weight-decay", type=float, default=None, help="AdamW weight decay [default: 0.01]."),
+    click.option("--warmup-ratio", type=float, default=None, help="Fraction of steps for linear warm-up [default: 0.1]."),
+    click.option("--inter-epochs", type=float, default=None, help="Epochs of intermediate training [default: 3]."),
+    click.option("--target-epochs", type=float, default=None, help="Epochs of target training [default: per task]."),
+    click.option("--sampling", default=None,
+        help="Several --inter tasks: draw batches 'proportional' to task size, by 'temperature', or "
+                   "'uniform' [default: proportional]."),
+    click.option("--temperature", type=float, default=None, help="Temperature for --sampling temperature [default: 2]."),
+    click.option("--max-examples-per-task", type=int, default=None,
+        help="Cap on a task's size when weighting the sampler [default: none]."),
+    click.option("--validation-examples", type=int, default=None,
+        help="Several --inter tasks: dev examples per task used to pick the best state [default: 500]."),
+    click.option("--mlm", default=None,
+        help="Continue masked-LM training on this multilingual corpus during intermediate training: a text "
+                   "file or folder of .txt files (a sentence or document a line), or a hub dataset name[:config]."),
+    click.option("--mlm-weight", type=float, default=None, help="Share of batches given to --mlm [default: 0.25]."),
+    click.option("--translated", default=None,
+        help="Train the intermediate task(s) on machine-translated data in this language "
+                   "(MNLI: XNLI-MT; SQuAD: translate-train); model selection stays on English dev."),
+    click.option("--retrieval-layer", type=int, default=None,
+        help="Retrieval targets: hidden layer to pool [default: 14 of 24, same relative depth otherwise]."),
+    click.option("--pooling", default=None, help="Retrieval targets: 'mean' over tokens or 'cls' [default: mean]."),
+    click.option("--checkpoint-minutes", type=click.FloatRange(min=0), default=30.0, show_default=True,
+        help="Save the full training state at least this often (and after every epoch); a rerun resumes "
+                   "from it. 0: after every update."),
+    click.option("--keep-checkpoints", is_flag=True, help="Keep training checkpoints after a phase is finished."),
+    click.option("--no-wait", is_flag=True,
+        help="If another process is computing a phase this run needs, exit (code 3) instead of waiting."),
+]
+
+
+def cell_options(command):
+    for option in reversed(CELL_OPTIONS):
+        command = option(command)
+    return command
+
+
 @cli.command("run")
 @click.option("--inter", required=True,
               help="Intermediate task; several joined by commas (one encoder, one head each); 'all'; or 'none' "
@@ -118,40 +169,9 @@ def list_command(as_json: bool) -> None:
 @click.option("--model", default=None, help="Registered model name, Hugging Face id or local model folder "
               "[default: xlm-roberta-large; tiny with --preset smoke].")
 @click.option("--seed", default=42, show_default=True, type=int, help="Random seed.")
-@click.option("--output", default="xharness-runs", show_default=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for phase checkpoints and run results.")
-@click.option("--data-dir", default=None, type=click.Path(path_type=Path),
-              help="Read task data from local files in their original layout instead of the hub.")
-@click.option("--preset", default=None, help="'smoke': tiny model, bundled samples, a few dozen steps.")
-@click.option("--languages", default=None, help="Comma-separated subset of the target's languages.")
-@click.option("--lr", type=float, default=None, help="Learning rate [default: 1e-5].")
-@click.option("--batch-size", type=int, default=None, help="Effective batch size [default: per task, 32].")
-@click.option("--per-device-batch-size", type=int, default=None,
-              help="Largest batch per device; the rest is gradient accumulation [default: 32].")
-@click.option("--max-length", type=int, default=None, help="Maximum tokens per input [default: 256].")
-@click.option("--weight-decay", type=float, default=None, help="AdamW weight decay [default: 0.01].")
-@click.option("--warmup-ratio", type=float, default=None, help="Fraction of steps for linear warm-up [default: 0.1].")
-@click.option("--inter-epochs", type=float, default=None, help="Epochs of intermediate training [default: 3].")
-@click.option("--target-epochs", type=float, default=None, help="Epochs of target training [default: per task].")
-@click.option("--sampling", default=None,
-              help="Several --inter tasks: draw batches 'proportional' to task size, by 'temperature', or "
-                   "'uniform' [default: proportional].")
-@click.option("--temperature", type=float, default=None, help="Temperature for --sampling temperature [default: 2].")
-@click.option("--max-examples-per-task", type=int, default=None,
-              help="Cap on a task's size when weighting the sampler [default: none].")
-@click.option("--validation-examples", type=int, default=None,
-              help="Several --inter tasks: dev examples per task used to pick the best state [default: 500].")
-@click.option("--mlm", default=None,
-              help="Continue masked-LM training on this multilingual corpus during intermediate training: a text "
-                   "file or folder of .txt files (a sentence or document a line), or a hub dataset name[:config].")
-@click.option("--mlm-weight", type=float, default=None, help="Share of batches given to --mlm [default: 0.25].")
-@click.option("--translated", default=None,
-              help="Train the intermediate task(s) on machine-translated data in this language "
-                   "(MNLI: XNLI-MT; SQuAD: translate-train); model selection stays on English dev.")
-@click.option("--retrieval-layer", type=int, default=None,
-              help="Retrieval targets: hidden layer to pool [default: 14 of 24, same relative depth otherwise].")
-@click.option("--pooling", default=None, help="Retrieval targets: 'mean' over tokens or 'cls' [default: mean].")
-def run_command(inter, target, model, seed, output, data_dir, preset, languages, **overrides) -> None:
+@cell_options
+def run_command(inter, target, model, seed, output, data_dir, preset, languages, checkpoint_minutes,
+                keep_checkpoints, no_wait, **overrides) -> None:
     """Train on an intermediate task, fine-tune on a target task, evaluate on every language.
 
     Example: xharness run --inter hellaswag --target pawsx --preset smoke
@@ -162,7 +182,8 @@ def run_command(inter, target, model, seed, output, data_dir, preset, languages,
     began = time.perf_counter()
     request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=output, data_dir=data_dir,
                          preset=preset, languages=[x.strip() for x in languages.split(",")] if languages else None,
-                         overrides=overrides)
+                         overrides=overrides, checkpoint_minutes=checkpoint_minutes,
+                         keep_checkpoints=keep_checkpoints, wait=not no_wait)
     try:
         with stop_cleanly():
             plan = plan_run(request, _registry())
@@ -176,14 +197,226 @@ def run_command(inter, target, model, seed, output, data_dir, preset, languages,
     _print_results(results_path, record, time.perf_counter() - began)
 
 
+
+@cli.command("sweep")
+@click.argument("grid_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--inter", default=None,
+              help="Rows: intermediate tasks, comma-separated; 'none' is the baseline, 'all' every task "
+                   "together, a+b a multi-task row.")
+@click.option("--target", default=None, help="Columns: target tasks, comma-separated.")
+@click.option("--seeds", default=None, help="Seeds, comma-separated [default: 42].")
+@click.option("--models", default=None, help="Backbones, comma-separated [default: xlm-roberta-large; tiny with "
+              "--preset smoke].")
+@cell_options
+@click.option("--dry-run", is_flag=True, help="Print the plan (cells, trainings needed, done, running, missing) "
+              "and stop.")
+@click.option("--status", "status_only", is_flag=True,
+              help="List every cell of the grid as done, running (where), failed or missing. With only --output "
+                   "DIR, the grid of the last sweep there.")
+@click.option("--launcher", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
+              help="local: this machine; slurm: one job array through submitit.")
+@click.option("--devices", default=None,
+              help="local launcher: one worker per device (e.g. 0,1,2,3 for four GPUs), each taking the next "
+                   "missing cell.")
+@click.option("--partition", default=None, help="slurm: partition.")
+@click.option("--time-limit", type=int, default=24 * 60, show_default=True, help="slurm: minutes per job.")
+@click.option("--gpus-per-job", type=int, default=1, show_default=True, help="slurm: GPUs per job.")
+@click.option("--account", default=None, help="slurm: account to charge.")
+@click.option("--worker-name", default=None, hidden=True)
+def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, preset, languages, checkpoint_minutes,
+                  keep_checkpoints, no_wait, dry_run, status_only, launcher, devices, partition, time_limit,
+                  gpus_per_job, account, worker_name, **overrides) -> None:
+    """Run a grid of cells: intermediate tasks × targets × seeds × models.
+
+    Plans first and prints the plan, then runs only what is missing (each phase-2 encoder is
+    trained once and reused by every target), keeps going when a cell fails, and ends with a
+    summary. Running it again picks up where it stopped. The grid can also come from a TOML
+    file: inter = ["hellaswag", "none"], target = ["pawsx"], seeds = [1, 2], models = [...],
+    plus any run option by its long name.
+
+    Example: xharness sweep --inter hellaswag,mnli,none --target pawsx,xnli --seeds 1,2 --preset smoke
+    """
+    from harness.interrupt import Interrupted, stop_cleanly
+    from harness import sweep
+
+    given = click.get_current_context()
+    try:
+        grid = _grid_from(given, grid_file, inter, target, seeds, models, output, data_dir, preset, languages,
+                          checkpoint_minutes, keep_checkpoints, overrides, status_only)
+        with stop_cleanly():
+            registry = _registry()
+            if worker_name is not None:  # a worker spawned by --devices: run cells, no plan, no summary
+                sweep.work(grid, registry, log=lambda m: click.echo(m, err=True), worker=f"({worker_name}) ")
+                return
+            cells = sweep.plan_grid(grid, registry)
+            counts = sweep.summarize(cells)
+            if status_only:
+                _print_status(cells, counts)
+                sys.exit(0 if counts["done"] == counts["cells"] else 1)
+            _print_plan(grid, counts)
+            if dry_run:
+                return
+            invalid = [c for c in cells if c.status == "invalid"]
+            for cell in invalid:
+                click.echo(f"error: {cell.label}: {cell.error}", err=True)
+            if invalid:
+                sys.exit(2)
+            grid_path = _save_grid(grid)
+            if launcher == "slurm":
+                missing = [c for c in cells if c.status in ("missing", "failed")]
+                executor = sweep.slurm_executor(Path(grid.output) / "slurm", partition=partition,
+                                                time_minutes=time_limit, gpus=gpus_per_job, account=account,
+                                                parallelism=None)
+                jobs = sweep.submit(missing, executor)
+                click.echo(f"submitted {len(jobs)} cells as Slurm job array {jobs[0].job_id.split('_')[0] if jobs else '-'}; "
+                           f"follow them with: xharness sweep --status --output {grid.output}")
+                return
+            reused = counts["done"]
+            if devices:
+                code = sweep.spawn_workers(grid_path, [d.strip() for d in devices.split(",") if d.strip()],
+                                           log=lambda m: click.echo(m, err=True))
+                result = {"outcome": {}, "seconds": None, "cleaned": [], "worker_exit": code}
+            else:
+                result = sweep.work(grid, registry, log=lambda m: click.echo(m, err=True))
+    except UserError as error:
+        _fail(error)
+        return
+    except Interrupted as stop:
+        click.echo(f"sweep stopped by {stop.name}: finished cells and phases are kept"
+                   f"{' and the running one checkpointed' if stop.checkpointed else ''}; run the same command "
+                   f"again to continue", err=True)
+        sys.exit(stop.exit_code)
+    cells = sweep.plan_grid(grid, registry)
+    failed = _print_summary(cells, result, reused)
+    sys.exit(1 if failed else 0)
+
+
+def _grid_from(context, grid_file, inter, target, seeds, models, output, data_dir, preset, languages,
+               checkpoint_minutes, keep_checkpoints, overrides, status_only):
+    """The grid from a TOML (or saved JSON) file and/or the options; options given explicitly win."""
+    from click.core import ParameterSource
+
+    from harness.sweep import Grid, load_toml, split_list
+
+    def explicit(name: str) -> bool:
+        return context.get_parameter_source(name) == ParameterSource.COMMANDLINE
+
+    values: dict = {}
+    if grid_file is not None:
+        if grid_file.suffix == ".json":
+            try:
+                values = json.loads(grid_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UserError(f"grid file {grid_file} cannot be read ({exc})") from None
+        else:
+            values = load_toml(grid_file)
+    elif status_only and not (inter or target):
+        values = _last_grid(Path(output))
+    known = {"inter", "target", "seeds", "models", "output", "data_dir", "preset", "languages", "overrides",
+             "checkpoint_minutes", "keep_checkpoints"}
+    settings = dict(values.pop("overrides", {}) or {})
+    for key in list(values):
+        if key not in known:
+            if key not in overrides:
+                raise UserError(f"grid file {grid_file}: unknown key {key!r} (use run options' long names)")
+            settings[key] = values.pop(key)
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    for name, value in (("inter", inter), ("target", target), ("seeds", seeds), ("models", models)):
+        if value is not None:
+            values[name] = value
+    for name, value in (("output", output), ("data_dir", data_dir), ("preset", preset), ("languages", languages),
+                        ("checkpoint_minutes", checkpoint_minutes), ("keep_checkpoints", keep_checkpoints)):
+        if explicit(name) or name not in values:
+            values[name] = value
+    if not split_list(values.get("inter")) or not split_list(values.get("target")):
+        raise UserError("a sweep needs --inter and --target (comma-separated), or a grid file that names them")
+    try:
+        seeds_list = [int(x) for x in split_list(values.get("seeds"))] or [42]
+    except ValueError:
+        raise UserError("--seeds takes whole numbers, comma-separated (e.g. 1,2,3)") from None
+    return Grid(inter=split_list(values["inter"]), target=split_list(values["target"]), seeds=seeds_list,
+                models=split_list(values.get("models")) or [None], output=str(values["output"]),
+                data_dir=str(values["data_dir"]) if values.get("data_dir") else None, preset=values.get("preset"),
+                languages=split_list(values.get("languages")) or None, overrides=settings,
+                checkpoint_minutes=float(values["checkpoint_minutes"]),
+                keep_checkpoints=bool(values["keep_checkpoints"]))
+
+
+def _save_grid(grid) -> Path:
+    from dataclasses import asdict
+
+    from harness.fsutil import atomic_write_json
+
+    path = Path(grid.output).expanduser() / "sweeps" / f"{grid.ident}.grid.json"
+    atomic_write_json(path, asdict(grid))
+    atomic_write_json(path.parent / "last.json", {"grid": path.name})
+    return path
+
+
+def _last_grid(output: Path) -> dict:
+    pointer = output.expanduser() / "sweeps" / "last.json"
+    try:
+        name = json.loads(pointer.read_text(encoding="utf-8"))["grid"]
+        return json.loads((pointer.parent / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        raise UserError(f"no sweep has run in {output}: give the grid (--inter/--target or a grid file)") from None
+
+
+def _print_plan(grid, counts: dict) -> None:
+    click.echo(f"plan: {counts['cells']} cells ({len(grid.inter)} intermediate × {len(grid.target)} target × "
+               f"{len(grid.seeds)} seeds × {len(grid.models)} models): {counts['done']} done, "
+               f"{counts['running']} running elsewhere, {counts['failed']} failed before, "
+               f"{counts['missing']} missing", err=True)
+    click.echo(f"plan: intermediate trainings {counts['intermediate_to_train']} to do of "
+               f"{counts['intermediate_trainings']} ({counts['intermediate_done']} done); target trainings "
+               f"{counts['target_to_train']} to do of {counts['target_trainings']}", err=True)
+
+
+def _print_status(cells, counts: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    table = Table(title="Cells", title_justify="left")
+    for column in ("cell", "status", "where / error"):
+        table.add_column(column)
+    colours = {"done": "green", "running": "cyan", "failed": "red", "missing": "yellow", "invalid": "red"}
+    for cell in cells:
+        detail = cell.where or cell.error or ""
+        table.add_row(cell.label, f"[{colours[cell.status]}]{cell.status}[/]", detail)
+    console.print(table)
+    console.print(f"{counts['done']} done, {counts['running']} running, {counts['failed']} failed, "
+                  f"{counts['missing']} missing of {counts['cells']} cells")
+
+
+def _print_summary(cells, result: dict, reused: int) -> int:
+    outcome = result["outcome"]
+    done = sum(o["status"] == "done" for o in outcome.values())
+    failed = [c for c in cells if c.status == "failed"]
+    click.echo(f"summary: {done} done now, {reused} reused (done before), {len(failed)} failed"
+               + (f", in {result['seconds']:.0f} s" if result.get("seconds") else ""), err=True)
+    for cell in failed:
+        click.echo(f"  failed: {cell.label}: {cell.error} (log: {cell.log})", err=True)
+    cleaned = result.get("cleaned") or []
+    if cleaned:
+        click.echo(f"  cleaned {len(cleaned)} temporary folder(s) left by stopped runs "
+                   f"({sum(size for _, size in cleaned) / 2**20:.1f} MiB)", err=True)
+    return len(failed)
+
+
 def _stopped(stop) -> None:
-    """One line on SIGTERM/SIGINT: what stays on disk and how to go on; exit 128 + signal."""
-    if stop.kept:
-        kept = "kept " + "; ".join(stop.kept) + "; the unfinished phase was discarded"
+    """One line on a stop signal: what stays on disk and how to go on (exit codes: README)."""
+    parts = ["kept " + "; ".join(stop.kept)] if stop.kept else []
+    if stop.checkpointed:
+        parts.append("the training state of the unfinished phase was checkpointed")
+    elif stop.kept:
+        parts.append("the unfinished phase goes on from its last checkpoint, if it had one")
     else:
-        kept = "no phase had finished, nothing was kept"
-    click.echo(f"stopped by {stop.name}: {kept} (temporary files removed); run the same command again to "
-               f"continue from there", err=True)
+        parts.append("no phase had finished")
+    click.echo(f"stopped by {stop.name}: {'; '.join(parts)} (temporary files removed); run the same command "
+               f"again to continue from there", err=True)
     sys.exit(stop.exit_code)
 
 

@@ -51,6 +51,10 @@ class RunRequest:
     preset: str | None = None
     languages: list[str] | None = None
     overrides: dict[str, Any] = field(default_factory=dict)  # SETTING_KEYS, inter_epochs, target_epochs
+    # How the cell is computed, not what it computes: none of these enters a key.
+    checkpoint_minutes: float = 30.0
+    keep_checkpoints: bool = False
+    wait: bool = True  # for a phase another process is computing (False: --no-wait)
 
 
 @dataclass

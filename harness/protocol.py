@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,48 @@ def _make_accelerator(heads: int = 1):
     return Accelerator(mixed_precision=precision, cpu=not gpu, kwargs_handlers=handlers)
 
 
+@dataclass
+class CellPaths:
+    """Where one cell's phases live in the store, by key (phase 2 absent for the baseline)."""
+
+    run_key: str
+    run_dir: Path
+    inter_key: str | None = None
+    inter_folder: Path | None = None
+    names: str = ""
+
+
+def cell_paths(plan: Plan, model_identity: dict[str, Any]) -> CellPaths:
+    """The keys and folders of ``plan``'s phases: cheap, so a sweep can plan a whole grid."""
+    request = plan.request
+    output = RunStore(request.output).root
+    core = {"version": harness.__version__}
+    start_identity: dict[str, Any] = {"model": model_identity}
+    names = "+".join(d.spec.name for d in plan.inter)
+    inter_key = inter_folder = None
+    if plan.inter:
+        key_material = {"phase": "intermediate", "core": core, "model": model_identity,
+                        "tasks": [d.identity for d in plan.inter], "settings": plan.inter_settings,
+                        "seed": request.seed}
+        inter_key = stable_hash(key_material)
+        label = names if len(plan.inter) <= 3 else f"{len(plan.inter)}tasks"
+        inter_folder = output / "intermediate" / f"{label}-{_slug(plan.model.name)}-seed{request.seed}-{inter_key}"
+        start_identity = {"intermediate_key": inter_key}
+    data = plan.target
+    key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity,
+                    "languages": plan.languages, "settings": plan.target_settings, "seed": request.seed}
+    key = stable_hash(key_material)
+    run_dir = output / "runs" / f"{names or 'none'}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}-{key}"
+    return CellPaths(key, run_dir, inter_key, inter_folder, names)
+
+
+def prepare_model(plan: Plan) -> dict[str, Any]:
+    """Build the model if it is a built one; return its identity (files hashed) for the keys."""
+    if plan.model.source == "built":
+        _ensure_built(plan.model)
+    return plan.model.identity()
+
+
 def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
     """Run (or reuse) every phase of ``plan``; return the results path and record.
 
@@ -61,11 +105,24 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
         raise
 
 
+def _main_decides(accelerator, decide):
+    """Run ``decide()`` on the main process and hand its answer to every process, so that all of
+    them reuse or compute the same phases (only the main one takes locks and reads the store)."""
+    if accelerator.num_processes == 1:
+        return decide()
+    from accelerate.utils import broadcast_object_list
+
+    answer = [decide() if accelerator.is_main_process else None]
+    broadcast_object_list(answer)
+    return answer[0]
+
+
 def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[str, Any]]:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from accelerate.utils import set_seed
 
+    from harness.checkpoint import Checkpointer
     from harness.kinds import get_kind
     from harness.progress import Reporter
 
@@ -73,110 +130,114 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
     accelerator = _make_accelerator(heads=max(1, len(plan.inter)))
     main = accelerator.is_main_process
     reporter = (reporter_factory or Reporter)(main)
-    if plan.model.source == "built":
-        _ensure_built(plan.model)
     store = RunStore(request.output)
-    output = store.root
-    model_identity = plan.model.identity()
-    core = {"version": harness.__version__}
+    model_identity = _main_decides(accelerator, lambda: prepare_model(plan))
+    paths = cell_paths(plan, model_identity)
+    names, data, settings = paths.names, plan.target, plan.target_settings
+    results_path = paths.run_dir / "results.json"
 
-    # Keys first: a finished phase 3 needs nothing else, not even its phase-2 encoder.
-    start_identity: dict[str, Any] = {"model": model_identity}
-    inter_key = inter_folder = None
-    names = "+".join(d.spec.name for d in plan.inter)
-    if plan.inter:
-        key_material = {"phase": "intermediate", "core": core, "model": model_identity,
-                        "tasks": [d.identity for d in plan.inter], "settings": plan.inter_settings,
-                        "seed": request.seed}
-        inter_key = stable_hash(key_material)
-        label = names if len(plan.inter) <= 3 else f"{len(plan.inter)}tasks"
-        inter_folder = output / "intermediate" / f"{label}-{_slug(plan.model.name)}-seed{request.seed}-{inter_key}"
-        start_identity = {"intermediate_key": inter_key}
-    data = plan.target
-    settings = plan.target_settings
-    key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity,
-                    "languages": plan.languages, "settings": settings, "seed": request.seed}
-    key = stable_hash(key_material)
-    run_dir = output / "runs" / f"{names or 'none'}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}-{key}"
-    results_path = run_dir / "results.json"
-    if store.reusable(run_dir, f"the finished run of {data.spec.name}", reporter.log, move_aside=main):
-        record = json.loads(results_path.read_text(encoding="utf-8"))
-        reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {run_dir}")
-        return results_path, record
+    def locked(folder: Path, describe: str):
+        return store.lock(folder, describe, reporter.log, wait=request.wait) if main else nullcontext()
 
-    # Phase 2 --------------------------------------------------------------------------
-    phase2: dict[str, Any] | None = None
-    start_location, start_revision = plan.model.location, plan.model.revision
-    if plan.inter:
-        if store.reusable(inter_folder, f"the phase-2 encoder of {names}", reporter.log, move_aside=main):
-            phase2 = dict(json.loads((inter_folder / "phase.json").read_text(encoding="utf-8")), reused=True)
-            reporter.log(f"phase 2 ({names}): reusing finished phase {inter_folder}")
-            plan.target.preload()
+    def checkpointer(folder: Path) -> Checkpointer:
+        return Checkpointer(store, store.checkpoint_dir(folder), every_minutes=request.checkpoint_minutes, main=main,
+                            log=reporter.log)
+
+    def reusable(folder: Path, describe: str) -> bool:
+        found = store.reusable(folder, describe, reporter.log)
+        if not found:
+            for path, size in store.clean_stale(folder):
+                reporter.log(f"removed {path.name} ({size / 2**20:.1f} MiB), left by a process that stopped")
+        return found
+
+    with locked(paths.run_dir, f"the run of {data.spec.name} after {names or 'no intermediate task'}"):
+        # A finished phase 3 needs nothing else, not even its phase-2 encoder.
+        if _main_decides(accelerator, lambda: reusable(paths.run_dir, f"the finished run of {data.spec.name}")):
+            record = json.loads(results_path.read_text(encoding="utf-8"))
+            reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {paths.run_dir}")
+            return results_path, record
+
+        # Phase 2 ----------------------------------------------------------------------
+        phase2: dict[str, Any] | None = None
+        start_location, start_revision = plan.model.location, plan.model.revision
+        if plan.inter:
+            inter_folder = paths.inter_folder
+            with locked(inter_folder, f"phase 2 ({names})"):
+                if _main_decides(accelerator, lambda: reusable(inter_folder, f"the phase-2 encoder of {names}")):
+                    phase2 = dict(json.loads((inter_folder / "phase.json").read_text(encoding="utf-8")), reused=True)
+                    reporter.log(f"phase 2 ({names}): reusing finished phase {inter_folder}")
+                    plan.target.preload()
+                else:
+                    _preload(plan)  # every split of both phases, checked before the first step of training
+                    reporter.log(f"phase 2: training on {names} ({plan.source} data)")
+                    began = time.perf_counter()
+                    checkpoints = checkpointer(inter_folder)
+                    phase2, save_encoder = run_intermediate(accelerator, plan, plan.inter_settings, paths.inter_key,
+                                                            reporter, get_kind, set_seed, checkpoints=checkpoints)
+                    phase2.update(wall_seconds=time.perf_counter() - began, reused=False)
+                    if main:
+                        def fill(tmp: Path) -> None:
+                            save_encoder(tmp / "encoder")
+                            atomic_write_json(tmp / "phase.json", phase2)
+
+                        store.write(inter_folder, fill)
+                        if not request.keep_checkpoints:
+                            checkpoints.clear()
+                    accelerator.wait_for_everyone()
+            kept.append(f"phase 2 ({names}) in {inter_folder}")
+            start_location, start_revision = str(inter_folder / "encoder"), None
         else:
-            _preload(plan)  # every split of both phases, checked before the first step of training
-            reporter.log(f"phase 2: training on {names} ({plan.source} data)")
-            began = time.perf_counter()
-            phase2, save_encoder = run_intermediate(accelerator, plan, plan.inter_settings, inter_key, reporter,
-                                                     get_kind, set_seed)
-            phase2.update(wall_seconds=time.perf_counter() - began, reused=False)
-            if main:
-                def fill(tmp: Path) -> None:
-                    save_encoder(tmp / "encoder")
-                    atomic_write_json(tmp / "phase.json", phase2)
+            plan.target.preload()
 
-                store.write(inter_folder, fill)
-            accelerator.wait_for_everyone()
-        kept.append(f"phase 2 ({names}) in {inter_folder}")
-        start_location, start_revision = str(inter_folder / "encoder"), None
-    else:
-        plan.target.preload()
+        # Phase 3 ----------------------------------------------------------------------
+        began = time.perf_counter()
+        checkpoints = checkpointer(paths.run_dir)
+        if data.spec.kind in UNTRAINED_KINDS:
+            reporter.log(f"phase 3: {data.spec.name}, retrieval with the encoder's embeddings "
+                         f"in {len(plan.languages)} languages (no training)")
+            phase3, predictions = run_retrieval(accelerator, plan, data, settings, start_location, start_revision,
+                                                reporter)
+            retrieval_kind = get_kind(data.spec.kind)
+            predictions = {lang: ("tsv", "".join(f"{retrieval_kind.prediction_text(p, data.spec)}\n" for p in preds))
+                           for lang, preds in predictions.items()}
+        else:
+            reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
+                         f"zero-shot on {len(plan.languages)} languages")
+            phase3, predictions = run_target(accelerator, plan, data, settings, start_location, start_revision,
+                                             reporter, get_kind, set_seed, checkpoints=checkpoints)
+        phase3["wall_seconds"] = time.perf_counter() - began
+        phase3["key"] = paths.run_key
+        per_language = phase3.pop("test_scores")
+        record = {
+            "schema": SCHEMA,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "intermediate_tasks": [d.spec.name for d in plan.inter],
+            "target_task": data.spec.name,
+            "model": model_identity,
+            "seed": request.seed,
+            "preset": request.preset,
+            "data_source": plan.source,
+            "languages": plan.languages,
+            "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
+            "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
+                       "average": mean([v for v in per_language.values() if v is not None])},
+            "phases": {"intermediate": phase2, "target": phase3},
+            "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
+            "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
+            "git": git_state(),
+            "environment": {"processes": accelerator.num_processes, "device": str(accelerator.device),
+                            "mixed_precision": accelerator.mixed_precision},
+        }
+        if main:
+            def fill(tmp: Path) -> None:
+                for lang, (extension, content) in predictions.items():
+                    atomic_write_text(tmp / "predictions" / data.spec.name / f"test-{lang}.{extension}", content)
+                atomic_write_json(tmp / "results.json", record)
 
-    # Phase 3 --------------------------------------------------------------------------
-    began = time.perf_counter()
-    if data.spec.kind in UNTRAINED_KINDS:
-        reporter.log(f"phase 3: {data.spec.name}, retrieval with the encoder's embeddings "
-                     f"in {len(plan.languages)} languages (no training)")
-        phase3, predictions = run_retrieval(accelerator, plan, data, settings, start_location, start_revision,
-                                             reporter)
-        retrieval_kind = get_kind(data.spec.kind)
-        predictions = {lang: ("tsv", "".join(f"{retrieval_kind.prediction_text(p, data.spec)}\n" for p in preds))
-                       for lang, preds in predictions.items()}
-    else:
-        reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
-                     f"zero-shot on {len(plan.languages)} languages")
-        phase3, predictions = run_target(accelerator, plan, data, settings, start_location, start_revision,
-                                          reporter, get_kind, set_seed)
-    phase3["wall_seconds"] = time.perf_counter() - began
-    phase3["key"] = key
-    per_language = phase3.pop("test_scores")
-    record = {
-        "schema": SCHEMA,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "intermediate_tasks": [d.spec.name for d in plan.inter],
-        "target_task": data.spec.name,
-        "model": model_identity,
-        "seed": request.seed,
-        "preset": request.preset,
-        "data_source": plan.source,
-        "languages": plan.languages,
-        "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
-        "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
-                   "average": mean([v for v in per_language.values() if v is not None])},
-        "phases": {"intermediate": phase2, "target": phase3},
-        "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
-        "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
-        "git": git_state(),
-        "environment": {"processes": accelerator.num_processes, "device": str(accelerator.device),
-                        "mixed_precision": accelerator.mixed_precision},
-    }
-    if main:
-        def fill(tmp: Path) -> None:
-            for lang, (extension, content) in predictions.items():
-                atomic_write_text(tmp / "predictions" / data.spec.name / f"test-{lang}.{extension}", content)
-            atomic_write_json(tmp / "results.json", record)
-
-        store.write(run_dir, fill)
-    accelerator.wait_for_everyone()
+            store.write(paths.run_dir, fill)
+            if not request.keep_checkpoints:
+                checkpoints.clear()
+        accelerator.wait_for_everyone()
     return results_path, record
 
 

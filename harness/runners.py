@@ -13,11 +13,26 @@ from harness.data import TaskData
 from harness.errors import UserError
 from harness.planning import Plan
 
-def featurize(kind, data: TaskData, split: str, lang: str, tokenizer, settings) -> list[dict]:
-    examples = data.load(split, lang)
-    if not examples:
-        raise UserError(f"{data.spec.name}: the {split} split for {lang} is empty ({data.where(split, lang)})")
-    return kind.featurize(examples, tokenizer, int(settings["max_length"]), data.spec)
+def features_dir(plan: Plan) -> Path:
+    """Featurised data of every cell of a store, shared (see ``harness.features``)."""
+    from harness.store import RunStore
+
+    return RunStore(plan.request.output).root / "features"
+
+
+def featurize(kind, data: TaskData, split: str, lang: str, tokenizer, settings, cache_dir: Path | None = None
+              ) -> list[dict]:
+    """Features of one split: from the store's feature cache when this data, tokenizer and every
+    setting that shapes them were featurised before (another seed, another intermediate task)."""
+    from harness.features import cached_featurize
+
+    def compute() -> list[dict]:
+        examples = data.load(split, lang)
+        if not examples:
+            raise UserError(f"{data.spec.name}: the {split} split for {lang} is empty ({data.where(split, lang)})")
+        return kind.featurize(examples, tokenizer, int(settings["max_length"]), data.spec)
+
+    return cached_featurize(kind, data, split, lang, tokenizer, settings, cache_dir=cache_dir, compute=compute)
 
 
 def train_settings(settings: dict[str, Any]):
@@ -34,13 +49,14 @@ def mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind, set_seed):
+def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind, set_seed, checkpoints=None):
     """Train phase 2 on one task or several (one head each); return its record and an encoder saver."""
     from harness.model import TaskModel, load_backbone
     from harness.train import TrainTask, train_tasks
 
     set_seed(plan.request.seed)
     tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision)
+    cache = features_dir(plan)
     model = TaskModel(encoder)
     tasks = []
     fixed: dict[int, float] = {}
@@ -48,14 +64,14 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
         kind = get_kind(data.spec.kind)
         if data.spec.kind == "masked_lm":
             fixed[len(tasks)] = settings["mlm_weight"]
-            train, dev = featurize(kind, data, "train", "multi", tokenizer, settings), []
+            train, dev = featurize(kind, data, "train", "multi", tokenizer, settings, cache), []
         else:
             lang = data.spec.train_language
             train_lang = settings.get("translated") or lang
             if data.spec.kind == "tagging" and not data.spec.labels:
                 data = _with_training_labels(data, train_lang)
-            train = featurize(kind, data, "train", train_lang, tokenizer, settings)
-            dev = featurize(kind, data, "dev", lang, tokenizer, settings)
+            train = featurize(kind, data, "train", train_lang, tokenizer, settings, cache)
+            dev = featurize(kind, data, "dev", lang, tokenizer, settings, cache)
         if len(plan.inter) > 1:
             dev = dev[: settings["validation_examples"]]  # a fixed subset per task keeps validation cheap
         model.add_head(data.spec.name, kind, data.spec)
@@ -65,7 +81,7 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
                           pad_id=tokenizer.pad_token_id, reporter=reporter,
                           sampling=settings.get("sampling", "proportional"),
                           temperature=float(settings.get("temperature", 2.0)),
-                          cap=settings.get("max_examples_per_task"), fixed=fixed)
+                          cap=settings.get("max_examples_per_task"), fixed=fixed, checkpoints=checkpoints)
     trained = accelerator.unwrap_model(prepared).encoder
 
     def save_encoder(folder: Path) -> None:
@@ -93,23 +109,27 @@ def _with_training_labels(data: TaskData, lang: str) -> TaskData:
     return derived
 
 
-def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed):
+def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed,
+               checkpoints=None):
     from harness.model import TaskModel, load_backbone
     from harness.train import predict, train_and_select
 
     set_seed(plan.request.seed)
     tokenizer, encoder = load_backbone(location, revision)
+    cache = features_dir(plan)
     kind = get_kind(data.spec.kind)
     lang = data.spec.train_language
-    train = featurize(kind, data, "train", lang, tokenizer, settings)
-    dev = featurize(kind, data, "dev", lang, tokenizer, settings)
+    train = featurize(kind, data, "train", lang, tokenizer, settings, cache)
+    dev = featurize(kind, data, "dev", lang, tokenizer, settings, cache)
     model = TaskModel(encoder)  # the encoder only: the head starts fresh
     model.add_head(data.spec.name, kind, data.spec)
-    tests = {test_lang: featurize(kind, data, "test", test_lang, tokenizer, settings) for test_lang in plan.languages}
+    tests = {test_lang: featurize(kind, data, "test", test_lang, tokenizer, settings, cache)
+             for test_lang in plan.languages}
     prepared = accelerator.prepare_model(model)
     loop_settings = train_settings(settings)
     history = train_and_select(accelerator, prepared, data.spec, kind, train, dev, settings=loop_settings,
-                               seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter)
+                               seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter,
+                               checkpoints=checkpoints)
     scores: dict[str, float] = {}
     details: dict[str, dict] = {}
     predictions: dict[str, tuple[str, str]] = {}

@@ -14,9 +14,13 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
+import socket
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import UserError
@@ -59,11 +63,104 @@ def problem(folder: Path) -> str | None:
     return None
 
 
+class BusyError(UserError):
+    """The phase is being computed by another process and ``--no-wait`` was given."""
+
+    exit_code = 3
+
+
 class RunStore:
-    """The ``--output`` folder: phases by key, verified reuse, damaged copies kept aside."""
+    """The ``--output`` folder: phases by key, verified reuse, damaged copies kept aside.
+
+    Several processes may share one store: a phase is computed under its lock (``lock``), so a
+    second process that needs it waits and then reuses it, and temporary folders found beside a
+    phase whose lock is free were left by a process that died (``clean_stale``).
+    """
 
     def __init__(self, root: Path):
         self.root = Path(root).expanduser().resolve()
+        self.cleaned: list[tuple[Path, int]] = []  # stale temporary folders removed, with their bytes
+
+    @property
+    def locks_root(self) -> Path:
+        return self.root / "locks"
+
+    def checkpoint_dir(self, folder: Path) -> Path:
+        return self.root / "checkpoints" / folder.parent.name / folder.name
+
+    def lock_path(self, folder: Path) -> Path:
+        return self.locks_root / f"{folder.parent.name}--{folder.name}.lock"
+
+    def owner(self, folder: Path) -> dict | None:
+        """Who holds (or last held) the lock of ``folder``: host, pid, since, command."""
+        try:
+            return json.loads(self.lock_path(folder).with_suffix(".owner").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def is_locked(self, folder: Path) -> bool:
+        from filelock import FileLock, Timeout
+
+        path = self.lock_path(folder)
+        if not path.exists():
+            return False
+        probe = FileLock(str(path))
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            return True
+        probe.release()
+        return False
+
+    @contextmanager
+    def lock(self, folder: Path, describe: str, log: Callable[[str], None], *, wait: bool = True) -> Iterator[None]:
+        """Hold the lock of one phase while it is checked, computed and written.
+
+        An operating-system lock (filelock): it is released when its holder dies, so a lock
+        held by a process that was killed is simply taken over.
+        """
+        from filelock import FileLock, Timeout
+
+        self.locks_root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.lock_path(folder)))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            holder = _describe_owner(self.owner(folder))
+            if not wait:
+                raise BusyError(f"{describe} is being computed by {holder}; not waiting (--no-wait): run again "
+                                f"later to reuse it") from None
+            log(f"waiting for {describe}, being computed by {holder}")
+            lock.acquire()
+        try:
+            owner = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+                     "command": " ".join(sys.argv[:1] + sys.argv[1:6])}
+            atomic_write_json(self.lock_path(folder).with_suffix(".owner"), owner)
+            yield
+        finally:
+            lock.release()
+
+    def clean_stale(self, folder: Path) -> list[tuple[Path, int]]:
+        """Remove temporary folders of ``folder`` (and of its checkpoints) left by dead processes.
+
+        Call only while holding the phase's lock: every writer holds it, so whatever temporary
+        folder exists now belongs to a process that is gone.
+        """
+        found = list(folder.parent.glob(f".{folder.name}.*.tmp")) if folder.parent.is_dir() else []
+        checkpoints = self.checkpoint_dir(folder)
+        if checkpoints.is_dir():
+            found += list(checkpoints.glob(".*.tmp"))
+        removed = []
+        for path in found:
+            size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else \
+                path.stat().st_size
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append((path, size))
+        self.cleaned.extend(removed)
+        return removed
 
     @property
     def damaged_root(self) -> Path:
@@ -149,3 +246,9 @@ class RunStore:
             except OSError:
                 continue
         return None
+
+
+def _describe_owner(owner: dict | None) -> str:
+    if not owner:
+        return "another process"
+    return f"pid {owner.get('pid')} on {owner.get('host')} (since {owner.get('since')})"

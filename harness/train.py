@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+import signal
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -149,31 +150,76 @@ class TaskSampler:
         return self._rng.choices(self._tasks, weights=self.probabilities)[0]
 
 
-def _batch_stream(lengths: list[int], per_device: int, *, seed: int, rank: int, world: int):
-    """This process's training batches, epoch after epoch, reshuffled each time."""
-    epoch = 0
-    while True:
-        yield from epoch_batches(lengths, per_device, seed=seed, epoch=epoch, rank=rank, world=world)
-        epoch += 1
+class BatchStream:
+    """This process's training batches of one task, epoch after epoch, reshuffled each time.
+
+    Its position (epoch, batch) is part of a training checkpoint, so a resumed run draws
+    exactly the batches the uninterrupted one would have drawn.
+    """
+
+    def __init__(self, lengths: list[int], per_device: int, *, seed: int, rank: int, world: int):
+        self._args = (lengths, per_device)
+        self._seed, self._rank, self._world = seed, rank, world
+        self.epoch, self.position = 0, 0
+        self._batches: list[list[int]] | None = None
+
+    def _load(self) -> list[list[int]]:
+        if self._batches is None:
+            self._batches = epoch_batches(*self._args, seed=self._seed, epoch=self.epoch, rank=self._rank,
+                                          world=self._world)
+        return self._batches
+
+    def __next__(self) -> list[int]:
+        if self.position >= len(self._load()):
+            self.epoch, self.position, self._batches = self.epoch + 1, 0, None
+        batch = self._load()[self.position]
+        self.position += 1
+        return batch
+
+    def state(self) -> tuple[int, int]:
+        return self.epoch, self.position
+
+    def restore(self, state: tuple[int, int]) -> None:
+        self.epoch, self.position = state
+        self._batches = None
 
 
 def train_and_select(accelerator, model, spec, kind, train_features: list[dict], dev_features: list[dict], *,
-                     settings: TrainSettings, seed: int, pad_id: int, reporter: Reporter) -> dict[str, Any]:
+                     settings: TrainSettings, seed: int, pad_id: int, reporter: Reporter,
+                     checkpoints=None) -> dict[str, Any]:
     """Train ``model`` on one task and leave it at its best epoch on dev; return the history."""
     return train_tasks(accelerator, model, [TrainTask(spec, kind, train_features, dev_features)],
-                       settings=settings, seed=seed, pad_id=pad_id, reporter=reporter)
+                       settings=settings, seed=seed, pad_id=pad_id, reporter=reporter, checkpoints=checkpoints)
+
+
+def _agree(accelerator, stop: bool, due: bool) -> tuple[bool, bool]:
+    """Every process must checkpoint (and stop) at the same update: the main one's clock and any
+    process's signal decide for all."""
+    if accelerator.num_processes == 1:
+        return stop, due
+    flags = torch.tensor([float(stop), float(due and accelerator.is_main_process)], device=accelerator.device)
+    flags = accelerator.reduce(flags, reduction="sum")
+    return bool(flags[0].item()), bool(flags[1].item())
 
 
 def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSettings, seed: int, pad_id: int,
                 reporter: Reporter, sampling: str = "proportional", temperature: float = 2.0,
-                cap: int | None = None, fixed: dict[int, float] | None = None) -> dict[str, Any]:
+                cap: int | None = None, fixed: dict[int, float] | None = None, checkpoints=None) -> dict[str, Any]:
     """Train ``model`` (one head per task, named after it) and keep its best state on dev.
 
     An "epoch" is as many updates as one pass over all tasks' training data takes; after each,
     every task is scored on its dev set and the state with the best mean score is kept. With one
     task this is plain epoch-wise training; with several, each batch's task is drawn by a
     :class:`TaskSampler`.
+
+    With ``checkpoints`` (a :class:`harness.checkpoint.Checkpointer`) the full training state is
+    saved at the end of every epoch and whenever it is due, training resumes from the newest
+    checkpoint found, and SIGTERM/SIGUSR2 (see :mod:`harness.interrupt`) make it checkpoint at the
+    next update and raise :class:`~harness.interrupt.Interrupted`.
     """
+    from harness import interrupt
+    from harness.checkpoint import rng_state, set_rng_state
+
     world, rank = accelerator.num_processes, accelerator.process_index
     per_device, accumulation = split_batch(settings.batch_size, settings.per_device_batch_size, world)
     lengths = [[f["length"] for f in task.train] for task in tasks]
@@ -187,11 +233,12 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                         f"{settings.batch_size}; lower --batch-size")
     updates_per_epoch = micro_per_epoch // accumulation
     total_updates = max(1, math.ceil(updates_per_epoch * settings.epochs))
+    unwrapped = accelerator.unwrap_model(model)
     optimizer = _optimizer(model, settings)
     scheduler = _linear_schedule(optimizer, int(settings.warmup_ratio * total_updates), total_updates)
     sampler = TaskSampler([len(t.train) for t in tasks], sampling, temperature=temperature, cap=cap, seed=seed,
                           fixed=fixed)
-    streams = [_batch_stream(l, per_device, seed=seed + 100_003 * i, rank=rank, world=world)
+    streams = [BatchStream(l, per_device, seed=seed + 100_003 * i, rank=rank, world=world)
                for i, l in enumerate(lengths)]
     history: dict[str, Any] = {
         "per_device_batch_size": per_device, "gradient_accumulation": accumulation, "processes": world,
@@ -202,70 +249,124 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                                "cap": cap, "probabilities": dict(zip((t.spec.name for t in tasks),
                                                                     sampler.probabilities))}
     label = "+".join(t.spec.name for t in tasks) if len(tasks) <= 3 else f"{len(tasks)} tasks"
-    best_score, best_state, update, epoch, micro = -math.inf, None, 0, 0, 0
+    loop: dict[str, Any] = {"update": 0, "epoch": 0, "micro": 0, "in_epoch": False, "done": 0, "target": 0,
+                            "micro_steps": 0, "loss_sum": 0.0, "first_loss": None, "best_score": -math.inf,
+                            "elapsed": 0.0}
+    best_state = None
+    resumed = checkpoints.load() if checkpoints is not None else None
+    if resumed is not None:
+        if len(resumed["ranks"]) != world:
+            raise UserError(f"the training checkpoint in {checkpoints.folder} was written by {len(resumed['ranks'])} "
+                            f"process(es), this run has {world}; run with {len(resumed['ranks'])} again, or remove "
+                            f"that folder to start the phase over")
+        unwrapped.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        scheduler.load_state_dict(resumed["scheduler"])
+        loop, best_state, history = resumed["loop"], resumed["best_state"], resumed["history"]
+        mine = resumed["ranks"][rank]
+        sampler._rng.setstate(mine["sampler"])
+        for stream, position in zip(streams, mine["streams"]):
+            stream.restore(position)
+        set_rng_state(mine["rng"])
+        history.setdefault("resumed_at_update", []).append(loop["update"])
+        reporter.log(f"{label}: resuming from the checkpoint at update {loop['update']} of {total_updates}")
+
+    def save(name: str) -> None:
+        mine = {"sampler": sampler._rng.getstate(), "streams": [s.state() for s in streams], "rng": rng_state()}
+        ranks = [mine]
+        if world > 1:
+            from accelerate.utils import gather_object
+
+            ranks = gather_object([mine])
+        snapshot = dict(loop, loss_sum=float(loss_sum.item()) if loop["in_epoch"] else 0.0,
+                        first_loss=None if first_loss is None else float(first_loss.item()),
+                        elapsed=loop["elapsed"] + time.perf_counter() - start)
+        checkpoints.save({"model": unwrapped.state_dict(), "optimizer": optimizer.state_dict(),
+                          "scheduler": scheduler.state_dict(), "loop": snapshot, "best_state": best_state,
+                          "history": history, "ranks": ranks}, name)
+
+    def checkpoint_if_asked(name: str, at_epoch_end: bool = False) -> None:
+        if checkpoints is None:
+            if interrupt.requested() is not None:
+                raise interrupt.Interrupted(interrupt.requested())
+            return
+        stop, due = _agree(accelerator, interrupt.requested() is not None, checkpoints.due())
+        if stop or due or at_epoch_end:
+            save(name)
+        if stop:
+            raise interrupt.Interrupted(interrupt.requested() or signal.SIGTERM, checkpointed=True)
+
     start = time.perf_counter()
-    while update < total_updates:
-        model.train()
-        # Losses stay on the device until the epoch ends: a per-step .item() or all-reduce
-        # would stall a GPU pipeline just for logging.
-        loss_sum = torch.zeros((), device=accelerator.device)
-        first_loss, micro_steps = None, 0
-        target = min(updates_per_epoch, total_updates - update)
-        done = 0
-        with reporter.task(f"{label} epoch {epoch + 1}", total=target) as advance:
-            while done < target:
-                drawn = sampler.draw() if len(tasks) > 1 else 0
-                task, indices = tasks[drawn], next(streams[drawn])
-                batch = _to_device(task.kind.collate([task.train[i] for i in indices], pad_id), accelerator.device)
-                last_micro = (micro + 1) % accumulation == 0
-                with accelerator.autocast():
-                    logits = model(task.spec.name, batch)
-                loss = task.kind.loss(logits, batch["labels"]) / accumulation
-                if last_micro:
-                    accelerator.backward(loss)
-                else:
-                    with accelerator.no_sync(model):
+    # Losses stay on the device until the epoch ends: a per-step .item() or all-reduce
+    # would stall a GPU pipeline just for logging.
+    loss_sum = torch.full((), float(loop["loss_sum"]), device=accelerator.device)
+    first_loss = None if loop["first_loss"] is None else torch.tensor(loop["first_loss"], device=accelerator.device)
+    with interrupt.deferred():
+        while loop["update"] < total_updates:
+            if not loop["in_epoch"]:
+                loss_sum = torch.zeros((), device=accelerator.device)
+                first_loss = None
+                loop.update(in_epoch=True, done=0, micro_steps=0,
+                            target=min(updates_per_epoch, total_updates - loop["update"]))
+            model.train()
+            with reporter.task(f"{label} epoch {loop['epoch'] + 1}", total=loop["target"] - loop["done"]) as advance:
+                while loop["done"] < loop["target"]:
+                    drawn = sampler.draw() if len(tasks) > 1 else 0
+                    task, indices = tasks[drawn], next(streams[drawn])
+                    batch = _to_device(task.kind.collate([task.train[i] for i in indices], pad_id), accelerator.device)
+                    last_micro = (loop["micro"] + 1) % accumulation == 0
+                    with accelerator.autocast():
+                        logits = model(task.spec.name, batch)
+                    loss = task.kind.loss(logits, batch["labels"]) / accumulation
+                    if last_micro:
                         accelerator.backward(loss)
-                step_loss = loss.detach().float() * accumulation
-                loss_sum += step_loss
-                micro_steps += 1
-                micro += 1
-                if first_loss is None:
-                    first_loss = step_loss.clone()
-                if last_micro:
-                    accelerator.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    update += 1
-                    done += 1
-                    advance()
-        scores = {}
-        for task in (t for t in tasks if t.kind.validates):
-            predictions = predict(accelerator, model, task.spec.name, task.kind, task.dev, batch_size=per_device * 2,
-                                  pad_id=pad_id, reporter=reporter, description=f"{task.spec.name} dev")
-            scores[task.spec.name] = task.kind.score(predictions, task.dev, task.spec)
-        score = sum(scores.values()) / len(scores)
-        # every process ran the same number of micro-steps, so the mean of means is the global mean
-        mean_loss = accelerator.reduce(loss_sum / max(1, micro_steps), reduction="mean").item()
-        first = accelerator.reduce(first_loss, reduction="mean").item() if first_loss is not None else None
-        entry = {"epoch": epoch + 1, "updates": update, "train_loss": mean_loss, "first_loss": first,
-                 "dev_score": score}
-        if len(tasks) > 1:
-            entry["dev_scores"] = scores
-        history["epochs"].append(entry)
-        shown = ", ".join(f"{name} {value:.2f}" for name, value in scores.items()) if len(tasks) > 1 else \
-            f"{tasks[0].spec.metric} {score:.2f}"
-        if len(scores) < len(tasks):
-            shown += " (masked LM not scored)"
-        reporter.log(f"{label} epoch {epoch + 1}: train loss {mean_loss:.4f}, dev {shown}")
-        if score > best_score:
-            best_score = score
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in accelerator.unwrap_model(model).state_dict().items()})
-            history["best_epoch"] = epoch + 1
-        epoch += 1
+                    else:
+                        with accelerator.no_sync(model):
+                            accelerator.backward(loss)
+                    step_loss = loss.detach().float() * accumulation
+                    loss_sum += step_loss
+                    loop["micro_steps"] += 1
+                    loop["micro"] += 1
+                    if first_loss is None:
+                        first_loss = step_loss.clone()
+                    if last_micro:
+                        accelerator.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
+                        optimizer.step()
+                        scheduler.step()
+                        optimizer.zero_grad(set_to_none=True)
+                        loop["update"] += 1
+                        loop["done"] += 1
+                        advance()
+                        checkpoint_if_asked(f"{loop['update']:09d}-0step")
+            scores = {}
+            for task in (t for t in tasks if t.kind.validates):
+                predictions = predict(accelerator, model, task.spec.name, task.kind, task.dev,
+                                      batch_size=per_device * 2, pad_id=pad_id, reporter=reporter,
+                                      description=f"{task.spec.name} dev")
+                scores[task.spec.name] = task.kind.score(predictions, task.dev, task.spec)
+            score = sum(scores.values()) / len(scores)
+            # every process ran the same number of micro-steps, so the mean of means is the global mean
+            mean_loss = accelerator.reduce(loss_sum / max(1, loop["micro_steps"]), reduction="mean").item()
+            first = accelerator.reduce(first_loss, reduction="mean").item() if first_loss is not None else None
+            entry = {"epoch": loop["epoch"] + 1, "updates": loop["update"], "train_loss": mean_loss,
+                     "first_loss": first, "dev_score": score}
+            if len(tasks) > 1:
+                entry["dev_scores"] = scores
+            history["epochs"].append(entry)
+            shown = ", ".join(f"{name} {value:.2f}" for name, value in scores.items()) if len(tasks) > 1 else \
+                f"{tasks[0].spec.metric} {score:.2f}"
+            if len(scores) < len(tasks):
+                shown += " (masked LM not scored)"
+            reporter.log(f"{label} epoch {loop['epoch'] + 1}: train loss {mean_loss:.4f}, dev {shown}")
+            if score > loop["best_score"]:
+                loop["best_score"] = score
+                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in unwrapped.state_dict().items()})
+                history["best_epoch"] = loop["epoch"] + 1
+            loop["epoch"] += 1
+            loop["in_epoch"] = False
+            checkpoint_if_asked(f"{loop['update']:09d}-1epoch", at_epoch_end=True)
     if best_state is not None:
-        accelerator.unwrap_model(model).load_state_dict(best_state)
-    history["best_dev_score"] = best_score
-    history["train_seconds"] = time.perf_counter() - start
+        unwrapped.load_state_dict(best_state)
+    history["best_dev_score"] = loop["best_score"]
+    history["train_seconds"] = loop["elapsed"] + time.perf_counter() - start
     return history

@@ -260,7 +260,7 @@ def _start(output: Path) -> subprocess.Popen:
                             stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
-@pytest.mark.parametrize("signum, code, moment", [(signal.SIGTERM, 143, "phase 3:"),
+@pytest.mark.parametrize("signum, code, moment", [(signal.SIGTERM, 75, "phase 3:"),
                                                   (signal.SIGINT, 130, "phase 2: training")])
 def test_a_signal_stops_with_one_line_and_no_litter(tmp_path, signum, code, moment):
     process = _start(tmp_path / "out")
@@ -293,7 +293,7 @@ def test_sigterm_while_writing_removes_the_temporary_folder(tmp_path, monkeypatc
 
     monkeypatch.setattr(harness.protocol, "atomic_write_json", killed_midway)
     result = run(tmp_path / "out")
-    assert result.exit_code == 143, result.output
+    assert result.exit_code == 75, result.output
     assert "stopped by SIGTERM" in result.output
     assert not list((tmp_path / "out").rglob("*.tmp")), "temporary folder left behind"
     assert not list((tmp_path / "out").glob("intermediate/*"))

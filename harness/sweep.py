@@ -1,0 +1,363 @@
+"""Grids of cells: planning, running what is missing, status, and the Slurm launcher.
+
+A grid is intermediate tasks (rows, ``none`` for the baseline) × target tasks × seeds × models,
+with one set of run options for every cell. Every cell goes through exactly the machinery of
+``xharness run`` (``harness.protocol.execute``), so a sweep reuses finished phases, resumes
+unfinished ones from their checkpoints and shares one store with other processes safely.
+Cells are ordered model → seed → intermediate task → target, so each phase-2 encoder is trained
+once and then reused by every target of its row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+from harness.fsutil import atomic_write_json, stable_hash
+from harness.planning import RunRequest
+from harness.store import RunStore, problem
+
+GRID_FIELDS = ("inter", "target", "seeds", "models")
+
+
+@dataclass
+class Grid:
+    """The grid and the run options every cell shares (those of ``xharness run``)."""
+
+    inter: list[str]
+    target: list[str]
+    seeds: list[int] = field(default_factory=lambda: [42])
+    models: list[str | None] = field(default_factory=lambda: [None])
+    output: str = "xharness-runs"
+    data_dir: str | None = None
+    preset: str | None = None
+    languages: list[str] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    checkpoint_minutes: float = 30.0
+    keep_checkpoints: bool = False
+
+    @property
+    def ident(self) -> str:
+        return stable_hash({k: v for k, v in asdict(self).items() if k not in ("checkpoint_minutes",
+                                                                              "keep_checkpoints")}, 12)
+
+    def requests(self) -> list[RunRequest]:
+        cells = []
+        for model in self.models:
+            for seed in self.seeds:
+                for inter in self.inter:
+                    for target in self.target:
+                        cells.append(RunRequest(
+                            inter=inter.replace("+", ","), target=target, model=model, seed=seed,
+                            output=Path(self.output), data_dir=Path(self.data_dir) if self.data_dir else None,
+                            preset=self.preset, languages=self.languages, overrides=dict(self.overrides),
+                            checkpoint_minutes=self.checkpoint_minutes, keep_checkpoints=self.keep_checkpoints))
+        return cells
+
+
+def split_list(value: str | list | None) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """A grid file: ``inter``, ``target``, ``seeds``, ``models`` (lists) and any run option by its
+    long name (``output``, ``preset``, ``lr``, ``target-epochs`` …)."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise UserError(f"grid file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"grid file {path} is not valid TOML ({exc})") from None
+    return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def cell_label(request: RunRequest) -> str:
+    model = request.model or ("tiny" if request.preset == "smoke" else "xlm-roberta-large")
+    return f"{request.inter.replace(',', '+')} → {request.target} · seed {request.seed} · {Path(model).name}"
+
+
+# -- planning -------------------------------------------------------------------------------
+
+@dataclass
+class PlannedCell:
+    request: RunRequest
+    label: str
+    run_dir: Path | None = None
+    inter_folder: Path | None = None
+    trains_target: bool = True
+    status: str = "missing"  # done | running | failed | missing | invalid
+    where: str | None = None  # who is computing it, when running
+    error: str | None = None
+    log: str | None = None
+
+
+def state_path(store: RunStore, grid: Grid) -> Path:
+    return store.root / "sweeps" / f"{grid.ident}.json"
+
+
+def read_state(store: RunStore, grid: Grid) -> dict[str, Any]:
+    try:
+        return json.loads(state_path(store, grid).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"grid": asdict(grid), "failed": {}}
+
+
+def record_outcome(store: RunStore, grid: Grid, cell: PlannedCell, error: str | None) -> None:
+    """Remember (across processes) which cells failed, with their error line and log file."""
+    from filelock import FileLock
+
+    path = state_path(store, grid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        state = read_state(store, grid)
+        key = cell.run_dir.name if cell.run_dir else cell.label
+        if error is None:
+            state["failed"].pop(key, None)
+        else:
+            state["failed"][key] = {"cell": cell.label, "error": error, "log": cell.log}
+        atomic_write_json(path, state)
+
+
+def plan_grid(grid: Grid, registry, *, build_models: bool = True) -> list[PlannedCell]:
+    """Every cell with its phase folders and status, without importing torch unless a built
+    model (``tiny``) has to be built to be hashed."""
+    from harness.kinds import UNTRAINED_KINDS
+    from harness.planning import plan_run
+    from harness.protocol import cell_paths, prepare_model
+
+    store = RunStore(Path(grid.output))
+    failed = read_state(store, grid)["failed"]
+    identities: dict[str, dict] = {}
+    cells = []
+    for request in grid.requests():
+        cell = PlannedCell(request, cell_label(request))
+        try:
+            plan = plan_run(request, registry)
+        except UserError as error:
+            cell.status, cell.error = "invalid", str(error)
+            cells.append(cell)
+            continue
+        location = plan.model.location
+        if location not in identities:
+            identities[location] = prepare_model(plan)
+        paths = cell_paths(plan, identities[location])
+        cell.run_dir, cell.inter_folder = paths.run_dir, paths.inter_folder
+        cell.trains_target = plan.target.spec.kind not in UNTRAINED_KINDS
+        cell.log = str(store.root / "logs" / f"{paths.run_dir.name}.log")
+        if cell.run_dir.is_dir() and problem(cell.run_dir) is None:
+            cell.status = "done"
+        elif store.is_locked(cell.run_dir):
+            owner = store.owner(cell.run_dir) or {}
+            cell.status, cell.where = "running", f"pid {owner.get('pid')} on {owner.get('host')}"
+        elif cell.run_dir.name in failed:
+            cell.status, cell.error = "failed", failed[cell.run_dir.name]["error"]
+        cells.append(cell)
+    return cells
+
+
+def summarize(cells: list[PlannedCell]) -> dict[str, Any]:
+    """Counts for the plan: cells by status, and the trainings the missing cells still need."""
+    counts = {status: sum(c.status == status for c in cells) for status in ("done", "running", "failed", "missing",
+                                                                           "invalid")}
+    intermediate = {c.inter_folder for c in cells if c.inter_folder is not None}
+    inter_done = {f for f in intermediate if f.is_dir() and problem(f) is None}
+    pending = [c for c in cells if c.status in ("missing", "failed", "running")]
+    needed_inter = {c.inter_folder for c in pending if c.inter_folder is not None} - inter_done
+    return {"cells": len(cells), **counts,
+            "intermediate_trainings": len(intermediate), "intermediate_done": len(inter_done),
+            "intermediate_to_train": len(needed_inter),
+            "target_trainings": sum(c.trains_target for c in cells),
+            "target_to_train": sum(c.trains_target for c in pending)}
+
+
+# -- running -----------------------------------------------------------------------------
+
+class CellReporter:
+    """A cell's progress: to the terminal as usual, and every log line into the cell's log file."""
+
+    def __init__(self, log_file: Path | None, enabled: bool = True):
+        from harness.progress import Reporter
+
+        self._inner = Reporter(enabled)
+        self._file = log_file
+        if log_file is not None:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(self, message: str) -> None:
+        self._inner.log("  " + message)
+        self.write(message)
+
+    def write(self, text: str) -> None:
+        if self._file is not None:
+            with open(self._file, "a", encoding="utf-8") as handle:
+                handle.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+
+    def task(self, description: str, total: int):
+        return self._inner.task(description, total)
+
+
+def run_cell(cell: PlannedCell, registry, *, wait: bool) -> tuple[str, str | None]:
+    """Run one cell in this process: ("done" | "busy" | "failed", error line)."""
+    from harness.planning import plan_run
+    from harness.protocol import execute
+    from harness.store import BusyError
+
+    reporter = CellReporter(Path(cell.log) if cell.log else None)
+    reporter.write(f"cell {cell.label}")
+    request = cell.request
+    request.wait = wait
+    try:
+        execute(plan_run(request, registry), reporter_factory=lambda main: reporter)
+    except BusyError:
+        return "busy", None
+    except UserError as error:
+        reporter.write(f"error: {error}")
+        return "failed", str(error)
+    except Exception as error:  # a bug in a plugin or the core fails this cell, not the sweep
+        reporter.write(traceback.format_exc())
+        return "failed", f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    return "done", None
+
+
+def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2.0) -> dict[str, Any]:
+    """Run every missing cell of ``grid`` in this process, skipping cells other processes are on
+    and coming back to them; return what happened to each cell."""
+    store = RunStore(Path(grid.output))
+    outcome: dict[str, dict[str, Any]] = {}
+    began = time.perf_counter()
+    durations: list[float] = []
+    while True:
+        cells = plan_grid(grid, registry)
+        todo = [c for c in cells if c.status == "missing" and c.label not in outcome]
+        total = len(cells)
+        done_now = sum(c.status == "done" for c in cells)
+        if not todo:
+            running = [c for c in cells if c.status == "running" and c.label not in outcome]
+            if not running:
+                break
+            time.sleep(poll_seconds)  # others are on them: wait, so the summary is complete
+            continue
+        progressed = False
+        for cell in todo:
+            if cell.run_dir is not None and (cell.run_dir.is_dir() and problem(cell.run_dir) is None):
+                continue
+            left = len([c for c in todo if c.label not in outcome])
+            eta = f", about {_duration(sum(durations) / len(durations) * left)} left" if durations else ""
+            log(f"{worker}[{done_now + 1}/{total}] {cell.label}{eta}")
+            started = time.perf_counter()
+            status, error = run_cell(cell, registry, wait=False)
+            seconds = time.perf_counter() - started
+            if status == "busy":
+                log(f"{worker}  busy elsewhere: coming back to it")
+                continue
+            progressed = True
+            outcome[cell.label] = {"status": status, "error": error, "log": cell.log, "seconds": seconds}
+            record_outcome(store, grid, cell, error)
+            if status == "failed":
+                log(f"{worker}  failed: {error} (log: {cell.log})")
+            else:
+                durations.append(seconds)
+                done_now += 1
+                log(f"{worker}  done in {_duration(seconds)}")
+        if not progressed:
+            time.sleep(poll_seconds)
+    return {"outcome": outcome, "seconds": time.perf_counter() - began,
+            "cleaned": [(str(p), size) for p, size in store.cleaned]}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def spawn_workers(grid_file: Path, devices: list[str], log) -> int:
+    """One worker process per device (``CUDA_VISIBLE_DEVICES``), each taking the next missing cell."""
+    processes = []
+    for device in devices:
+        env = dict(os.environ)
+        if device != "cpu":
+            env["CUDA_VISIBLE_DEVICES"] = device
+        command = [sys.executable, "-m", "harness", "sweep", str(grid_file), "--worker-name", f"device {device}"]
+        processes.append(subprocess.Popen(command, env=env))
+        log(f"worker on device {device}: pid {processes[-1].pid}")
+    return max(p.wait() for p in processes)
+
+
+# -- Slurm (submitit) ----------------------------------------------------------------------
+
+def _submitit():
+    try:
+        import submitit
+    except ImportError:
+        raise UserError("--launcher slurm needs submitit: pip install submitit") from None
+    return submitit
+
+
+class CellJob:
+    """One cell as a submitit job. On SIGUSR2/SIGTERM (preemption, time limit) the training
+    checkpoints at its next update, then submitit requeues the job, which resumes from there."""
+
+    def __call__(self, cell: dict[str, Any]) -> dict[str, Any]:
+        from harness import interrupt
+        from harness.planning import plan_run
+        from harness.plugins import discover
+        from harness.protocol import execute
+
+        request = RunRequest(**{**cell, "output": Path(cell["output"]),
+                                "data_dir": Path(cell["data_dir"]) if cell.get("data_dir") else None})
+        with interrupt.stop_cleanly() as replaced:
+            try:
+                results_path, record = execute(plan_run(request, discover()))
+            except interrupt.Interrupted as stop:
+                submitit_handler = replaced.get(interrupt.signal.SIGUSR2)
+                if stop.signum in interrupt.CHECKPOINT_SIGNALS and callable(submitit_handler):
+                    submitit_handler(interrupt.signal.SIGUSR2, None)  # checkpoint() + requeue + exit
+                raise
+        return {"results": str(results_path), "scores": record["scores"], "intermediate_tasks": record["intermediate_tasks"],
+                "target_task": record["target_task"], "seed": record["seed"]}
+
+    def checkpoint(self, cell: dict[str, Any]):
+        """Requeue with the same cell: the training state itself is in the run store."""
+        return _submitit().helpers.DelayedSubmission(self, cell)
+
+
+def cell_dict(request: RunRequest) -> dict[str, Any]:
+    data = asdict(request)
+    data["output"] = str(Path(request.output).expanduser().resolve())
+    data["data_dir"] = str(request.data_dir) if request.data_dir else None
+    return data
+
+
+def submit(cells: list[PlannedCell], executor) -> list:
+    """Submit the given cells as one job array; returns the jobs."""
+    job = CellJob()
+    payload = [cell_dict(c.request) for c in cells]
+    return executor.map_array(job, payload)
+
+
+def slurm_executor(folder: Path, *, partition: str | None, time_minutes: int, gpus: int, account: str | None,
+                   parallelism: int | None):
+    submitit = _submitit()
+    executor = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
+    extra = {"account": account} if account else {}
+    executor.update_parameters(timeout_min=time_minutes, gpus_per_node=gpus, tasks_per_node=1,
+                               slurm_partition=partition, slurm_signal_delay_s=120,
+                               slurm_array_parallelism=parallelism or 256, slurm_additional_parameters=extra,
+                               name="xharness")
+    return executor

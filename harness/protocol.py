@@ -148,6 +148,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
         if not found:
             for path, size in store.clean_stale(folder):
                 reporter.log(f"removed {path.name} ({size / 2**20:.1f} MiB), left by a process that stopped")
+        elif not request.keep_checkpoints:  # a run killed between sealing a phase and clearing them
+            checkpointer(folder).clear()
         return found
 
     with locked(paths.run_dir, f"the run of {data.spec.name} after {names or 'no intermediate task'}"):

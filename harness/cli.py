@@ -387,8 +387,9 @@ def _print_status(cells, counts: dict) -> None:
         detail = cell.where or cell.error or ""
         table.add_row(cell.label, f"[{colours[cell.status]}]{cell.status}[/]", detail)
     console.print(table)
+    invalid = f", {counts['invalid']} invalid" if counts["invalid"] else ""
     console.print(f"{counts['done']} done, {counts['running']} running, {counts['failed']} failed, "
-                  f"{counts['missing']} missing of {counts['cells']} cells")
+                  f"{counts['missing']} missing{invalid} of {counts['cells']} cells")
 
 
 def _print_summary(cells, result: dict, reused: int) -> int:

@@ -27,6 +27,8 @@ from harness.errors import UserError
 from harness.fsutil import atomic_dir, atomic_write_json, file_sha256
 
 MANIFEST = "manifest.json"
+#: Every stale temporary folder this process removed, with its size (a sweep's summary reports them).
+CLEANED: list[tuple[Path, int]] = []
 MANIFEST_SCHEMA = "xharness.manifest/1"
 
 
@@ -160,6 +162,7 @@ class RunStore:
                 path.unlink(missing_ok=True)
             removed.append((path, size))
         self.cleaned.extend(removed)
+        CLEANED.extend(removed)
         return removed
 
     @property

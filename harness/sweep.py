@@ -68,7 +68,7 @@ def split_list(value: str | list | None) -> list[str]:
     if value is None:
         return []
     items = value if isinstance(value, list) else str(value).split(",")
-    return [str(item).strip() for item in items if str(item).strip()]
+    return [str(item).strip() for item in items if item is not None and str(item).strip()]
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -235,9 +235,12 @@ def run_cell(cell: PlannedCell, registry, *, wait: bool) -> tuple[str, str | Non
 def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2.0) -> dict[str, Any]:
     """Run every missing cell of ``grid`` in this process, skipping cells other processes are on
     and coming back to them; return what happened to each cell."""
+    from harness.store import CLEANED
+
     store = RunStore(Path(grid.output))
     outcome: dict[str, dict[str, Any]] = {}
     began = time.perf_counter()
+    cleaned_before = len(CLEANED)
     durations: list[float] = []
     while True:
         cells = plan_grid(grid, registry)
@@ -275,7 +278,7 @@ def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2
         if not progressed:
             time.sleep(poll_seconds)
     return {"outcome": outcome, "seconds": time.perf_counter() - began,
-            "cleaned": [(str(p), size) for p, size in store.cleaned]}
+            "cleaned": [(str(p), size) for p, size in CLEANED[cleaned_before:]]}
 
 
 def _duration(seconds: float) -> str:

@@ -64,6 +64,7 @@ class Checkpointer:
         self.every_seconds = max(0.0, float(every_minutes)) * 60
         self._last = time.monotonic()
         self.written = 0
+        self.seconds = 0.0  # spent writing checkpoints: the cost of being resumable
 
     def due(self) -> bool:
         return time.monotonic() - self._last >= self.every_seconds
@@ -97,6 +98,7 @@ class Checkpointer:
         """Write ``state`` as checkpoint ``name`` (names sort in training order), then drop older ones."""
         import torch
 
+        began = time.perf_counter()
         if self.main:
             target = self.folder / name
             if target.exists():  # written before a crash and now again: the same state, replace it
@@ -109,6 +111,7 @@ class Checkpointer:
                     shutil.rmtree(older, ignore_errors=True)
         self._last = time.monotonic()
         self.written += 1
+        self.seconds += time.perf_counter() - began
 
     def clear(self) -> None:
         """Remove every checkpoint of this phase (it is finished)."""

@@ -13,10 +13,15 @@ from harness.data import TaskData
 from harness.errors import UserError
 from harness.planning import Plan
 
-def features_dir(plan: Plan) -> Path:
-    """Featurised data of every cell of a store, shared (see ``harness.features``)."""
+def features_dir(plan: Plan) -> Path | None:
+    """Featurised data of every cell of a store, shared (see ``harness.features``);
+    ``XHARNESS_FEATURE_CACHE=0`` turns the cache off."""
+    import os
+
     from harness.store import RunStore
 
+    if os.environ.get("XHARNESS_FEATURE_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
     return RunStore(plan.request.output).root / "features"
 
 

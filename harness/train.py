@@ -369,4 +369,6 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         unwrapped.load_state_dict(best_state)
     history["best_dev_score"] = loop["best_score"]
     history["train_seconds"] = loop["elapsed"] + time.perf_counter() - start
+    if checkpoints is not None:  # this process's share (a resumed run's earlier ones are not counted)
+        history["checkpoints"] = {"written": checkpoints.written, "seconds": checkpoints.seconds}
     return history

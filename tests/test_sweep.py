@@ -215,3 +215,18 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry))
     return found
+
+
+def test_status_shows_a_cell_another_process_is_computing(swept, tmp_path):
+    from harness.store import RunStore
+
+    source, _, _ = swept
+    output = tmp_path / "out"
+    shutil.copytree(source, output, ignore=shutil.ignore_patterns("locks"))
+    run_dir = sorted((output / "runs").iterdir())[0]
+    shutil.rmtree(run_dir)
+    with RunStore(output).lock(run_dir, "test", lambda m: None):
+        status = sweep(output, "--status")
+    assert status.exit_code == 1
+    assert "11 done, 1 running, 0 failed, 0 missing of 12 cells" in status.output
+    assert f"pid {os.getpid()}" in status.output

@@ -70,8 +70,27 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         raise
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
 def sha256_files(paths: list[Path], root: Path | None = None) -> str:
-    """One digest over the names (relative to ``root``) and contents of ``paths``."""
+    """One digest over the names (relative to ``root``) and contents of ``paths``.
+
+    Remembered for this process while no file's inode, size, mtime or ctime changes (ctime
+    cannot be set back by hand), so a sweep planning many cells reads each data file once.
+    """
+    stamp = (str(root), tuple((str(p), *_stat_stamp(p)) for p in sorted(paths)))
+    if stamp not in _DIGESTS:
+        _DIGESTS[stamp] = _sha256_files(paths, root)
+    return _DIGESTS[stamp]
+
+
+def _stat_stamp(path: Path) -> tuple[int, int, int, int]:
+    info = os.stat(path)
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def _sha256_files(paths: list[Path], root: Path | None = None) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
         name = str(path.relative_to(root)) if root else path.name

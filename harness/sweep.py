@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -328,9 +329,9 @@ class CellJob:
             try:
                 results_path, record = execute(plan_run(request, discover()))
             except interrupt.Interrupted as stop:
-                submitit_handler = replaced.get(interrupt.signal.SIGUSR2)
+                submitit_handler = replaced.get(signal.SIGUSR2)
                 if stop.signum in interrupt.CHECKPOINT_SIGNALS and callable(submitit_handler):
-                    submitit_handler(interrupt.signal.SIGUSR2, None)  # checkpoint() + requeue + exit
+                    submitit_handler(signal.SIGUSR2, None)  # checkpoint() + requeue + exit
                 raise
         return {"results": str(results_path), "scores": record["scores"], "intermediate_tasks": record["intermediate_tasks"],
                 "target_task": record["target_task"], "seed": record["seed"]}

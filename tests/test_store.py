@@ -33,7 +33,7 @@ def comparable(record: dict) -> dict:
               for name, phase in record["phases"].items()}
     for phase in phases.values():
         if "history" in phase:
-            phase["history"] = {k: v for k, v in phase["history"].items() if k != "train_seconds"}
+            phase["history"] = {k: v for k, v in phase["history"].items() if k not in ("train_seconds", "checkpoints")}
     return {"scores": record["scores"], "phases": phases}
 
 

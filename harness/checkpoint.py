@@ -108,7 +108,7 @@ class Checkpointer:
                 seal(tmp)
             for older in self._candidates():
                 if older.name < name:
-                    shutil.rmtree(older, ignore_errors=True)
+                    _remove(older)
         self._last = time.monotonic()
         self.written += 1
         self.seconds += time.perf_counter() - began
@@ -116,4 +116,17 @@ class Checkpointer:
     def clear(self) -> None:
         """Remove every checkpoint of this phase (it is finished)."""
         if self.main and self.folder.exists():
-            shutil.rmtree(self.folder, ignore_errors=True)
+            _remove(self.folder)
+
+
+def _remove(folder: Path) -> None:
+    """Remove a folder so that it is never seen half-deleted: renamed to a hidden temporary name
+    first (which the store cleans up if the process dies in the middle of deleting it)."""
+    import os
+
+    doomed = folder.with_name(f".{folder.name}.{os.getpid()}.deleting.tmp")
+    try:
+        os.rename(folder, doomed)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(doomed, ignore_errors=True)

@@ -152,6 +152,8 @@ class RunStore:
         checkpoints = self.checkpoint_dir(folder)
         if checkpoints.is_dir():
             found += list(checkpoints.glob(".*.tmp"))
+        if checkpoints.parent.is_dir():  # the checkpoints of the phase, caught while being removed
+            found += list(checkpoints.parent.glob(f".{checkpoints.name}.*.tmp"))
         removed = []
         for path in found:
             size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else \

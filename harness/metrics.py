@@ -8,6 +8,7 @@ of floating-point operations, so the numbers agree to the last digit, not just t
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 import sys
@@ -34,6 +35,23 @@ def pair_f1(labels: Sequence[str], predictions: Sequence[str]) -> dict[str, floa
     precision, recall = correct / len(found), correct / len(gold)
     f1 = 2 * precision * recall / (precision + recall)
     return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
+
+
+def pair_counts(sources: Sequence[str], labels: Sequence[str],
+                predictions: Sequence[str]) -> list[tuple[str, int, int, int]]:
+    """BUCC per source sentence: (id, tp, fp, fn) of its predicted pairs against the gold set.
+
+    One row per distinct id of ``sources`` (every source id a pair can name), in their order;
+    the rows sum to ``pair_f1``'s set counts |gold ∩ found|, |found − gold| and |gold − found|.
+    """
+    gold = {tuple(line.split("\t")) for line in labels}
+    found = {tuple(line.split("\t")) for line in predictions}
+    counts = {source: [0, 0, 0] for source in sources}
+    for pair in found:
+        counts[pair[0]][0 if pair in gold else 1] += 1
+    for pair in gold - found:
+        counts[pair[0]][2] += 1
+    return [(source, *c) for source, c in counts.items()]
 
 
 # -- tagging: seqeval's chunking (its default, non-strict mode) -----------------------------
@@ -73,6 +91,33 @@ def entities(sentences: Sequence[Sequence[str]]) -> set[tuple[str, int, int]]:
             begin = i
         prev_tag, prev_type = tag, type_
     return found
+
+
+def entity_counts(labels: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> list[tuple[int, int, int]]:
+    """Per sentence (tp, fp, fn) of entities, exactly as ``seqeval_prf`` counts them.
+
+    The entities are read off the whole corpus at once, as seqeval reads them, and each is
+    given to the sentence it starts in: seqeval's chunker can carry a chunk over the ``O`` it
+    puts between sentences (a prefix-less one-letter tag such as UD's ``X`` has the ``O``'s
+    type), so chunking each sentence on its own would not always give its counts. The sums over
+    sentences are seqeval's |gold ∩ found|, |found − gold| and |gold − found|.
+    """
+    starts = []
+    position = 0
+    for sentence in labels:
+        starts.append(position)
+        position += len(sentence) + 1  # the O after each sentence
+    gold, found = entities(labels), entities(predictions)
+    counts = [[0, 0, 0] for _ in labels]
+
+    def sentence_of(entity: tuple[str, int, int]) -> int:
+        return bisect.bisect_right(starts, entity[1]) - 1
+
+    for entity in found:
+        counts[sentence_of(entity)][0 if entity in gold else 1] += 1
+    for entity in gold - found:
+        counts[sentence_of(entity)][2] += 1
+    return [tuple(c) for c in counts]
 
 
 def seqeval_prf(labels: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -172,6 +217,41 @@ def qa_em_f1(dataset: list[dict], predictions: dict[str, str], normalize: Callab
                 exact += max(prediction == truth for truth in truths)
                 f1 += max(_token_f1(prediction, truth) for truth in truths)
     return {"exact_match": 100.0 * exact / total, "f1": 100.0 * f1 / total}
+
+
+def qa_per_question(dataset: list[dict], predictions: dict[str, str],
+                    normalize: Callable[[str], str]) -> list[tuple[str, float, int]]:
+    """(id, F1 in 0–1, exact match 0/1) of every question, in order, as ``qa_em_f1`` scores each;
+    a question without a prediction scores 0 and 0."""
+    scored = []
+    for article in dataset:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                if qa["id"] not in predictions:
+                    scored.append((qa["id"], 0, 0))
+                    continue
+                prediction = normalize(predictions[qa["id"]])
+                truths = [normalize(answer["text"]) for answer in qa["answers"]]
+                scored.append((qa["id"], max(_token_f1(prediction, truth) for truth in truths),
+                               int(max(prediction == truth for truth in truths))))
+    return scored
+
+
+def squad_v2_per_question(dataset: list[dict], predictions: dict[str, str]) -> list[tuple[str, float, int]]:
+    """(id, F1 in 0–1, exact match 0/1) per question id, as ``squad_v2_em_f1`` scores each (its
+    scores are kept by id, so a repeated id counts once, with its last entry, as there)."""
+    scores: dict[str, tuple[float, int]] = {}
+    for article in dataset:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                golds = [a["text"] for a in qa["answers"] if squad_normalize(a["text"])] or [""]
+                if qa["id"] not in predictions:
+                    scores[qa["id"]] = (0.0, 0)
+                    continue
+                predicted = squad_normalize(predictions[qa["id"]])
+                scores[qa["id"]] = (max(_v2_f1(predicted, squad_normalize(g)) for g in golds),
+                                    int(max(squad_normalize(g) == predicted for g in golds)))
+    return [(ident, f1, em) for ident, (f1, em) in scores.items()]
 
 
 def squad_em_f1(dataset: list[dict], predictions: dict[str, str], lang: str | None = None) -> dict[str, float]:

@@ -36,6 +36,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: ``--select-on``: which dev data picks the fine-tuned state. ``en`` is the paper's protocol
+#: (the training language's dev set); ``target`` the mean over the target languages' dev sets
+#: (Keung et al., 2020); ``both`` trains once and reports the two selections.
+SELECT_ON = ("en", "target", "both")
+
+#: Targets whose data has dev sets in the target languages, read per language as their
+#: ``dev`` split. Other targets select on English data only: XQuAD's and MLQA's specs read
+#: SQuAD's dev set for every language (MLQA's own per-language dev files are not wired into its
+#: spec), TyDiQA-GoldP's dev set is its test set, and BUCC and Tatoeba are not trained.
+SELECT_ON_TARGET_TASKS = ("pawsx", "xnli", "udpos", "panx")
+
 SETTING_KEYS = ("lr", "weight_decay", "warmup_ratio", "batch_size", "per_device_batch_size", "max_length")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt")
 
@@ -261,9 +272,12 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
                                          data_dir=data_dir))
     untrained = target.spec.kind in UNTRAINED_KINDS
     train_lang = target.spec.train_language
+    select_on = _select_on(request.overrides.get("select_on"), target.spec.name, train_lang, languages)
     needs = [] if untrained else [("train", train_lang), ("dev", train_lang)]
     if target.spec.kind == "bitext_mining":  # the threshold is chosen on each language's dev split
         needs += [("dev", lang) for lang in languages]
+    if select_on != "en":  # read and checked before training, like every other split
+        needs += [("dev", lang) for lang in languages if lang != train_lang]
     needs += [("test", lang) for lang in languages]
     target_data = plan_task_data(target, needs, source=source, data_dir=data_dir)
 
@@ -293,8 +307,26 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         target_settings = _retrieval_settings(dict(target.spec.defaults), preset, request.overrides)
     else:
         target_settings = _settings(dict(target.spec.defaults), preset, "target_epochs", request.overrides)
+    if select_on != "en":  # only then: the keys of runs with the paper's selection stay as they were
+        target_settings["select_on"] = select_on
     return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
                 registry.plugin_versions())
+
+
+def _select_on(value: str | None, target: str, train_lang: str, languages: list[str]) -> str:
+    """``--select-on``, checked: a known choice, on a target with dev data in its target languages."""
+    choice = (value or "en").strip().lower()
+    if choice not in SELECT_ON:
+        raise UserError(f"--select-on {value!r} is not a choice: use {', '.join(SELECT_ON)}")
+    if choice == "en":
+        return choice
+    if target not in SELECT_ON_TARGET_TASKS:
+        raise UserError(f"--select-on {choice}: {target} has no dev data in its target languages; "
+                        f"targets that have: {', '.join(SELECT_ON_TARGET_TASKS)}")
+    if not [lang for lang in languages if lang != train_lang]:
+        raise UserError(f"--select-on {choice} selects on the target languages' dev sets: give --languages "
+                        f"at least one language besides {train_lang}")
+    return choice
 
 
 def _slug(text: str) -> str:

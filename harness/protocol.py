@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness import outcomes
 from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, stable_hash
 from harness.interrupt import Interrupted
 from harness.kinds import UNTRAINED_KINDS
@@ -210,6 +211,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
         phase3["wall_seconds"] = time.perf_counter() - began
         phase3["key"] = paths.run_key
         per_language = phase3.pop("test_scores")
+        test_outcomes = phase3.pop("test_outcomes")
+        selection_outcomes = phase3.pop("selection_outcomes", {})
         record = {
             "schema": SCHEMA,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -223,6 +226,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
             "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
                        "average": mean([v for v in per_language.values() if v is not None])},
+            "outcomes": _outcome_files(paths.run_dir, test_outcomes, selection_outcomes),
             "phases": {"intermediate": phase2, "target": phase3},
             "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
             "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
@@ -234,6 +238,12 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             def fill(tmp: Path) -> None:
                 for lang, (extension, content) in predictions.items():
                     atomic_write_text(tmp / "predictions" / data.spec.name / f"test-{lang}.{extension}", content)
+                # inside the sealed folder: the manifest covers the outcomes as it covers results.json
+                for lang, outcome in test_outcomes.items():
+                    atomic_write_text(outcomes.path_for(tmp, lang), outcomes.dumps(outcome))
+                for criterion, by_lang in selection_outcomes.items():
+                    for lang, outcome in by_lang.items():
+                        atomic_write_text(outcomes.selection_path_for(tmp, criterion, lang), outcomes.dumps(outcome))
                 atomic_write_json(tmp / "results.json", record)
 
             store.write(paths.run_dir, fill)
@@ -241,6 +251,21 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
                 checkpoints.clear()
         accelerator.wait_for_everyone()
     return results_path, record
+
+
+def _outcome_files(run_dir: Path, test_outcomes: dict[str, dict],
+                   selection_outcomes: dict[str, dict[str, dict]]) -> dict[str, Any]:
+    """Where the per-example outcomes of each language lie, relative to the run folder."""
+    def relative(path: Path) -> str:
+        return path.relative_to(run_dir).as_posix()
+
+    files: dict[str, Any] = {"schema": outcomes.SCHEMA,
+                             "files": {lang: relative(outcomes.path_for(run_dir, lang)) for lang in test_outcomes}}
+    if selection_outcomes:
+        files["selections"] = {criterion: {lang: relative(outcomes.selection_path_for(run_dir, criterion, lang))
+                                           for lang in by_lang}
+                               for criterion, by_lang in selection_outcomes.items()}
+    return files
 
 
 def _preload(plan: Plan) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness import outcomes
 from harness.data import TaskData
 from harness.errors import UserError
 from harness.planning import Plan
@@ -116,8 +117,14 @@ def _with_training_labels(data: TaskData, lang: str) -> TaskData:
 
 def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed,
                checkpoints=None):
+    """Fine-tune on the target task and evaluate every test language.
+
+    The phase record carries, for ``harness.protocol`` to take out, ``test_scores`` and
+    ``test_outcomes`` (per language) of the headline selection and, with ``--select-on both``,
+    ``selection_outcomes`` of the other one.
+    """
     from harness.model import TaskModel, load_backbone
-    from harness.train import predict, train_and_select
+    from harness.train import train_and_select
 
     set_seed(plan.request.seed)
     tokenizer, encoder = load_backbone(location, revision)
@@ -126,35 +133,102 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     lang = data.spec.train_language
     train = featurize(kind, data, "train", lang, tokenizer, settings, cache)
     dev = featurize(kind, data, "dev", lang, tokenizer, settings, cache)
+    select_on = settings.get("select_on", "en")
+    target_dev = None
+    if select_on != "en":
+        target_dev = {dev_lang: featurize(kind, data, "dev", dev_lang, tokenizer, settings, cache)
+                      for dev_lang in selection_languages(plan)}
     model = TaskModel(encoder)  # the encoder only: the head starts fresh
     model.add_head(data.spec.name, kind, data.spec)
     tests = {test_lang: featurize(kind, data, "test", test_lang, tokenizer, settings, cache)
              for test_lang in plan.languages}
     prepared = accelerator.prepare_model(model)
     loop_settings = train_settings(settings)
+    selected: dict[str, Any] = {}
     history = train_and_select(accelerator, prepared, data.spec, kind, train, dev, settings=loop_settings,
                                seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter,
-                               checkpoints=checkpoints)
-    scores: dict[str, float] = {}
-    details: dict[str, dict] = {}
-    predictions: dict[str, tuple[str, str]] = {}
-    for test_lang, test in tests.items():
-        preds = predict(accelerator, prepared, data.spec.name, kind, test,
-                        batch_size=loop_settings.per_device_batch_size * 2, pad_id=tokenizer.pad_token_id,
-                        reporter=reporter, description=f"{data.spec.name} test {test_lang}")
-        scores[test_lang], details[test_lang], predictions[test_lang] = kind.evaluate(preds, test, data.spec,
-                                                                                     test_lang)
+                               checkpoints=checkpoints, target_dev=target_dev, selected=selected)
+
+    def evaluate(criterion: str) -> dict[str, dict]:
+        return _evaluate_tests(accelerator, prepared, data, kind, tests, batch_size=loop_settings.per_device_batch_size * 2,
+                               pad_id=tokenizer.pad_token_id, reporter=reporter, criterion=criterion)
+
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
-             "model_commit": getattr(encoder.config, "_commit_hash", None),
-             "history": history, "test_scores": scores, "reused": False}
-    if any(details.values()):
-        phase["test_details"] = details
-    return phase, predictions
+             "model_commit": getattr(encoder.config, "_commit_hash", None), "history": history}
+    if select_on == "en":
+        headline, others = evaluate("en"), {}
+    else:
+        phase["target_dev_examples"] = {dev_lang: len(features) for dev_lang, features in target_dev.items()}
+        evaluated = _evaluate_selections(accelerator.unwrap_model(prepared), history["selected_epochs"], selected,
+                                         ("en", "target") if select_on == "both" else ("target",), evaluate)
+        phase["selection"] = {criterion: {"epoch": history["selected_epochs"][criterion],
+                                          "test_scores": result["scores"]}
+                              for criterion, result in evaluated.items()}
+        headline_criterion = "en" if select_on == "both" else "target"
+        headline = evaluated[headline_criterion]
+        others = {c: r["outcomes"] for c, r in evaluated.items() if c != headline_criterion}
+    phase.update(test_scores=headline["scores"], reused=False)
+    if any(headline["details"].values()):
+        phase["test_details"] = headline["details"]
+    phase["test_outcomes"] = headline["outcomes"]
+    if others:
+        phase["selection_outcomes"] = others
+    return phase, headline["predictions"]
+
+
+def selection_languages(plan: Plan) -> list[str]:
+    """The target languages whose dev sets ``--select-on target|both`` selects on."""
+    return [lang for lang in plan.languages if lang != plan.target.spec.train_language]
+
+
+def _evaluate_selections(model, epochs: dict[str, int | None], selected: dict[str, Any], criteria: tuple[str, ...],
+                         evaluate) -> dict[str, dict]:
+    """Test results of the state each criterion picked, in ``criteria``'s order.
+
+    The model arrives at the "en" state; a criterion that picked the same epoch as one already
+    evaluated reuses its results (same weights, same predictions), so nothing is computed twice.
+    """
+    results: dict[str, dict] = {}
+    current = "en"
+    for criterion in criteria:
+        same = next((c for c in results if epochs[c] == epochs[criterion]), None)
+        if same is not None:
+            results[criterion] = results[same]
+            continue
+        if epochs[criterion] != epochs[current] and selected.get(criterion) is not None:
+            model.load_state_dict(selected[criterion])
+            current = criterion
+        results[criterion] = evaluate(criterion)
+    return results
+
+
+def _evaluate_tests(accelerator, model, data: TaskData, kind, tests: dict[str, list[dict]], *, batch_size: int,
+                    pad_id: int, reporter, criterion: str) -> dict[str, dict]:
+    """Scores, details, prediction files and outcomes of every test language, the model as it is.
+
+    Each score is ``outcomes.score`` of that language's outcomes, exactly.
+    """
+    from harness.train import predict
+
+    result: dict[str, dict] = {"scores": {}, "details": {}, "predictions": {}, "outcomes": {}}
+    for test_lang, test in tests.items():
+        shown = f"{data.spec.name} test {test_lang}" + (f" ({criterion}-selected)" if criterion != "en" else "")
+        preds = predict(accelerator, model, data.spec.name, kind, test, batch_size=batch_size, pad_id=pad_id,
+                        reporter=reporter, description=shown)
+        (result["scores"][test_lang], result["details"][test_lang], result["predictions"][test_lang],
+         result["outcomes"][test_lang]) = kind.evaluate_test(preds, test, data.spec, test_lang,
+                                                             _test_ids(data, test_lang))
+    return result
+
+
+def _test_ids(data: TaskData, lang: str) -> list[str]:
+    """The test examples' own ids where the data has them (PAWS-X, QA), else their index."""
+    return [str(example.get("id", index)) for index, example in enumerate(data.load("test", lang))]
 
 
 def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter):
     """Embed both sides of every language pair with the (phase-2) encoder and search (or mine)."""
-    from harness.kinds.retrieval import default_layer, embed, tatoeba_accuracy
+    from harness.kinds.retrieval import default_layer
     from harness.model import load_backbone
 
     tokenizer, encoder = load_backbone(location, revision)
@@ -168,28 +242,45 @@ def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, r
     scores: dict[str, float | None] = {}
     predictions: dict[str, list] = {}
     details: dict[str, dict] = {}
+    found: dict[str, dict] = {}
     for lang in plan.languages:
         if data.spec.kind == "bitext_mining":
-            scores[lang], predictions[lang], details[lang] = _mine(accelerator, encoder, tokenizer, data, lang,
-                                                                    options)
-            continue
-        pairs = data.load("test", lang)
-        source = embed(accelerator, encoder, tokenizer, [p["source"] for p in pairs], description=f"{lang} side",
-                       **options)
-        target = embed(accelerator, encoder, tokenizer, [p["target"] for p in pairs], description=f"{lang}-en side",
-                       **options)
-        scores[lang], predictions[lang] = tatoeba_accuracy(source, target)
+            predictions[lang], details[lang], outcome = _mine(accelerator, encoder, tokenizer, data, lang, options)
+        else:
+            predictions[lang], outcome = _search(accelerator, encoder, tokenizer, data, lang, options)
+        scores[lang] = None if outcome is None else outcomes.score(outcome)
+        if outcome is not None:
+            found[lang] = outcome
     phase = {"task": data.spec.name, "layer": layer, "num_layers": num_layers, "pooling": settings["pooling"],
              "per_language": details,
              "model_commit": getattr(accelerator.unwrap_model(encoder).config, "_commit_hash", None),
-             "test_scores": scores, "reused": False}
+             "test_scores": scores, "test_outcomes": found, "reused": False}
     return phase, predictions
 
 
+def _search(accelerator, encoder, tokenizer, data: TaskData, lang: str, options: dict) -> tuple[list[int], dict]:
+    """Tatoeba for one language: each sentence's nearest English one; outcomes with the gold's rank."""
+    from harness.kinds.retrieval import embed, tatoeba_search
+
+    pairs = data.load("test", lang)
+    source = embed(accelerator, encoder, tokenizer, [p["source"] for p in pairs], description=f"{lang} side",
+                   **options)
+    target = embed(accelerator, encoder, tokenizer, [p["target"] for p in pairs], description=f"{lang}-en side",
+                   **options)
+    predicted, ranks = tatoeba_search(source, target)
+    outcome = outcomes.make(data.spec.name, data.spec.kind, lang, "accuracy", _test_ids(data, lang),
+                            correct=[int(p == i) for i, p in enumerate(predicted)], extra={"rank": ranks})
+    return predicted, outcome
+
+
 def _mine(accelerator, encoder, tokenizer, data: TaskData, lang: str, options: dict):
-    """BUCC for one language: threshold from the dev split's gold, pairs mined on test."""
+    """BUCC for one language: threshold from the dev split's gold, pairs mined on test.
+
+    Returns the mined pairs, the details and the outcomes (per source sentence tp/fp/fn of its
+    mined pairs; None when the test split has no gold).
+    """
     from harness.kinds.retrieval import best_threshold, embed, margin_candidates
-    from harness.metrics import pair_f1
+    from harness.metrics import pair_counts, pair_f1
 
     def candidates(split: str):
         (corpus,) = data.load(split, lang)
@@ -211,7 +302,12 @@ def _mine(accelerator, encoder, tokenizer, data: TaskData, lang: str, options: d
                     ["\t".join(p[:2]) for p in dev_candidates if p[2] > threshold])["f1"],
                     "mined": len(mined)}
     if test["gold"] is None:
-        return None, mined, detail
-    result = pair_f1(["\t".join(g) for g in test["gold"]], ["\t".join(p) for p in mined])
+        return mined, detail, None
+    gold, found = ["\t".join(g) for g in test["gold"]], ["\t".join(p) for p in mined]
+    result = pair_f1(gold, found)
     detail.update(precision=result["precision"], recall=result["recall"])
-    return result["f1"], mined, detail
+    counts = pair_counts([ident for ident, _ in test["source"]], gold, found)
+    outcome = outcomes.make(data.spec.name, data.spec.kind, lang, "f1_counts", [c[0] for c in counts],
+                            tp=[c[1] for c in counts], fp=[c[2] for c in counts], fn=[c[3] for c in counts],
+                            extra={"mined": [list(pair) for pair in mined]})
+    return mined, detail, outcome

@@ -186,10 +186,34 @@ class BatchStream:
 
 def train_and_select(accelerator, model, spec, kind, train_features: list[dict], dev_features: list[dict], *,
                      settings: TrainSettings, seed: int, pad_id: int, reporter: Reporter,
-                     checkpoints=None) -> dict[str, Any]:
-    """Train ``model`` on one task and leave it at its best epoch on dev; return the history."""
+                     checkpoints=None, target_dev: dict[str, list[dict]] | None = None,
+                     selected: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``model`` on one task and leave it at its best epoch on dev; return the history.
+
+    ``target_dev`` (language → dev features) adds a second criterion, the mean score over the
+    target languages' dev sets (Keung et al., 2020); see ``train_tasks``.
+    """
     return train_tasks(accelerator, model, [TrainTask(spec, kind, train_features, dev_features)],
-                       settings=settings, seed=seed, pad_id=pad_id, reporter=reporter, checkpoints=checkpoints)
+                       settings=settings, seed=seed, pad_id=pad_id, reporter=reporter, checkpoints=checkpoints,
+                       target_dev=target_dev, selected=selected)
+
+
+def _cpu_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+
+
+def _score_target_dev(accelerator, model, task: TrainTask, target_dev: dict[str, list[dict]], *, batch_size: int,
+                      pad_id: int, reporter: Reporter, entry: dict[str, Any]) -> float:
+    """Score each target language's dev set, record the scores in the epoch's ``entry`` and
+    return their mean (each language weighs the same, whatever its dev set's size)."""
+    scores = {}
+    for lang, features in target_dev.items():
+        predictions = predict(accelerator, model, task.spec.name, task.kind, features, batch_size=batch_size,
+                              pad_id=pad_id, reporter=reporter, description=f"{task.spec.name} dev {lang}")
+        scores[lang] = task.kind.score(predictions, features, task.spec, lang)
+    entry["target_dev_scores"] = scores
+    entry["target_dev_score"] = sum(scores.values()) / len(scores)
+    return entry["target_dev_score"]
 
 
 def _agree(accelerator, stop: bool, due: bool) -> tuple[bool, bool]:
@@ -204,7 +228,9 @@ def _agree(accelerator, stop: bool, due: bool) -> tuple[bool, bool]:
 
 def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSettings, seed: int, pad_id: int,
                 reporter: Reporter, sampling: str = "proportional", temperature: float = 2.0,
-                cap: int | None = None, fixed: dict[int, float] | None = None, checkpoints=None) -> dict[str, Any]:
+                cap: int | None = None, fixed: dict[int, float] | None = None, checkpoints=None,
+                target_dev: dict[str, list[dict]] | None = None,
+                selected: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train ``model`` (one head per task, named after it) and keep its best state on dev.
 
     An "epoch" is as many updates as one pass over all tasks' training data takes; after each,
@@ -216,6 +242,12 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     saved at the end of every epoch and whenever it is due, training resumes from the newest
     checkpoint found, and SIGTERM/SIGUSR2 (see :mod:`harness.interrupt`) make it checkpoint at the
     next update and raise :class:`~harness.interrupt.Interrupted`.
+
+    With ``target_dev`` (one task only: language → dev features of the target languages) those
+    dev sets are scored after every epoch too, and a second best state is kept, the one with the
+    best mean over them ("target" selection; the usual one is "en"). The history records the
+    per-epoch scores and ``selected_epochs``; ``selected``, when given, receives both states
+    (``{"en": …, "target": …}``, CPU state dicts), while the model is left at the "en" one.
     """
     from harness import interrupt
     from harness.checkpoint import rng_state, set_rng_state
@@ -252,7 +284,11 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     loop: dict[str, Any] = {"update": 0, "epoch": 0, "micro": 0, "in_epoch": False, "done": 0, "target": 0,
                             "micro_steps": 0, "loss_sum": 0.0, "first_loss": None, "best_score": -math.inf,
                             "elapsed": 0.0}
-    best_state = None
+    if target_dev is not None:
+        if len(tasks) != 1:
+            raise ValueError("target-language dev sets select among the states of one task's training")
+        loop["best_target_score"] = -math.inf
+    best_state = best_target_state = None
     resumed = checkpoints.load() if checkpoints is not None else None
     if resumed is not None:
         if len(resumed["ranks"]) != world:
@@ -263,6 +299,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         optimizer.load_state_dict(resumed["optimizer"])
         scheduler.load_state_dict(resumed["scheduler"])
         loop, best_state, history = resumed["loop"], resumed["best_state"], resumed["history"]
+        best_target_state = resumed.get("best_target_state")
         mine = resumed["ranks"][rank]
         sampler._rng.setstate(mine["sampler"])
         for stream, position in zip(streams, mine["streams"]):
@@ -281,9 +318,12 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         snapshot = dict(loop, loss_sum=float(loss_sum.item()) if loop["in_epoch"] else 0.0,
                         first_loss=None if first_loss is None else float(first_loss.item()),
                         elapsed=loop["elapsed"] + time.perf_counter() - start)
-        checkpoints.save({"model": unwrapped.state_dict(), "optimizer": optimizer.state_dict(),
-                          "scheduler": scheduler.state_dict(), "loop": snapshot, "best_state": best_state,
-                          "history": history, "ranks": ranks}, name)
+        state = {"model": unwrapped.state_dict(), "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "loop": snapshot, "best_state": best_state,
+                 "history": history, "ranks": ranks}
+        if target_dev is not None:  # the second criterion's best state must survive a resume too
+            state["best_target_state"] = best_target_state
+        checkpoints.save(state, name)
 
     def checkpoint_if_asked(name: str, at_epoch_end: bool = False) -> None:
         if checkpoints is None:
@@ -358,16 +398,31 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             if len(scores) < len(tasks):
                 shown += " (masked LM not scored)"
             reporter.log(f"{label} epoch {loop['epoch'] + 1}: train loss {mean_loss:.4f}, dev {shown}")
+            if target_dev is not None:
+                target_score = _score_target_dev(accelerator, model, tasks[0], target_dev, batch_size=per_device * 2,
+                                                 pad_id=pad_id, reporter=reporter, entry=entry)
+                reporter.log(f"{label} epoch {loop['epoch'] + 1}: target-language dev mean {target_score:.2f}")
+                if target_score > loop["best_target_score"]:
+                    loop["best_target_score"] = target_score
+                    best_target_state = _cpu_copy(unwrapped)
+                    history.setdefault("selected_epochs", {})["target"] = loop["epoch"] + 1
             if score > loop["best_score"]:
                 loop["best_score"] = score
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in unwrapped.state_dict().items()})
+                best_state = _cpu_copy(unwrapped)
                 history["best_epoch"] = loop["epoch"] + 1
+                if target_dev is not None:
+                    history.setdefault("selected_epochs", {})["en"] = loop["epoch"] + 1
             loop["epoch"] += 1
             loop["in_epoch"] = False
             checkpoint_if_asked(f"{loop['update']:09d}-1epoch", at_epoch_end=True)
     if best_state is not None:
         unwrapped.load_state_dict(best_state)
     history["best_dev_score"] = loop["best_score"]
+    if target_dev is not None:
+        history["best_target_dev_score"] = loop["best_target_score"]
+        history["selected_epochs"] = {c: history.get("selected_epochs", {}).get(c) for c in ("en", "target")}
+    if selected is not None:
+        selected.update(en=best_state, target=best_target_state)
     history["train_seconds"] = loop["elapsed"] + time.perf_counter() - start
     if checkpoints is not None:  # this process's share (a resumed run's earlier ones are not counted)
         history["checkpoints"] = {"written": checkpoints.written, "seconds": checkpoints.seconds}

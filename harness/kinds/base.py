@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness import outcomes
 from harness.spec import Example, TaskSpec
 
 Feature = dict[str, Any]
@@ -58,8 +59,27 @@ class TaskKind:
     def evaluate(self, predictions: list, features: list[Feature], spec: TaskSpec,
                  lang: str) -> tuple[float, dict[str, float], tuple[str, str]]:
         """Score, further metrics and leaderboard file of one test language, in one pass."""
-        return (self.score(predictions, features, spec, lang), self.details(predictions, features, spec, lang),
-                self.prediction_file(predictions, features, spec, lang))
+        return self.evaluate_test(predictions, features, spec, lang)[:3]
+
+    def evaluate_test(self, predictions: list, features: list[Feature], spec: TaskSpec, lang: str,
+                      ids: list[str] | None = None) -> tuple[float, dict[str, float], tuple[str, str], dict[str, Any]]:
+        """As ``evaluate``, plus the per-example outcomes record (``harness.outcomes``).
+
+        The score is computed from the outcomes, so that ``outcomes.score`` of the record written
+        beside ``results.json`` gives the reported number exactly, not merely to the last digit.
+        """
+        outcome = self.outcome(predictions, features, spec, lang, ids)
+        return (outcomes.score(outcome), self.details(predictions, features, spec, lang),
+                self.prediction_file(predictions, features, spec, lang), outcome)
+
+    def outcome(self, predictions: list, features: list[Feature], spec: TaskSpec, lang: str,
+                ids: list[str] | None = None) -> dict[str, Any]:
+        """Per-example outcomes of one test language: here whether each prediction is the label.
+
+        ``ids`` are the examples' ids in test-file order (their index when omitted).
+        """
+        correct = [int(p == f["label"]) for p, f in zip(predictions, features)]
+        return outcomes.make(spec.name, self.name, lang, "accuracy", example_ids(ids, len(correct)), correct=correct)
 
     def prediction_file(self, predictions: list, features: list[Feature], spec: TaskSpec,
                         lang: str) -> tuple[str, str]:
@@ -83,6 +103,11 @@ class ClsHead(nn.Module):
         x = self.dropout(hidden[:, 0])
         x = torch.tanh(self.dense(x))
         return self.out_proj(self.dropout(x))
+
+
+def example_ids(ids: list[str] | None, count: int) -> list[str]:
+    """The examples' ids, or their indices in test-file order where the data has none."""
+    return [str(i) for i in range(count)] if ids is None else [str(i) for i in ids]
 
 
 def head_dropout(config) -> float:

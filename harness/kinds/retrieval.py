@@ -81,6 +81,28 @@ def tatoeba_accuracy(source: torch.Tensor, target: torch.Tensor) -> tuple[float,
     return 100.0 * correct / len(predicted), predicted
 
 
+def tatoeba_search(source: torch.Tensor, target: torch.Tensor, chunk: int = 4096) -> tuple[list[int], list[int]]:
+    """Each source's prediction (as ``tatoeba_accuracy``) and the rank of its gold target (line i).
+
+    Rank 1 means the search retrieved the gold sentence; otherwise it is 1 + the targets scoring
+    above it + those tied with it (a tie the search broke the other way counts against it), so
+    that ``rank == 1`` exactly when the prediction is right.
+    """
+    predicted: list[int] = []
+    ranks: list[int] = []
+    for start in range(0, source.shape[0], chunk):
+        similarity = source[start:start + chunk] @ target.T
+        rows = torch.arange(similarity.shape[0], device=similarity.device)
+        best = similarity.topk(1, dim=1).indices[:, 0]
+        gold = similarity[rows, rows + start].unsqueeze(1)
+        above = (similarity > gold).sum(dim=1)
+        tied = (similarity == gold).sum(dim=1) - 1
+        right = best == rows + start
+        ranks.extend(torch.where(right, torch.ones_like(above), 1 + above + tied).tolist())
+        predicted.extend(best.tolist())
+    return predicted, ranks
+
+
 class Retrieval:
     name = "retrieval"
 

@@ -17,8 +17,11 @@ import json
 import torch
 from torch import nn
 
+from harness import outcomes
 from harness.kinds.base import TaskKind, head_dropout, pad_rows, run_encoder
-from harness.metrics import mlqa_em_f1, squad_em_f1, squad_v2_em_f1
+from harness.metrics import (
+    mlqa_em_f1, mlqa_normalize, qa_per_question, squad_em_f1, squad_normalize, squad_v2_em_f1, squad_v2_per_question,
+)
 
 #: Sentence punctuation and invisible characters that sub-word tokens merge onto the words
 #: around them ("》，", "\ufeffWord"); an answer span never starts or ends with one.
@@ -123,7 +126,8 @@ class SpanQA(TaskKind):
                     for i in range(examples_count)]
         return [best.get(i, (0.0, ""))[1] for i in range(examples_count)]
 
-    def _evaluate(self, predictions, features, spec, lang):
+    def _answered(self, predictions, features, spec) -> tuple[list[dict], dict[str, str]]:
+        """The SQuAD-format dataset of the questions (in test-file order) and the answer to each id."""
         examples = {f["example"]: f["qa"] for f in features}
         ordered = [examples[i] for i in sorted(examples)]
         count = max(examples, default=-1) + 1
@@ -132,11 +136,11 @@ class SpanQA(TaskKind):
                                allow_no_answer=spec.metric == "squad_v2")
         by_id = {examples[i]["id"]: answers[i] for i in sorted(examples)}
         dataset = [{"paragraphs": [{"qas": [{"id": e["id"], "answers": e["answers"]} for e in ordered]}]}]
-        if spec.metric == "mlqa":
-            return mlqa_em_f1(dataset, by_id, lang or spec.train_language), by_id
-        if spec.metric == "squad_v2":
-            return squad_v2_em_f1(dataset, by_id), by_id
-        return squad_em_f1(dataset, by_id), by_id
+        return dataset, by_id
+
+    def _evaluate(self, predictions, features, spec, lang):
+        dataset, by_id = self._answered(predictions, features, spec)
+        return _metric(dataset, by_id, spec, lang), by_id
 
     def score(self, predictions, features, spec, lang=None):
         """XTREME's QA score: the mean of F1 and exact match (percent)."""
@@ -151,11 +155,39 @@ class SpanQA(TaskKind):
         _, by_id = self._evaluate(predictions, features, spec, lang)
         return "json", json.dumps(by_id, ensure_ascii=False, indent=1) + "\n"
 
-    def evaluate(self, predictions, features, spec, lang):
-        # post-processing (n-best spans over every window) runs once for all three results
-        result, by_id = self._evaluate(predictions, features, spec, lang)
-        return ((result["f1"] + result["exact_match"]) / 2, result,
-                ("json", json.dumps(by_id, ensure_ascii=False, indent=1) + "\n"))
+    def outcome(self, predictions, features, spec, lang, ids=None):
+        dataset, by_id = self._answered(predictions, features, spec)
+        return _outcome(dataset, by_id, spec, lang)
+
+    def evaluate_test(self, predictions, features, spec, lang, ids=None):
+        # post-processing (n-best spans over every window) runs once for all four results;
+        # the questions' own ids name the outcomes
+        dataset, by_id = self._answered(predictions, features, spec)
+        outcome = _outcome(dataset, by_id, spec, lang)
+        return (outcomes.score(outcome), _metric(dataset, by_id, spec, lang),
+                ("json", json.dumps(by_id, ensure_ascii=False, indent=1) + "\n"), outcome)
+
+
+def _metric(dataset: list[dict], by_id: dict[str, str], spec, lang: str | None) -> dict[str, float]:
+    """F1 and EM (percent) as the task's official script computes them."""
+    if spec.metric == "mlqa":
+        return mlqa_em_f1(dataset, by_id, lang or spec.train_language)
+    if spec.metric == "squad_v2":
+        return squad_v2_em_f1(dataset, by_id)
+    return squad_em_f1(dataset, by_id)
+
+
+def _outcome(dataset: list[dict], by_id: dict[str, str], spec, lang: str | None) -> dict:
+    """Per question F1 (0–1) and EM (0/1), each as the task's metric scores that question."""
+    if spec.metric == "mlqa":
+        answer_lang = lang or spec.train_language
+        scored = qa_per_question(dataset, by_id, lambda text: mlqa_normalize(text, answer_lang))
+    elif spec.metric == "squad_v2":
+        scored = squad_v2_per_question(dataset, by_id)
+    else:
+        scored = qa_per_question(dataset, by_id, squad_normalize)
+    return outcomes.make(spec.name, "span_qa", lang or spec.train_language, "qa", [q[0] for q in scored],
+                         f1=[q[1] for q in scored], em=[q[2] for q in scored])
 
 
 KIND = SpanQA()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from harness import outcomes
 from harness.errors import UserError
-from harness.kinds.base import TaskKind, head_dropout, pad_rows, run_encoder
-from harness.metrics import seqeval_prf
+from harness.kinds.base import TaskKind, example_ids, head_dropout, pad_rows, run_encoder
+from harness.metrics import entity_counts, seqeval_prf
 
 IGNORE = -100
 OTHER = "<other>"
@@ -141,9 +142,36 @@ class Tagging(TaskKind):
         gold, found = self._sentences(predictions, features, spec)
         return seqeval_prf(gold, found)
 
+    def outcome(self, predictions, features, spec, lang, ids=None):
+        return self._outcome(*self._sentences(predictions, features, spec), spec, lang, ids)
+
+    def _outcome(self, gold, found, spec, lang, ids):
+        """Per sentence seqeval's entity tp/fp/fn; per word whether it is right for an
+        ``accuracy`` tagging metric (its score is a mean over words, so words are the examples)."""
+        sentence_ids = example_ids(ids, len(gold))
+        if spec.metric == "accuracy":
+            words = [(f"{ident}:{n}", int(g == f)) for ident, gs, fs in zip(sentence_ids, gold, found)
+                     for n, (g, f) in enumerate(zip(gs, fs))]
+            return outcomes.make(spec.name, self.name, lang, "accuracy", [w for w, _ in words],
+                                 correct=[c for _, c in words])
+        counts = entity_counts(gold, found)
+        return outcomes.make(spec.name, self.name, lang, "f1_counts", sentence_ids, tp=[c[0] for c in counts],
+                             fp=[c[1] for c in counts], fn=[c[2] for c in counts])
+
+    def evaluate_test(self, predictions, features, spec, lang, ids=None):
+        # windows are joined back into sentences once for the score, the details and the file
+        gold, found = self._sentences(predictions, features, spec)
+        outcome = self._outcome(gold, found, spec, lang, ids)
+        details = {} if spec.metric == "accuracy" else seqeval_prf(gold, found)
+        return outcomes.score(outcome), details, ("tsv", "".join(f"{item}\n" for item in _lines(found))), outcome
+
     def example_predictions(self, predictions, features, spec):
         _, found = self._sentences(predictions, features, spec)
-        return ["\n".join(tags) + "\n" for tags in found]  # the writer's newline leaves a blank line
+        return _lines(found)
+
+
+def _lines(found: list[list[str]]) -> list[str]:
+    return ["\n".join(tags) + "\n" for tags in found]  # the writer's newline leaves a blank line
 
 
 KIND = Tagging()

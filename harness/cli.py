@@ -143,6 +143,11 @@ CELL_OPTIONS = [
     click.option("--translated", default=None,
         help="Train the intermediate task(s) on machine-translated data in this language "
                    "(MNLI: XNLI-MT; SQuAD: translate-train); model selection stays on English dev."),
+    click.option("--select-on", default=None,
+        help="Which dev data picks the fine-tuned target state: 'en' (the training language, the paper's "
+                   "protocol), 'target' (mean over the target languages' dev sets, as in Keung et al., 2020) or "
+                   "'both' (one training, both selections and their test scores recorded; headline en) "
+                   "[default: en]. For pawsx, xnli, udpos, panx."),
     click.option("--retrieval-layer", type=int, default=None,
         help="Retrieval targets: hidden layer to pool [default: 14 of 24, same relative depth otherwise]."),
     click.option("--pooling", default=None, help="Retrieval targets: 'mean' over tokens or 'cls' [default: mean]."),
@@ -497,6 +502,65 @@ def _print_results(results_path: Path, record: dict, seconds: float) -> None:
     console.print(table_heading(record), soft_wrap=True)
     console.print(render_table(record))
     console.print(f"results: {results_path}  ({seconds:.1f} s)", soft_wrap=True)
+
+
+@cli.command("report")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--target", default=None, help="Drill down into one target task: its languages across.")
+@click.option("--model", default=None, help="Only this backbone [default: one table per backbone].")
+@click.option("--delta/--absolute", "delta", default=None,
+              help="Δ against the 'none' row of the same backbone and seeds, or plain scores "
+                   "[default: Δ where a 'none' row exists].")
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Paired-bootstrap resamples for significance (0: no test).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap (a report is reproducible).")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "latex", "csv", "json"]), default="table",
+              show_default=True, help="table: rich terminal table.")
+@click.option("--compare", default=None,
+              help="A reference shown beside the table: a report JSON file, or 'xlmr-large' (published XTREME "
+                   "figures of XLM-R Large, Hu et al. 2020).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a heatmap of the task matrix, Δ in Δ mode (.png, .pdf or .svg).")
+@click.option("--plot-languages", "plot_languages", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a per-language heatmap of --target.")
+def report_command(folders, target, model, delta, resamples, seed, fmt, compare, plot_file, plot_languages) -> None:
+    """Tables of finished runs: intermediate tasks down, target tasks across, mean ± std over seeds.
+
+    Reads results.json (and per-example outcomes for the paired bootstrap) under FOLDERS: stores,
+    their runs/ folders or single run folders; no model is loaded. Runs whose settings differ
+    (hyperparameters, data, preset, core version) are refused, never mixed.
+
+    Example: xharness report xharness-runs --format markdown --compare xlmr-large
+    """
+    from harness import report
+
+    mode = None if delta is None else ("delta" if delta else "absolute")
+    try:
+        if plot_languages is not None and target is None:
+            raise UserError("--plot-languages draws one task's languages: give it with --target TASK")
+        runs, skipped = report.collect(folders)
+        built = report.build(runs, model=model, target=target, mode=mode, resamples=resamples, seed=seed,
+                             skipped=skipped)
+        if compare is not None:
+            report.attach_reference(built, report.load_reference(compare))
+        figures = []
+        if plot_file is not None:  # the task matrix, even when the text report drills into --target
+            figures.append((plot_file, built if target is None else report.build(
+                runs, model=model, mode=mode, resamples=resamples, seed=seed)))
+        if plot_languages is not None:
+            figures.append((plot_languages, built))
+        for path, shown in figures:
+            if len(shown.tables) > 1:
+                raise UserError(f"a figure shows one backbone; pick it with --model "
+                                f"({', '.join(t.model for t in shown.tables)})")
+            report.plot(shown.tables[0], path)
+            click.echo(f"figure: {path}", err=True)
+    except UserError as error:
+        _fail(error)
+        return
+    text = report.render(built, fmt)
+    if text is not None:
+        click.echo(text, nl=False)
 
 
 def main() -> None:

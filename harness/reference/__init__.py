@@ -1,0 +1,1 @@
+"""Published reference tables for ``xharness report --compare`` (JSON in the report's own shape)."""

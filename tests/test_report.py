@@ -1,0 +1,404 @@
+"""`xharness report`: matrix, Δ, seeds, paired bootstrap + Holm, formats, figures, refusals (issue 9)."""
+
+import csv
+import io
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness import outcomes, report
+from harness.cli import cli
+from harness.store import seal
+
+FAST = ["--preset", "smoke", "--languages", "en,de", "--inter-epochs", "1", "--target-epochs", "1"]
+SMOKE_GRID = ["--inter", "hellaswag,none", "--target", "pawsx,xnli", "--seeds", "1,2", *FAST]
+SETTINGS = {"lr": 1e-5, "batch_size": 32, "max_length": 128, "epochs": 2}
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, ["report", *map(str, args)])
+
+
+def as_json(*args: str) -> dict:
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def cells(table: dict) -> dict[tuple[str, str], dict]:
+    return {(c["row"], c["column"]): c for c in table["cells"]}
+
+
+# --------------------------------------------------------------------- records written by hand
+
+
+def accuracy_outcome(task: str, lang: str, correct: list[int]) -> dict:
+    return outcomes.make(task, "classification", lang, "accuracy", [str(i) for i in range(len(correct))],
+                         correct=correct)
+
+
+def write_run(store: Path, inter: str, target: str, seed: int, correct: dict[str, list[int]], *,
+              model: str = "tiny", target_settings: dict | None = None, with_outcomes: bool = True) -> Path:
+    """A sealed run folder as the harness writes it: results.json, outcome files, manifest."""
+    per_language = {lang: 100.0 * sum(c) / len(c) for lang, c in correct.items()}
+    inters = [] if inter == "none" else inter.split("+")
+    record = {
+        "schema": "xharness.results/1", "intermediate_tasks": inters, "target_task": target,
+        "model": {"name": model, "source": "built", "revision": None, "sha256": f"sha-{model}"},
+        "seed": seed, "preset": None, "data_source": "hub", "languages": list(correct),
+        "hyperparameters": {"intermediate": dict(SETTINGS) if inters else None,
+                            "target": dict(target_settings or SETTINGS)},
+        "scores": {"metric": "accuracy", "split": "test", "per_language": per_language,
+                   "average": statistics.fmean(per_language.values())},
+        "phases": {"intermediate": None, "target": {"key": f"{inter}-{target}-{model}-{seed}"}},
+        "data": {"intermediate": [{"task": t} for t in inters], "target": {"task": target, "sha256": "d"}},
+        "versions": {"core": "0.2.0"},
+    }
+    folder = store / "runs" / f"{inter}__{target}__{model}__seed{seed}-{record['phases']['target']['key']}"
+    folder.mkdir(parents=True)
+    if with_outcomes:
+        record["outcomes"] = {"schema": outcomes.SCHEMA, "files": {}}
+        for lang, values in correct.items():
+            path = outcomes.path_for(folder, lang)
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(outcomes.dumps(accuracy_outcome(target, lang, values)), encoding="utf-8")
+            record["outcomes"]["files"][lang] = path.relative_to(folder).as_posix()
+    (folder / "results.json").write_text(json.dumps(record), encoding="utf-8")
+    seal(folder)
+    return folder
+
+
+def pattern(n: int, right: int, offset: int = 0) -> list[int]:
+    """n examples, `right` of them correct, starting at `offset` (wrapping)."""
+    return [1 if (i - offset) % n < right else 0 for i in range(n)]
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    """Baseline and two intermediate tasks, 2 targets × 2 languages × 3 seeds, 200 examples each.
+
+    `strong` is right on every example of xnli that `none` gets wrong (a sure improvement);
+    `noise` equals `none` on xnli except for a few examples (no real difference).
+    """
+    root = tmp_path / "store"
+    n = 200
+    for seed in (1, 2, 3):
+        write_run(root, "none", "xnli", seed, {"en": pattern(n, 120 + seed), "de": pattern(n, 100 + seed)})
+        write_run(root, "strong", "xnli", seed, {"en": [1] * n, "de": [1] * n})
+        write_run(root, "noise", "xnli", seed, {"en": pattern(n, 121 + seed, 1), "de": pattern(n, 100 + seed, 3)})
+        write_run(root, "none", "pawsx", seed, {"en": pattern(n, 150 - seed), "de": pattern(n, 140)})
+        write_run(root, "strong", "pawsx", seed, {"en": pattern(n, 152 - seed), "de": pattern(n, 141)})
+        write_run(root, "noise", "pawsx", seed, {"en": pattern(n, 150 - seed, 5), "de": pattern(n, 139, 2)})
+    return root
+
+
+# ------------------------------------------------------------------------- the real smoke grid
+
+
+@pytest.fixture(scope="module")
+def smoke_grid(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("report-grid")
+    result = CliRunner().invoke(cli, ["sweep", *SMOKE_GRID, "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    return output
+
+
+def test_smoke_grid_means_stds_and_deltas_equal_the_records(smoke_grid):
+    records = [json.loads(p.read_text()) for p in smoke_grid.glob("runs/*/results.json")]
+    assert len(records) == 8
+    # independently: task score = mean over languages of per_language, per (row, target, seed)
+    scores = {("+".join(r["intermediate_tasks"]) or "none", r["target_task"], r["seed"]):
+              statistics.fmean(r["scores"]["per_language"].values()) for r in records}
+    for target in ("pawsx", "xnli"):
+        for seed in (1, 2):
+            avg = {row: statistics.fmean([scores[(row, "pawsx", seed)], scores[(row, "xnli", seed)]])
+                   for row in ("none", "hellaswag")}
+            for row in avg:
+                scores[(row, "average", seed)] = avg[row]
+
+    doc = as_json(smoke_grid, "--bootstrap", "50")
+    (table,) = doc["tables"]
+    assert table["mode"] == "delta" and table["rows"] == ["none", "hellaswag"]
+    assert table["columns"] == ["xnli", "pawsx", "average"]
+    by = cells(table)
+    for row in ("none", "hellaswag"):
+        for column in ("xnli", "pawsx", "average"):
+            values = [scores[(row, column, s)] for s in (1, 2)]
+            score = by[(row, column)]["score"]
+            assert score["seeds"] == [1, 2] and score["n"] == 2
+            assert score["mean"] == pytest.approx(statistics.fmean(values))
+            assert score["std"] == pytest.approx(statistics.stdev(values))
+            if row == "none":
+                assert by[(row, column)]["delta"] is None
+                continue
+            deltas = [scores[(row, column, s)] - scores[("none", column, s)] for s in (1, 2)]
+            delta = by[(row, column)]["delta"]
+            assert delta["mean"] == pytest.approx(statistics.fmean(deltas))
+            assert delta["std"] == pytest.approx(statistics.stdev(deltas))
+            assert len(by[(row, column)]["runs"]) == len(by[(row, column)]["baseline_runs"]) > 0
+            assert all(Path(f).is_dir() for f in by[(row, column)]["runs"])
+
+    absolute = cells(as_json(smoke_grid, "--absolute", "--bootstrap", "0")["tables"][0])
+    assert all(c["delta"] is None for c in absolute.values())
+    assert absolute[("hellaswag", "xnli")]["score"] == by[("hellaswag", "xnli")]["score"]
+
+
+def test_smoke_grid_significance_when_outcomes_are_recorded(smoke_grid):
+    if not list(smoke_grid.glob("runs/*/outcomes/test-*.json")):
+        pytest.skip("the runs write no outcomes/test-<lang>.json yet: significance cannot be tested on real runs")
+    table = as_json(smoke_grid, "--bootstrap", "200")["tables"][0]
+    tested = [c for c in table["cells"] if c["row"] != "none"]
+    assert table["tests"] == len(tested) == 3
+    for cell in tested:
+        assert 0.0 <= cell["p"] <= cell["p_holm"] <= 1.0
+        assert cell["untested"] is None
+    assert not any("disagree" in n or "outcome files give" in n for n in table["notes"])
+
+
+# ----------------------------------------------------------------------------------- bootstrap
+
+
+def _system(correct: dict[str, list[int]], task: str = "xnli") -> dict:
+    return {task: {lang: accuracy_outcome(task, lang, values) for lang, values in correct.items()}}
+
+
+def test_bootstrap_identical_systems_give_p_one():
+    a = _system({"en": pattern(100, 60), "de": pattern(80, 30)})
+    observed, p = report.paired_bootstrap([(a, a), (a, a)], resamples=500, seed=0)
+    assert observed == 0.0 and p == pytest.approx(1.0)
+
+
+def test_bootstrap_a_system_right_where_the_other_is_wrong_gives_p_near_zero():
+    wrong = pattern(100, 70)
+    right = [1 - w for w in wrong]  # right exactly where the baseline is wrong, wrong where it is right
+    better = [max(w, r) for w, r in zip(wrong, right)]  # right on every example
+    observed, p = report.paired_bootstrap([(_system({"en": better}), _system({"en": wrong}))], resamples=1000)
+    assert observed == pytest.approx(30.0) and p < 0.01
+    observed, p = report.paired_bootstrap([(_system({"en": right}), _system({"en": wrong}))], resamples=1000)
+    assert observed == pytest.approx(-40.0) and p < 0.01  # the sign does not matter: two-sided
+
+
+def test_bootstrap_is_reproducible_with_the_same_seed():
+    # a small, noisy difference: the p-value depends on the resamples
+    system = _system({"en": pattern(60, 33, 2), "de": pattern(50, 26, 7)})
+    baseline = _system({"en": pattern(60, 31), "de": pattern(50, 25)})
+    first = report.paired_bootstrap([(system, baseline)], resamples=300, seed=7)
+    again = report.paired_bootstrap([(system, baseline)], resamples=300, seed=7)
+    other = [report.paired_bootstrap([(system, baseline)], resamples=300, seed=s)[1] for s in (8, 9, 10)]
+    assert first == again
+    assert 0.05 < first[1] < 1.0
+    assert any(p != first[1] for p in other)  # the seed does drive the resamples
+
+
+def test_bootstrap_resampled_scores_use_each_aggregate_as_outcomes_score():
+    import numpy as np
+
+    records = [
+        outcomes.make("panx", "tagging", "de", "f1_counts", ["a", "b", "c"], tp=[2, 0, 1], fp=[1, 1, 0], fn=[0, 2, 1]),
+        outcomes.make("xquad", "span_qa", "de", "qa", ["a", "b"], f1=[0.5, 1.0], em=[0, 1]),
+        accuracy_outcome("xnli", "de", [1, 0, 1, 1]),
+    ]
+    for record in records:
+        names = outcomes.AGGREGATES[record["aggregate"]]
+        sums = np.array([[sum(record[name]) for name in names]], dtype=float)  # the resample that is the test set
+        assert report._from_sums(record["aggregate"], sums, len(record["ids"]))[0] == pytest.approx(
+            outcomes.score(record))
+
+
+def test_holm_on_a_hand_worked_case():
+    # p = [0.01, 0.04, 0.03, 0.005], m = 4. Sorted: 0.005 (#4), 0.01 (#1), 0.03 (#3), 0.04 (#2).
+    # times (m − rank + 1) = 4, 3, 2, 1: 0.020, 0.030, 0.060, 0.040
+    # running maximum:                    0.020, 0.030, 0.060, 0.060
+    # back in input order: #1 0.03, #2 0.06, #3 0.06, #4 0.02
+    assert report.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert report.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert report.holm([]) == []
+
+
+# -------------------------------------------------------------------------------- the matrix
+
+
+def test_a_sure_improvement_is_starred_and_noise_is_not(store):
+    table = as_json(store, "--bootstrap", "500")["tables"][0]
+    by = cells(table)
+    assert table["rows"] == ["none", "noise", "strong"]
+    assert table["tests"] == 6  # 2 Δ rows × (2 targets + average), Holm over all six
+    strong = by[("strong", "xnli")]
+    assert strong["marker"] == "**" and strong["p_holm"] < 0.01
+    assert by[("noise", "xnli")]["marker"] == "" and by[("noise", "xnli")]["p_holm"] > 0.05
+    raw = [c["p"] for c in table["cells"] if c["p"] is not None]
+    assert [c["p_holm"] for c in table["cells"] if c["p"] is not None] == pytest.approx(report.holm(raw))
+    markdown = invoke(store, "--format", "markdown", "--bootstrap", "500").stdout
+    assert "**" in next(line for line in markdown.splitlines() if line.startswith("| strong"))
+
+
+def test_delta_pairs_only_seeds_present_in_both_rows_and_marks_fewer_seeds(tmp_path):
+    root = tmp_path / "store"
+    for seed in (1, 2, 3):
+        write_run(root, "mnli", "xnli", seed, {"en": pattern(20, 10 + seed)})
+    for seed in (1, 2):
+        write_run(root, "none", "xnli", seed, {"en": pattern(20, 8 + 2 * seed)})
+    table = as_json(root, "--bootstrap", "0")["tables"][0]
+    by = cells(table)
+    assert by[("mnli", "xnli")]["score"]["seeds"] == [1, 2, 3]
+    delta = by[("mnli", "xnli")]["delta"]
+    assert delta["seeds"] == [1, 2] and delta["values"] == pytest.approx([5.0, 0.0])
+    assert delta["std"] == pytest.approx(statistics.stdev([5.0, 0.0]))
+
+    write_run(root, "mnli", "pawsx", 1, {"en": pattern(20, 12)})  # one seed where others have two
+    write_run(root, "none", "pawsx", 1, {"en": pattern(20, 12)})
+    table = as_json(root, "--bootstrap", "0")["tables"][0]
+    assert cells(table)[("mnli", "pawsx")]["fewer_seeds"] is True
+    assert cells(table)[("mnli", "xnli")]["fewer_seeds"] is False
+    assert any(note.startswith("†") for note in table["notes"])
+    text = invoke(root, "--format", "markdown", "--bootstrap", "0").stdout
+    row = next(line for line in text.splitlines() if line.startswith("| mnli"))
+    assert "± - (1)†" in row  # one seed: no std, and marked
+
+
+def test_per_language_drill_down(store):
+    table = as_json(store, "--target", "xnli", "--absolute", "--bootstrap", "0")["tables"][0]
+    assert table["target"] == "xnli" and table["columns"] == ["en", "de", "average"]
+    by = cells(table)
+    assert by[("none", "de")]["score"]["values"] == pytest.approx([100 * (100 + s) / 200 for s in (1, 2, 3)])
+    assert by[("none", "average")]["score"]["values"] == pytest.approx(
+        [(100 * (120 + s) / 200 + 100 * (100 + s) / 200) / 2 for s in (1, 2, 3)])
+    bad = invoke(store, "--target", "xnlii")
+    assert bad.exit_code == 2 and "did you mean 'xnli'" in bad.output
+
+
+def test_one_table_per_backbone_and_model_picks_one(store):
+    write_run(store, "mnli", "xnli", 1, {"en": pattern(10, 5)}, model="other")
+    doc = as_json(store, "--bootstrap", "0")
+    assert [t["model"] for t in doc["tables"]] == ["other", "tiny"]
+    assert [t["mode"] for t in doc["tables"]] == ["absolute", "delta"]  # Δ only where a backbone has a baseline
+    assert invoke(store, "--model", "other", "--delta").exit_code == 1
+    doc = as_json(store, "--model", "tiny", "--bootstrap", "0")
+    assert [t["model"] for t in doc["tables"]] == ["tiny"]
+    assert invoke(store, "--model", "tinny").exit_code == 2
+
+
+def test_damaged_and_unsound_folders_are_skipped(store):
+    victim = next(store.glob("runs/strong__xnli__*seed1-*"))
+    (victim / "results.json").write_text((victim / "results.json").read_text().replace('"seed": 1', '"seed": 9'))
+    aside = store / "damaged" / "x"
+    shutil.copytree(next(store.glob("runs/strong__pawsx__*seed1-*")), aside)
+    doc = as_json(store, "--bootstrap", "0")
+    assert len(doc["skipped"]) == 1 and "does not match" in doc["skipped"][0]
+    by = cells(doc["tables"][0])
+    assert by[("strong", "xnli")]["score"]["seeds"] == [2, 3]
+    runs = {Path(run) for c in doc["tables"][0]["cells"] for run in c["runs"]}
+    assert runs and all(run.parent == (store / "runs").resolve() for run in runs)  # nothing from damaged/
+
+
+# ------------------------------------------------------------------------------------ refusals
+
+
+def test_runs_with_different_settings_are_refused_with_one_line(store):
+    write_run(store, "other", "xnli", 1, {"en": pattern(200, 100), "de": pattern(200, 100)},
+              target_settings={**SETTINGS, "max_length": 256})
+    result = invoke(store)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and result.output.startswith("error: refusing to mix runs whose ")
+    assert "hyperparameters.target.max_length differs in column xnli: 128" in result.output
+
+
+def test_report_of_nothing_and_plot_languages_without_target_are_one_line_errors(tmp_path):
+    result = invoke(tmp_path)
+    assert result.exit_code == 1 and result.output.startswith("error: no finished runs")
+    result = invoke(tmp_path / "missing")
+    assert result.exit_code == 1 and "is not a folder" in result.output
+    result = invoke(tmp_path, "--plot-languages", tmp_path / "x.png")
+    assert result.exit_code == 1 and "--target" in result.output
+
+
+# ------------------------------------------------------------------------------------- formats
+
+
+def test_markdown_has_the_table_shape(store):
+    text = invoke(store, "--format", "markdown", "--bootstrap", "100").stdout
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(lines) == 2 + 3  # header, separator, three rows
+    assert all(line.endswith("|") and line.count("|") == 5 for line in lines)  # 4 columns
+    assert set(lines[1]) <= set("|-: ")
+    assert lines[0].split("|")[1].strip() == "intermediate"
+    assert "+" in lines[3] or "−" in lines[3]  # Δ rows are signed
+
+
+def test_csv_parses_with_one_line_per_number(store):
+    rows = list(csv.DictReader(io.StringIO(invoke(store, "--format", "csv", "--bootstrap", "0").stdout)))
+    assert {r["kind"] for r in rows} == {"score", "delta"}
+    assert len([r for r in rows if r["kind"] == "score"]) == 9 and len([r for r in rows if r["kind"] == "delta"]) == 6
+    line = next(r for r in rows if r["row"] == "strong" and r["column"] == "xnli" and r["kind"] == "delta")
+    assert line["seeds"] == "1;2;3" and float(line["n"]) == 3
+
+
+def test_latex_uses_booktabs_and_bolds_the_best_cell(store):
+    text = invoke(store, "--format", "latex", "--bootstrap", "100").stdout
+    assert text.index(r"\toprule") < text.index(r"\midrule") < text.index(r"\bottomrule")
+    body = text[text.index(r"\midrule"):text.index(r"\bottomrule")]
+    rows = {line.split(" & ")[0]: line.split(" & ") for line in body.splitlines() if " & " in line}
+    assert rows["strong"][1].startswith(r"\textbf{+") and not rows["noise"][1].startswith(r"\textbf")  # xnli
+    assert "$-$" in text or "+" in rows["noise"][1]  # Δ signed, minus typeset as math
+    assert "−" not in text and "±" not in text  # no raw Unicode that pdflatex would choke on
+
+
+def test_latex_compiles_when_pdflatex_is_installed(store, tmp_path):
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex not installed: the LaTeX is checked structurally only (test above)")
+    text = invoke(store, "--format", "latex", "--bootstrap", "100").stdout
+    document = "\\documentclass{article}\\usepackage{booktabs}\\usepackage[utf8]{inputenc}\\begin{document}\n" \
+               + text + "\\end{document}\n"
+    (tmp_path / "t.tex").write_text(document, encoding="utf-8")
+    compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=tmp_path, capture_output=True)
+    assert compiled.returncode == 0, compiled.stdout[-2000:]
+
+
+def test_plots_are_written_at_the_expected_pixel_size(store, tmp_path):
+    from matplotlib.image import imread
+
+    heat, languages = tmp_path / "delta.png", tmp_path / "langs.png"
+    result = invoke(store, "--bootstrap", "100", "--plot", heat, "--plot-languages", languages, "--target", "xnli")
+    assert result.exit_code == 0, result.output
+    # the matrix: 2 Δ rows × 3 columns; the languages of xnli: 2 Δ rows × (en, de, average)
+    width, height = report.figure_size(2, 3)
+    assert (width, height) == (5.9, 2.4)
+    for path in (heat, languages):
+        assert imread(path).shape[:2] == (round(height * report.FIG_DPI), round(width * report.FIG_DPI))
+    pdf = tmp_path / "delta.pdf"
+    assert invoke(store, "--bootstrap", "0", "--plot", pdf).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert invoke(store, "--plot", tmp_path / "x.jpeg").exit_code == 1
+
+
+def test_compare_shows_the_shipped_reference(smoke_grid, tmp_path):
+    text = invoke(smoke_grid, "--format", "markdown", "--compare", "xlmr-large", "--bootstrap", "0").stdout
+    row = next(line for line in text.splitlines() if line.startswith("| XLM-R Large (Hu et al., 2020)"))
+    assert [cell.strip() for cell in row.strip("|").split("|")][1:] == ["79.20", "86.40", "82.80"]  # xnli, pawsx, avg
+    assert "arXiv:2003.11080" in text
+    reference = json.loads((Path(report.__file__).parent / "reference" / "xlmr_large_xtreme.json").read_text())
+    xquad = next(c for c in reference["tables"][0]["cells"] if c["column"] == "xquad")
+    assert (xquad["f1"], xquad["em"], xquad["score"]["mean"]) == (76.6, 60.8, 68.7)
+    # a report's own JSON is a valid reference: compare a run with itself
+    mine = tmp_path / "mine.json"
+    mine.write_text(invoke(smoke_grid, "--format", "json", "--absolute", "--bootstrap", "0").stdout)
+    doc = as_json(smoke_grid, "--compare", mine, "--bootstrap", "0")
+    shown = {r["label"]: r["values"] for r in doc["tables"][0]["reference"]}
+    none = cells(doc["tables"][0])[("none", "xnli")]["score"]["mean"]
+    assert shown["mine"]["xnli"] == pytest.approx(none)
+    assert invoke(smoke_grid, "--compare", tmp_path / "nope.json").exit_code == 1
+
+
+def test_report_help_imports_no_heavy_library():
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom harness.cli import cli\n"
+            "assert CliRunner().invoke(cli, ['report', '--help']).exit_code == 0\n"
+            "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'matplotlib', 'scipy', 'numpy') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

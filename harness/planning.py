@@ -45,7 +45,6 @@ SELECT_ON = ("en", "target", "both")
 #: ``dev`` split. Other targets select on English data only: XQuAD's and MLQA's specs read
 #: SQuAD's dev set for every language (MLQA's own per-language dev files are not wired into its
 #: spec), TyDiQA-GoldP's dev set is its test set, and BUCC and Tatoeba are not trained.
-SELECT_ON_TARGET_TASKS = ("pawsx", "xnli", "udpos", "panx")
 
 SETTING_KEYS = ("lr", "weight_decay", "warmup_ratio", "batch_size", "per_device_batch_size", "max_length")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt")
@@ -272,7 +271,7 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
                                          data_dir=data_dir))
     untrained = target.spec.kind in UNTRAINED_KINDS
     train_lang = target.spec.train_language
-    select_on = _select_on(request.overrides.get("select_on"), target.spec.name, train_lang, languages)
+    select_on = _select_on(request.overrides.get("select_on"), target, train_lang, languages, registry, source)
     needs = [] if untrained else [("train", train_lang), ("dev", train_lang)]
     if target.spec.kind == "bitext_mining":  # the threshold is chosen on each language's dev split
         needs += [("dev", lang) for lang in languages]
@@ -313,16 +312,21 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
                 registry.plugin_versions())
 
 
-def _select_on(value: str | None, target: str, train_lang: str, languages: list[str]) -> str:
+def _select_on(value: str | None, target: Registered, train_lang: str, languages: list[str],
+               registry: Registry, source: str) -> str:
     """``--select-on``, checked: a known choice, on a target with dev data in its target languages."""
     choice = (value or "en").strip().lower()
     if choice not in SELECT_ON:
         raise UserError(f"--select-on {value!r} is not a choice: use {', '.join(SELECT_ON)}")
     if choice == "en":
         return choice
-    if target not in SELECT_ON_TARGET_TASKS:
-        raise UserError(f"--select-on {choice}: {target} has no dev data in its target languages; "
-                        f"targets that have: {', '.join(SELECT_ON_TARGET_TASKS)}")
+    if not target.spec.target_dev:
+        having = sorted(name for name, item in registry.tasks["target"].items() if item.spec.target_dev)
+        raise UserError(f"--select-on {choice}: {target.spec.name} has no dev data in its target languages; "
+                        f"targets that have: {', '.join(having)}")
+    if target.spec.target_dev == "local" and source == "hub":
+        raise UserError(f"--select-on {choice}: {target.spec.name}'s dev sets in its target languages are read "
+                        f"from local files; pass --data-dir (or --preset smoke)")
     if not [lang for lang in languages if lang != train_lang]:
         raise UserError(f"--select-on {choice} selects on the target languages' dev sets: give --languages "
                         f"at least one language besides {train_lang}")

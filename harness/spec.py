@@ -86,6 +86,10 @@ class TaskSpec:
     :param data_version: bump when the reader's output changes, so cached phases are redone.
     :param translated_train: languages with machine-translated training data (read as the
         ``train`` split in that language), for ``--translated LANG``.
+    :param target_dev: the task has a ``dev`` split in its other languages too, so a checkpoint
+        can be chosen on them (``--select-on target|both``); ``dev`` in the training language
+        stays the protocol's selection set. ``"local"``: only its local files and samples have
+        them, not its hub source.
     """
 
     name: str
@@ -102,6 +106,7 @@ class TaskSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     data_version: str = "1"
     translated_train: tuple[str, ...] = ()
+    target_dev: bool | str = False
 
 
 @dataclass(frozen=True)

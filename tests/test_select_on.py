@@ -114,8 +114,8 @@ def test_plain_keys_are_unchanged_and_other_selections_key_apart(registry, tmp_p
 
 @pytest.mark.parametrize(("arguments", "expected"), [
     (["--target", "pawsx", "--select-on", "sideways"], "use en, target, both"),
-    (["--target", "xquad", "--select-on", "both"], "targets that have: pawsx, xnli, udpos, panx"),
-    (["--target", "tatoeba", "--select-on", "target"], "targets that have: pawsx, xnli, udpos, panx"),
+    (["--target", "xquad", "--select-on", "both"], "targets that have: mlqa, panx, pawsx, udpos, xnli"),
+    (["--target", "tatoeba", "--select-on", "target"], "targets that have: mlqa, panx, pawsx, udpos, xnli"),
     (["--target", "pawsx", "--select-on", "target", "--languages", "en"], "besides en"),
 ])
 def test_bad_select_on_gives_one_line(arguments, expected, tmp_path):
@@ -124,6 +124,21 @@ def test_bad_select_on_gives_one_line(arguments, expected, tmp_path):
     assert result.exit_code != 0
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
     assert result.output.startswith("error: --select-on") and expected in result.output
+
+
+def test_mlqa_selects_on_its_own_dev_sets_from_local_files_only(tmp_path):
+    """MLQA's English dev is SQuAD's (the protocol), its other languages' dev MLQA's own files; its
+    hub source has only SQuAD's, so there the option is refused."""
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "mlqa", "--preset", "smoke",
+                                      "--languages", "en,de", "--select-on", "both", "--target-epochs", "1",
+                                      "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("runs/*/results.json")]
+    assert set(record["phases"]["target"]["selection"]) == {"en", "target"}
+    assert set(record["phases"]["target"]["history"]["epochs"][0]["target_dev_scores"]) == {"de"}
+    hub = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "mlqa", "--languages", "en,de",
+                                   "--select-on", "both", "--output", str(tmp_path)])
+    assert hub.exit_code == 1 and "read from local files" in hub.output and len(hub.output.splitlines()) == 1
 
 
 def test_a_resumed_run_keeps_the_target_selected_state(tmp_path):

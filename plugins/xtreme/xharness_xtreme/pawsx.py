@@ -59,4 +59,5 @@ PAWSX = TaskSpec(
         convert=from_hub,
     ),
     defaults={"epochs": 5, "batch_size": 32, "max_length": 256, "lr": 1e-5},
+    target_dev=True,
 )

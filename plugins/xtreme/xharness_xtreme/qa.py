@@ -40,6 +40,14 @@ def from_tydiqa_hub(row: dict, lang: str) -> dict | None:
     return from_hub(row, lang) if row["id"].startswith(f"{TYDI_NAMES[lang]}-") else None
 
 
+def mlqa_file(split: str, lang: str) -> str:
+    """MLQA's files; English dev is SQuAD's (the protocol's selection set), other languages' dev
+    MLQA's own (for --select-on)."""
+    if split == "test" or (split == "dev" and lang != "en"):
+        return f"MLQA_V1/{split}/{split}-context-{lang}-question-{lang}.json"
+    return SQUAD_FILES[split]
+
+
 SQUAD_HUB = HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_hub)
 
 XQUAD = TaskSpec(
@@ -62,13 +70,12 @@ MLQA = TaskSpec(
     description="MLQA (Lewis et al., 2020), trained on SQuAD v1.1",
     languages=("en", "es", "de", "ar", "hi", "vi", "zh"),
     metric="mlqa",
-    local=LocalSource(file=lambda split, lang: SQUAD_FILES.get(split)
-                      or f"MLQA_V1/test/test-context-{lang}-question-{lang}.json",
-                      read=read_squad, roots=("", "squad", "mlqa")),
+    local=LocalSource(file=mlqa_file, read=read_squad, roots=("", "squad", "mlqa")),
     samples=SAMPLES,
     hub=HubSource(path="google/xtreme", config="MLQA.{lang}.{lang}", splits={"test": "test"}, convert=from_hub,
                   per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB}),
     defaults=DEFAULTS,
+    target_dev="local",  # the hub source reads SQuAD's dev set for every language
 )
 
 TYDIQA = TaskSpec(

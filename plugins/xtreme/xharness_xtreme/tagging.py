@@ -102,6 +102,7 @@ UDPOS = TaskSpec(
                                                                        "test": "test"},
                   convert=_from_hub(UPOS, "pos_tags"), language_names=UD_NAMES),
     defaults={"epochs": 10, "batch_size": 32, "max_length": 256, "lr": 1e-5},
+    target_dev=True,
 )
 
 PANX = TaskSpec(
@@ -117,4 +118,5 @@ PANX = TaskSpec(
                                                                        "test": "test"},
                   convert=_from_hub(NER, "ner_tags")),
     defaults={"epochs": 10, "batch_size": 32, "max_length": 256, "lr": 1e-5},
+    target_dev=True,
 )

@@ -80,4 +80,5 @@ XNLI = TaskSpec(
                                       convert=from_glue_mnli)},
     ),
     defaults={"epochs": 2, "batch_size": 32, "max_length": 256, "lr": 1e-5},
+    target_dev=True,
 )

@@ -55,7 +55,6 @@ RESULTS_SCHEMA = "xharness.results/1"
 BASELINE = "none"
 AVERAGE = "average"
 #: XTREME's task order (Hu et al., 2020); other targets follow alphabetically.
-XTREME_ORDER = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba")
 ZERO = 1e-9  # differences this small are ties: float noise must not decide a sign
 CHUNK = 4_000_000  # indices drawn at once per test set (bounds memory on big test sets)
 FIG_DPI = 100
@@ -446,7 +445,19 @@ class Report:
 
 
 def _task_order(tasks: Iterable[str]) -> list[str]:
-    return sorted(set(tasks), key=lambda t: (XTREME_ORDER.index(t) if t in XTREME_ORDER else len(XTREME_ORDER), t))
+    """Columns in the order of the installed leaderboards' tasks (XTREME's table order for the
+    built-in plugin), then any other task by name: the core knows no task by name."""
+    order = _leaderboard_order()
+    return sorted(set(tasks), key=lambda t: (order.index(t) if t in order else len(order), t))
+
+
+def _leaderboard_order() -> list[str]:
+    from harness.plugins import discover
+
+    order: list[str] = []
+    for _, board in sorted(discover().leaderboards.items()):
+        order += [task.name for task in board.spec.tasks if task.name not in order]
+    return order
 
 
 def _row_order(rows: Iterable[str]) -> list[str]:

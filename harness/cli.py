@@ -280,7 +280,7 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
             if devices:
                 code = sweep.spawn_workers(grid_path, [d.strip() for d in devices.split(",") if d.strip()],
                                            log=lambda m: click.echo(m, err=True))
-                result = {"outcome": {}, "seconds": None, "cleaned": [], "worker_exit": code}
+                result = {"seconds": None, "cleaned": [], "worker_exit": code}
             else:
                 result = sweep.work(grid, registry, log=lambda m: click.echo(m, err=True))
     except UserError as error:
@@ -293,7 +293,7 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
         sys.exit(stop.exit_code)
     cells = sweep.plan_grid(grid, registry)
     failed = _print_summary(cells, result, reused)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed or result.get("worker_exit") else 0)
 
 
 def _grid_from(context, grid_file, inter, target, seeds, models, output, data_dir, preset, languages,
@@ -398,8 +398,7 @@ def _print_status(cells, counts: dict) -> None:
 
 
 def _print_summary(cells, result: dict, reused: int) -> int:
-    outcome = result["outcome"]
-    done = sum(o["status"] == "done" for o in outcome.values())
+    done = sum(c.status == "done" for c in cells) - reused  # by this sweep and its workers
     failed = [c for c in cells if c.status == "failed"]
     click.echo(f"summary: {done} done now, {reused} reused (done before), {len(failed)} failed"
                + (f", in {result['seconds']:.0f} s" if result.get("seconds") else ""), err=True)

@@ -14,6 +14,7 @@ from harness.data import TaskData
 from harness.errors import UserError
 from harness.planning import Plan
 
+
 def features_dir(plan: Plan) -> Path | None:
     """Featurised data of every cell of a store, shared (see ``harness.features``);
     ``XHARNESS_FEATURE_CACHE=0`` turns the cache off."""

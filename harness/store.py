@@ -43,8 +43,12 @@ def seal(folder: Path) -> None:
     atomic_write_json(folder / MANIFEST, {"schema": MANIFEST_SCHEMA, "files": files})
 
 
-def problem(folder: Path) -> str | None:
-    """Why ``folder`` is not a sound finished phase, or None when every file matches its manifest."""
+def problem(folder: Path, *, quick: bool = False) -> str | None:
+    """Why ``folder`` is not a sound finished phase, or None when every file matches its manifest.
+
+    ``quick`` checks presence and sizes only: enough to count a grid's finished cells without
+    reading every encoder; reuse always checks the digests too.
+    """
     manifest = folder / MANIFEST
     if not manifest.is_file():
         return f"it has no {MANIFEST} (an unfinished or foreign folder)"
@@ -59,6 +63,8 @@ def problem(folder: Path) -> str | None:
             return f"{name} is missing"
         if path.stat().st_size != size:
             return f"{name} has changed size ({path.stat().st_size} bytes, {size} when written)"
+    if quick:
+        return None
     for name, _, digest in entries:  # sizes first: cheap, and they catch truncation at once
         if file_sha256(folder / name) != digest:
             return f"{name} does not match its recorded SHA-256 (edited or corrupted)"
@@ -81,7 +87,6 @@ class RunStore:
 
     def __init__(self, root: Path):
         self.root = Path(root).expanduser().resolve()
-        self.cleaned: list[tuple[Path, int]] = []  # stale temporary folders removed, with their bytes
 
     @property
     def locks_root(self) -> Path:
@@ -163,7 +168,6 @@ class RunStore:
             else:
                 path.unlink(missing_ok=True)
             removed.append((path, size))
-        self.cleaned.extend(removed)
         CLEANED.extend(removed)
         return removed
 

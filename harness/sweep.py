@@ -103,6 +103,7 @@ class PlannedCell:
     where: str | None = None  # who is computing it, when running
     error: str | None = None
     log: str | None = None
+    failed_at: float | None = None  # when its failure was recorded (time.time())
 
 
 def state_path(store: RunStore, grid: Grid) -> Path:
@@ -128,11 +129,11 @@ def record_outcome(store: RunStore, grid: Grid, cell: PlannedCell, error: str | 
         if error is None:
             state["failed"].pop(key, None)
         else:
-            state["failed"][key] = {"cell": cell.label, "error": error, "log": cell.log}
+            state["failed"][key] = {"cell": cell.label, "error": error, "log": cell.log, "at": time.time()}
         atomic_write_json(path, state)
 
 
-def plan_grid(grid: Grid, registry, *, build_models: bool = True) -> list[PlannedCell]:
+def plan_grid(grid: Grid, registry) -> list[PlannedCell]:
     """Every cell with its phase folders and status, without importing torch unless a built
     model (``tiny``) has to be built to be hashed."""
     from harness.kinds import UNTRAINED_KINDS
@@ -158,13 +159,14 @@ def plan_grid(grid: Grid, registry, *, build_models: bool = True) -> list[Planne
         cell.run_dir, cell.inter_folder = paths.run_dir, paths.inter_folder
         cell.trains_target = plan.target.spec.kind not in UNTRAINED_KINDS
         cell.log = str(store.root / "logs" / f"{paths.run_dir.name}.log")
-        if cell.run_dir.is_dir() and problem(cell.run_dir) is None:
+        if cell.run_dir.is_dir() and problem(cell.run_dir, quick=True) is None:
             cell.status = "done"
         elif store.is_locked(cell.run_dir):
             owner = store.owner(cell.run_dir) or {}
             cell.status, cell.where = "running", f"pid {owner.get('pid')} on {owner.get('host')}"
         elif cell.run_dir.name in failed:
-            cell.status, cell.error = "failed", failed[cell.run_dir.name]["error"]
+            failure = failed[cell.run_dir.name]
+            cell.status, cell.error, cell.failed_at = "failed", failure["error"], failure.get("at", 0.0)
         cells.append(cell)
     return cells
 
@@ -174,7 +176,7 @@ def summarize(cells: list[PlannedCell]) -> dict[str, Any]:
     counts = {status: sum(c.status == status for c in cells) for status in ("done", "running", "failed", "missing",
                                                                            "invalid")}
     intermediate = {c.inter_folder for c in cells if c.inter_folder is not None}
-    inter_done = {f for f in intermediate if f.is_dir() and problem(f) is None}
+    inter_done = {f for f in intermediate if f.is_dir() and problem(f, quick=True) is None}
     pending = [c for c in cells if c.status in ("missing", "failed", "running")]
     needed_inter = {c.inter_folder for c in pending if c.inter_folder is not None} - inter_done
     return {"cells": len(cells), **counts,
@@ -235,17 +237,22 @@ def run_cell(cell: PlannedCell, registry, *, wait: bool) -> tuple[str, str | Non
 
 def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2.0) -> dict[str, Any]:
     """Run every missing cell of ``grid`` in this process, skipping cells other processes are on
-    and coming back to them; return what happened to each cell."""
+    and coming back to them; return what happened to each cell.
+
+    A cell that failed before this call started is tried again (the user may have fixed its
+    data); one that failed during it, here or in another worker, is not.
+    """
     from harness.store import CLEANED
 
     store = RunStore(Path(grid.output))
     outcome: dict[str, dict[str, Any]] = {}
-    began = time.perf_counter()
+    began, started_at = time.perf_counter(), time.time()
     cleaned_before = len(CLEANED)
     durations: list[float] = []
     while True:
         cells = plan_grid(grid, registry)
-        todo = [c for c in cells if c.status == "missing" and c.label not in outcome]
+        todo = [c for c in cells if c.label not in outcome and (
+            c.status == "missing" or (c.status == "failed" and (c.failed_at or 0.0) < started_at))]
         total = len(cells)
         done_now = sum(c.status == "done" for c in cells)
         if not todo:
@@ -256,8 +263,8 @@ def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2
             continue
         progressed = False
         for cell in todo:
-            if cell.run_dir is not None and (cell.run_dir.is_dir() and problem(cell.run_dir) is None):
-                continue
+            if cell.run_dir is not None and cell.run_dir.is_dir() and problem(cell.run_dir, quick=True) is None:
+                continue  # finished by another process meanwhile
             left = len([c for c in todo if c.label not in outcome])
             eta = f", about {_duration(sum(durations) / len(durations) * left)} left" if durations else ""
             log(f"{worker}[{done_now + 1}/{total}] {cell.label}{eta}")

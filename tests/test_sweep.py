@@ -161,6 +161,13 @@ def test_a_failing_cell_does_not_stop_the_others(tmp_path):
     assert [r["target_task"] for r in results(output).values()] == ["pawsx"]
     status = sweep(output, "--status")
     assert "1 done, 0 running, 1 failed, 0 missing of 2 cells" in status.output
+    # the data fixed, the same sweep tries the failed cell again and only that one
+    test_file.write_text(test_file.read_text(encoding="utf-8").replace("a line with too few fields\n", ""),
+                         encoding="utf-8")
+    again = sweep(output, "--inter", "none", "--target", "xnli,pawsx", "--data-dir", str(data), *FAST)
+    assert again.exit_code == 0, again.output
+    assert "summary: 1 done now, 1 reused (done before), 0 failed" in again.output
+    assert sorted(r["target_task"] for r in results(output).values()) == ["pawsx", "xnli"]
 
 
 def test_two_local_workers_share_the_grid(tmp_path):

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,6 +74,14 @@ def split_list(value: str | list | None) -> list[str]:
 def load_toml(path: Path) -> dict[str, Any]:
     """A grid file: ``inter``, ``target``, ``seeds``, ``models`` (lists) and any run option by its
     long name (``output``, ``preset``, ``lr``, ``target-epochs`` …)."""
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise UserError("grid files need Python 3.11 or the tomli package (pip install tomli); or give "
+                            "the grid as --inter/--target options") from None
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)

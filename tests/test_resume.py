@@ -172,12 +172,17 @@ def test_a_damaged_checkpoint_is_set_aside_and_training_starts_over(reference, t
     assert outcome(output) == expected
 
 
-def test_temporary_folders_of_a_dead_process_are_removed(reference, tmp_path):
-    source, _, _ = reference
+def _without_phase_3(reference, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the reference store whose finished run is gone: phase 3 must be computed again."""
     output = tmp_path / "out"
-    shutil.copytree(source, output)
+    shutil.copytree(reference[0], output)
     (run_dir,) = output.glob("runs/*")
-    shutil.rmtree(run_dir)  # the cell must be computed again, as after a crash while writing
+    shutil.rmtree(run_dir)
+    return output, run_dir
+
+
+def test_temporary_folders_of_a_dead_process_are_removed(reference, tmp_path):
+    output, run_dir = _without_phase_3(reference, tmp_path)  # as after a crash while writing it
     litter = run_dir.parent / f".{run_dir.name}.99999.abcd.tmp"
     (litter / "predictions").mkdir(parents=True)
     (litter / "results.json").write_text("{}")
@@ -192,11 +197,7 @@ def test_temporary_folders_of_a_dead_process_are_removed(reference, tmp_path):
 def test_no_wait_exits_with_one_line_when_another_process_holds_the_phase(reference, tmp_path):
     from harness.store import RunStore
 
-    source, _, _ = reference
-    output = tmp_path / "out"
-    shutil.copytree(source, output)
-    (run_dir,) = output.glob("runs/*")
-    shutil.rmtree(run_dir)
+    output, run_dir = _without_phase_3(reference, tmp_path)
     store = RunStore(output)
     with store.lock(run_dir, "test", lambda m: None):
         run = Run(output, "--no-wait")
@@ -207,11 +208,7 @@ def test_no_wait_exits_with_one_line_when_another_process_holds_the_phase(refere
 
 
 def test_a_lock_held_by_a_dead_process_is_taken_over(reference, tmp_path):
-    source, _, _ = reference
-    output = tmp_path / "out"
-    shutil.copytree(source, output)
-    (run_dir,) = output.glob("runs/*")
-    shutil.rmtree(run_dir)
+    output, run_dir = _without_phase_3(reference, tmp_path)
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; from pathlib import Path; from harness.store import RunStore\n"
         f"store = RunStore(Path({str(output)!r}))\n"

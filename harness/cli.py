@@ -44,8 +44,12 @@ def list_command(as_json: bool) -> None:
         for name, item in sorted(table.items()):
             spec = item.spec
             tasks.append({"name": name, "role": role, "kind": spec.kind, "languages": list(spec.languages),
+                          "extra_languages": [x for x in spec.all_languages if x not in spec.languages],
                           "metric": spec.metric, "plugin": item.plugin, "plugin_version": item.plugin_version,
                           "description": spec.description})
+    kinds = [{"name": name, "plugin": item.plugin, "trained": item.spec.trained, "pooled_test": item.spec.pooled_test,
+              "settings": dict(item.spec.settings), "load": item.spec.load, "description": item.spec.description}
+             for name, item in sorted(registry.kinds.items())]
     models = [{"name": name, "source": "hub" if item.spec.hub_id else "built", "hub_id": item.spec.hub_id,
                "plugin": item.plugin, "plugin_version": item.plugin_version, "description": item.spec.description}
               for name, item in sorted(registry.models.items())]
@@ -57,8 +61,8 @@ def list_command(as_json: bool) -> None:
                          for t in item.spec.tasks}}
               for name, item in sorted(registry.leaderboards.items())]
     if as_json:
-        click.echo(json.dumps({"tasks": tasks, "models": models, "leaderboards": boards, "plugins": plugins,
-                               "conflicts": conflicts}, indent=2))
+        click.echo(json.dumps({"tasks": tasks, "kinds": kinds, "models": models, "leaderboards": boards,
+                               "plugins": plugins, "conflicts": conflicts}, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -72,7 +76,16 @@ def list_command(as_json: bool) -> None:
     for t in tasks:
         codes = t["languages"]
         langs = f"{len(codes)}: {' '.join(codes)}" if len(codes) <= 8 else f"{len(codes)}: {' '.join(codes[:6])} …"
+        if t["extra_languages"]:
+            langs += f" (+{len(t['extra_languages'])} on request: {' '.join(t['extra_languages'])})"
         table.add_row(t["name"], t["role"], t["kind"], langs, t["metric"], t["plugin"])
+    console.print(table)
+    table = Table(title="Task kinds", title_justify="left")
+    for column in ("name", "phase 3", "settings (--setting NAME=VALUE)", "plugin"):
+        table.add_column(column)
+    for k in kinds:
+        shown = ", ".join(f"{name}={value}" for name, value in k["settings"].items()) or "-"
+        table.add_row(k["name"], "trains" if k["trained"] else "embeds only", shown, k["plugin"])
     console.print(table)
     table = Table(title="Models", title_justify="left")
     for column in ("name", "source", "plugin", "description"):
@@ -85,7 +98,7 @@ def list_command(as_json: bool) -> None:
         for column in ("name", "tasks (metric, languages)", "plugin"):
             table.add_column(column)
         for b in boards:
-            listed = ", ".join(f"{n} ({t['metric']}, {t['languages']})" for n, t in b["tasks"].items())
+            listed = ", ".join(f"{n} ({t['metric']}, {t['languages']} languages)" for n, t in b["tasks"].items())
             table.add_row(b["name"], listed, b["plugin"])
         console.print(table)
     table = Table(title="Plugins", title_justify="left")
@@ -118,7 +131,9 @@ CELL_OPTIONS = [
     click.option("--data-dir", default=None, type=click.Path(path_type=Path),
         help="Read task data from local files in their original layout instead of the hub."),
     click.option("--preset", default=None, help="'smoke': tiny model, bundled samples, a few dozen steps."),
-    click.option("--languages", default=None, help="Comma-separated subset of the target's languages."),
+    click.option("--languages", default=None,
+        help="Comma-separated languages of the target (its own by default; a benchmark's added languages too), "
+                   "or a leaderboard name for that benchmark's set, e.g. xtreme-r."),
     click.option("--lr", type=float, default=None, help="Learning rate [default: 1e-5]."),
     click.option("--batch-size", type=int, default=None, help="Effective batch size [default: per task, 32]."),
     click.option("--per-device-batch-size", type=int, default=None,
@@ -147,10 +162,14 @@ CELL_OPTIONS = [
         help="Which dev data picks the fine-tuned target state: 'en' (the training language, the paper's "
                    "protocol), 'target' (mean over the target languages' dev sets, as in Keung et al., 2020) or "
                    "'both' (one training, both selections and their test scores recorded; headline en) "
-                   "[default: en]. For pawsx, xnli, udpos, panx."),
+                   "[default: en]. For targets with dev data in their target languages (pawsx, xnli, udpos, panx, "
+                   "mlqa from local files, xcopa)."),
     click.option("--retrieval-layer", type=int, default=None,
         help="Retrieval targets: hidden layer to pool [default: 14 of 24, same relative depth otherwise]."),
     click.option("--pooling", default=None, help="Retrieval targets: 'mean' over tokens or 'cls' [default: mean]."),
+    click.option("--setting", multiple=True, metavar="NAME=VALUE",
+        help="A setting of the task kind's own (repeatable), e.g. --setting query_max_length=64 for dual-encoder "
+                   "targets; `xharness list` shows each kind's settings and defaults."),
     click.option("--checkpoint-minutes", type=click.FloatRange(min=0), default=30.0, show_default=True,
         help="Save the full training state at least this often (and after every epoch); a rerun resumes "
                    "from it. 0: after every update."),
@@ -325,7 +344,8 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
             if key not in overrides:
                 raise UserError(f"grid file {grid_file}: unknown key {key!r} (use run options' long names)")
             settings[key] = values.pop(key)
-    settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items()
+                     if v is not None and v != ()})
     for name, value in (("inter", inter), ("target", target), ("seeds", seeds), ("models", models)):
         if value is not None:
             values[name] = value
@@ -430,7 +450,8 @@ def _stopped(stop) -> None:
               help="Folder with one sub-folder per task holding test-<lang>.<ext> prediction files.")
 @click.option("--labels", required=True, type=click.Path(path_type=Path), help="Folder of gold labels, same layout.")
 @click.option("--leaderboard", "board_name", default=None,
-              help="Which registered leaderboard's format and metrics [default: the only one installed].")
+              help="Which registered leaderboard's format and metrics (xtreme, xtreme-r, …) [default: the one "
+                   "installed, or the one that scores the most task folders found].")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON, keyed as XTREME's evaluate.py keys them.")
 def score_command(predictions: Path, labels: Path, board_name: str | None, as_json: bool) -> None:
     """Score leaderboard-format predictions against labels (no GPU, no model needed).
@@ -443,11 +464,7 @@ def score_command(predictions: Path, labels: Path, board_name: str | None, as_js
     registry = _registry()
     try:
         if board_name is None:
-            names = sorted({*registry.leaderboards, *registry.conflicts["leaderboard"]})
-            if len(names) != 1:
-                raise UserError("pass --leaderboard NAME; installed: "
-                                + (", ".join(names) or "none (see `xharness list`)"))
-            board_name = names[0]
+            board_name = _guess_leaderboard(registry, predictions, labels)
         board = registry.leaderboard(board_name).spec
         scores = score_folders(board, predictions, labels)
     except UserError as error:
@@ -471,7 +488,8 @@ def _print_scores(board, scores: dict) -> None:
             continue
         result = scores[task.name]
         metric_names = [m for m in result if not m.startswith("avg_")]
-        table = Table(title=f"{task.name} ({task.group})", title_justify="left")
+        groups = ", ".join(task.group_names) or "no group"
+        table = Table(title=f"{task.name} ({groups})", title_justify="left")
         table.add_column("language")
         for metric in metric_names:
             table.add_column(metric, justify="right")
@@ -486,6 +504,38 @@ def _print_scores(board, scores: dict) -> None:
     for name, value in scores.items():
         summary.add_row(name, f"{value['avg_metric'] if isinstance(value, dict) else value:.2f}")
     console.print(summary)
+    if board.overall_note:
+        console.print(f"all_task: {board.overall_note}", soft_wrap=True)
+
+
+def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
+    """The installed leaderboard that scores the most of the task folders found in both folders
+    (XTREME's mock data also holds a mewslix folder, which XTREME's evaluate.py ignores too); among
+    equals, the ones whose files for those tasks are all there; among those, the first by name,
+    said on stderr."""
+    names = sorted({*registry.leaderboards, *registry.conflicts["leaderboard"]})
+    if len(names) == 1:
+        return names[0]
+    present = set()
+    if predictions.is_dir() and labels.is_dir():
+        present = {p.name for p in predictions.iterdir() if p.is_dir() and (labels / p.name).is_dir()}
+
+    def complete(board) -> bool:
+        return all((folder / t.name / f"test-{lang}.{t.extension}").is_file()
+                   for t in board.tasks if t.name in present for lang in t.languages
+                   for folder in (predictions, labels))
+
+    covered = {name: len(present & {t.name for t in item.spec.tasks}) for name, item in registry.leaderboards.items()}
+    best = max(covered.values(), default=0)
+    if not best:
+        raise UserError("pass --leaderboard NAME (no task folder of an installed leaderboard is in both folders); "
+                        "installed: " + (", ".join(names) or "none (see `xharness list`)"))
+    fitting = sorted(name for name, count in covered.items() if count == best)
+    whole = [name for name in fitting if complete(registry.leaderboards[name].spec)] or fitting
+    if len(whole) > 1:
+        click.echo(f"note: scoring as leaderboard {whole[0]} (also fits: {', '.join(whole[1:])}); "
+                   f"choose with --leaderboard", err=True)
+    return whole[0]
 
 
 def _print_results(results_path: Path, record: dict, seconds: float) -> None:

@@ -45,6 +45,13 @@ class TaskData:
         }
         if self.source == "hub":
             base.update(dataset=spec.hub.path, config=spec.hub.config, revision=spec.hub.revision)
+            # a language read from another dataset; named only when a run reads one, so the keys of
+            # runs that do not are as they were before per-language sources existed
+            others = sorted({lang for _, lang in self.needs if lang in spec.hub.per_language})
+            if others:
+                base["per_language"] = {lang: {"dataset": spec.hub.per_language[lang].path,
+                                               "config": spec.hub.per_language[lang].config_for(lang),
+                                               "revision": spec.hub.per_language[lang].revision} for lang in others}
         else:
             paths = sorted({path for group in self.files.values() for path in group})
             common = Path(os.path.commonpath([str(p.parent) for p in paths]))
@@ -64,7 +71,7 @@ class TaskData:
     def where(self, split: str, lang: str) -> str:
         """The file(s), or hub dataset, that one split and language are read from."""
         if self.source == "hub":
-            sources = self.spec.hub.sources_for(split)
+            sources = self.spec.hub.sources_for(split, lang)
             return "; ".join(f"hub {s.path} {s.config_for(lang) or ''} split {s.splits[split]}".replace("  ", " ")
                              for s in sources)
         return ", ".join(str(p) for p in self.files[(split, lang)])
@@ -123,24 +130,34 @@ def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: st
             first = wanted if isinstance(wanted, str) else wanted[0]
             raise UserError(f"{spec.name} is read from local files only: pass --data-dir DIR with its files as "
                             f"DIR/{first} (or under DIR/{spec.local.roots[-1]}/), or --preset smoke")
-        missing = [s for s, _ in needs if any(s not in src.splits for src in spec.hub.sources_for(s))]
+        missing = [s for s, lang in needs if any(s not in src.splits for src in spec.hub.sources_for(s, lang))]
         if missing:
             raise UserError(f"task {spec.name!r} has no {missing[0]!r} split on the hub; pass --data-dir")
         if not hub.hub_reachable():
-            for split in {s for s, _ in needs}:
-                for source in spec.hub.sources_for(split):
+            for split, lang in sorted(set(needs)):
+                for source in spec.hub.sources_for(split, lang):
                     if not hub.dataset_maybe_cached(source.path):
-                        raise UserError(_offline_message(spec, source.path))
+                        raise UserError(_offline_message(spec, source.path, (split, lang)))
             hub.go_offline()
     else:
         raise ValueError(source)
     return data
 
 
-def _offline_message(spec: TaskSpec, path: str) -> str:
+def _offline_message(spec: TaskSpec, path: str, need: tuple[str, str] | None = None) -> str:
+    where = f"the {spec.name} files in their original layout"
+    if need is not None:
+        try:
+            wanted = spec.local.file(*need)
+        except (KeyError, ValueError, IndexError):
+            wanted = None
+        if wanted:
+            first = wanted if isinstance(wanted, str) else wanted[0]
+            root = spec.local.roots[0]
+            where = f"its files in their original layout (e.g. DIR/{root + '/' if root else ''}{first})"
     return (f"dataset {path} ({spec.name}) cannot be loaded: the Hugging Face hub is unreachable and "
-            f"the dataset is not in the local cache; pass --data-dir DIR with the {spec.name} files in their "
-            f"original layout, or --preset smoke to run on the bundled samples")
+            f"the dataset is not in the local cache; pass --data-dir DIR with {where}, or --preset smoke "
+            f"to run on the bundled samples")
 
 
 def _find(spec: TaskSpec, base: Path, split: str, lang: str) -> list[Path] | None:
@@ -172,7 +189,8 @@ def _find_one(spec: TaskSpec, base: Path, relative: str) -> list[Path] | None:
 
 
 def _load_hub(spec: TaskSpec, split: str, lang: str) -> list[Example]:
-    return [example for source in spec.hub.sources_for(split) for example in _load_hub_source(spec, source, split, lang)]
+    return [example for source in spec.hub.sources_for(split, lang)
+            for example in _load_hub_source(spec, source, split, lang)]
 
 
 def _load_hub_source(spec: TaskSpec, source, split: str, lang: str) -> list[Example]:
@@ -189,6 +207,8 @@ def _load_hub_source(spec: TaskSpec, source, split: str, lang: str) -> list[Exam
     examples = []
     for row in rows:
         example = source.convert(row, lang)
-        if example is not None:
+        if isinstance(example, list):  # one row may hold several examples (a query and its candidates)
+            examples.extend(example)
+        elif example is not None:
             examples.append(example)
     return examples

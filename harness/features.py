@@ -102,6 +102,11 @@ def feature_key(kind_name: str, data_identity: Mapping[str, Any], split: str, la
         # checks num_choices; the name only appears in error messages but costs nothing to include
         "spec": {"name": spec.name, "labels": list(spec.labels), "num_choices": spec.num_choices},
     }
+    from harness.kinds import kind_spec
+
+    own = kind_spec(kind_name).settings  # a kind's own settings may shape its features (lengths)
+    if own:  # only then: the keys of the other kinds' entries stay as they were
+        material["kind_settings"] = {name: _plain(spec.defaults.get(name, default)) for name, default in own.items()}
     return stable_hash(material, length=32)
 
 

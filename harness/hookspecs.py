@@ -1,4 +1,4 @@
-"""The plugin contract: three registration hooks, one entry-point group.
+"""The plugin contract: registration hooks, one entry-point group.
 
 A plugin is a module (or object) listed under the ``xharness`` entry-point group that
 implements any of these hooks with ``@harness.hookimpl``. Each hook receives the core's
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from harness.spec import Leaderboard, ModelSpec, TaskSpec
+    from harness.spec import KindSpec, Leaderboard, ModelSpec, TaskSpec
 
 PROJECT = "xharness"
 ENTRY_POINT_GROUP = "xharness"
@@ -53,4 +53,13 @@ def register_leaderboards(register: Callable[["Leaderboard"], None]) -> None:
     """Register a benchmark's submission format, for ``xharness score``.
 
     :param register: call once per :class:`harness.spec.Leaderboard`.
+    """
+
+
+@hookspec
+def register_task_kinds(register: Callable[["KindSpec"], None]) -> None:
+    """Register task kinds (featurisation, head, loss, prediction, scoring, outcomes) that tasks
+    of any plugin can name; the core's own kinds are registered through this hook too.
+
+    :param register: call once per :class:`harness.spec.KindSpec`.
     """

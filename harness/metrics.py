@@ -14,7 +14,7 @@ import string
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import lru_cache
 
 # -- classification and retrieval ---------------------------------------------------------
@@ -302,3 +302,54 @@ def _v2_f1(prediction: str, truth: str) -> float:
     if not predicted or not gold:
         return float(predicted == gold)
     return _token_f1(prediction, truth)
+
+
+# -- ranking (LAReQA, Mewsli-X) --------------------------------------------------------------
+#
+# Each query comes with its candidates ranked best first (ids, as many as were kept, at least k)
+# and the set of its relevant candidate ids. Ties in the scores are broken before these see the
+# list (``harness.kinds.dual_encoder.top_k_ranked``: higher score first, then pool order), so
+# every function here reads one fixed ranking.
+
+def average_precision_at_k(ranked: Sequence[str], relevant: Collection[str], k: int = 20) -> float:
+    """AP@k in [0, 1]: the mean, over the relevant items, of precision at each rank ≤ k that holds
+    one; the sum is divided by min(k, number of relevant items), so a query whose relevant items
+    all lead the list scores 1 even when it has more of them than k."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    if not relevant:
+        return 0.0
+    hits, total = 0, 0.0
+    for rank, candidate in enumerate(ranked[:k], start=1):
+        if candidate in relevant:
+            hits += 1
+            total += hits / rank
+    return total / min(k, len(relevant))
+
+
+def reciprocal_rank_at_k(ranked: Sequence[str], relevant: Collection[str], k: int = 20) -> float:
+    """1 / rank of the first relevant item if it is within the first k, else 0 (MRR@k per query).
+    With one relevant item per query this equals AP@k."""
+    for rank, candidate in enumerate(ranked[:k], start=1):
+        if candidate in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def recall_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """Share of the relevant items found among the first k."""
+    if not relevant:
+        return 0.0
+    return sum(1 for candidate in ranked[:k] if candidate in relevant) / len(relevant)
+
+
+def accuracy_at_1(ranked: Sequence[str], relevant: Collection[str]) -> float:
+    """1 if the top-ranked item is relevant, else 0 (precision@1)."""
+    return 1.0 if ranked and ranked[0] in relevant else 0.0
+
+
+def map_at_k(rankings: Sequence[Sequence[str]], relevants: Sequence[Collection[str]], k: int = 20) -> float:
+    """mAP@k in percent over queries."""
+    if not rankings:
+        return float("nan")
+    return 100.0 * sum(average_precision_at_k(r, g, k) for r, g in zip(rankings, relevants)) / len(rankings)

@@ -14,6 +14,8 @@ aggregate      arrays (one entry per example)          language score (percent)
                                                        pairs per source sentence (BUCC)
 ``qa``         ``f1`` (0–1), ``em`` (0/1)              100 · (mean(f1) + mean(em)) / 2, XTREME's
                                                        QA score; F1 and EM alone are kept too
+``mean``       ``value`` (0–1)                         100 · mean(value); a per-query score such
+                                                       as average precision at 20 (mAP@20)
 =============  ======================================  ==========================================
 
 A record may also hold ``extra`` (Tatoeba: each query's ``rank`` of its gold sentence; BUCC: the
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "xharness.outcomes/1"
-AGGREGATES = {"accuracy": ("correct",), "f1_counts": ("tp", "fp", "fn"), "qa": ("f1", "em")}
+AGGREGATES = {"accuracy": ("correct",), "f1_counts": ("tp", "fp", "fn"), "qa": ("f1", "em"), "mean": ("value",)}
 
 
 def make(task: str, kind: str, lang: str, aggregate: str, ids: Sequence[str], *,
@@ -73,6 +75,9 @@ def score(outcome: dict[str, Any], indices: Sequence[int] | None = None) -> floa
         if not f1:
             return float("nan")
         return (100.0 * sum(f1) / len(f1) + 100.0 * sum(em) / len(em)) / 2
+    if aggregate == "mean":
+        values = pick("value")
+        return 100.0 * sum(values) / len(values) if values else float("nan")
     raise ValueError(f"unknown aggregate {aggregate!r}")
 
 

@@ -17,7 +17,7 @@ from harness import hub
 from harness.data import TaskData, plan_task_data
 from harness.errors import UnknownNameError, UserError
 from harness.fsutil import sha256_files
-from harness.kinds import UNTRAINED_KINDS
+from harness.kinds import is_trained, kind_spec
 from harness.plugins import Registered, Registry
 from harness.store import RunStore
 
@@ -152,8 +152,20 @@ def _hub_model(name: str, hub_id: str, revision: str | None, spec: Registered | 
     return choice
 
 
+def _by_model(task_defaults: dict[str, Any], model: ModelChoice | None) -> dict[str, Any]:
+    """A task's defaults for this backbone: ``defaults["by_model"][name or hub id]`` over the rest
+    (XTREME-R's scripts use another learning rate for mBERT than for XLM-R, say)."""
+    chosen = {k: v for k, v in task_defaults.items() if k != "by_model"}
+    table = task_defaults.get("by_model") or {}
+    if model is not None:
+        for name in (model.location, model.name):  # the registered name wins over the hub id
+            chosen.update(table.get(name, {}))
+    return chosen
+
+
 def _settings(task_defaults: dict[str, Any], preset: dict[str, Any], epochs_key: str,
-              overrides: dict[str, Any]) -> dict[str, Any]:
+              overrides: dict[str, Any], model: ModelChoice | None = None) -> dict[str, Any]:
+    task_defaults = _by_model(task_defaults, model)
     settings = dict(CORE_DEFAULTS)
     settings.update({k: v for k, v in task_defaults.items() if k in CORE_DEFAULTS})
     settings.update(preset.get("settings", {}))
@@ -172,6 +184,87 @@ def _settings(task_defaults: dict[str, Any], preset: dict[str, Any], epochs_key:
     if settings["epochs"] <= 0 or settings["lr"] <= 0:
         raise UserError("epochs and learning rate must be positive")
     return settings
+
+
+def parse_setting_overrides(values) -> dict[str, str]:
+    """``--setting NAME=VALUE`` (repeatable) as a mapping, checked for form."""
+    parsed: dict[str, str] = {}
+    for text in values or ():
+        name, sep, value = str(text).partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--setting {text!r}: give NAME=VALUE (e.g. --setting query_max_length=64)")
+        parsed[name.strip()] = value.strip()
+    return parsed
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return raw.lower() in ("true", "1", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        wanted = ("true or false" if isinstance(default, bool) else "a whole number" if isinstance(default, int)
+                  else "a number")
+        raise UserError(f"--setting {name}={raw}: expected {wanted} (default {default!r})") from None
+    return raw
+
+
+def kind_settings(spec, task_defaults: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
+    """The values of the task's kind's own settings: kind default < task default < ``--setting``,
+    checked by the kind."""
+    kind = kind_spec(spec.kind)
+    own = kind.settings
+    values = {name: task_defaults.get(name, default) for name, default in own.items()}
+    for name, raw in given.items():
+        if name in own:
+            values[name] = _coerce(name, raw, own[name])
+    if kind.check_settings is not None and values:
+        try:
+            kind.check_settings(values)
+        except (ValueError, TypeError) as exc:
+            raise UserError(f"{spec.name}: setting {exc} (set with --setting NAME=VALUE)") from None
+    return values
+
+
+def _check_setting_names(given: dict[str, str], specs) -> None:
+    known = {name for spec in specs for name in kind_spec(spec.kind).settings}
+    for name in given:
+        if name not in known:
+            offered = ", ".join(sorted(known)) or "none (their kinds have no settings of their own)"
+            raise UserError(f"--setting {name}: not a setting of these tasks' kinds; settings they have: {offered}")
+
+
+def plan_languages(requested: list[str] | None, target: Registered, registry: Registry) -> list[str]:
+    """The target languages of a run: the task's default ones, those listed, or a leaderboard's set
+    for this task (``--languages xtreme-r``), always in the task's own order so that equal sets key
+    alike."""
+    spec = target.spec
+    if not requested:
+        return list(spec.languages)
+    offered = spec.all_languages
+    if len(requested) == 1 and requested[0] not in offered and (
+            requested[0] in registry.leaderboards or requested[0] in registry.conflicts["leaderboard"]):
+        board = registry.leaderboard(requested[0]).spec
+        entry = next((t for t in board.tasks if t.name == spec.name), None)
+        if entry is None:
+            raise UserError(f"--languages {board.name}: leaderboard {board.name} has no task {spec.name} "
+                            f"(it has {', '.join(t.name for t in board.tasks)})")
+        lacking = [lang for lang in entry.languages if lang not in offered]
+        if lacking:
+            raise UserError(f"--languages {board.name}: {spec.name} has no data for {', '.join(lacking)}, which "
+                            f"{board.name} lists; update the plugin that registers {spec.name}")
+        requested = list(entry.languages)
+    for lang in requested:
+        if lang not in offered:
+            raise UnknownNameError(f"language for {spec.name}", lang, offered)
+    return [lang for lang in offered if lang in requested]
 
 
 def plan_mlm_corpus(corpus: str) -> TaskData:
@@ -241,12 +334,7 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         raise UserError("--inter names a task twice")
     inter = [registry.task("intermediate", n) for n in inter_names]
 
-    languages = list(target.spec.languages)
-    if request.languages:
-        for lang in request.languages:
-            if lang not in target.spec.languages:
-                raise UnknownNameError(f"language for {target.spec.name}", lang, target.spec.languages)
-        languages = [lang for lang in target.spec.languages if lang in request.languages]
+    languages = plan_languages(request.languages, target, registry)
 
     source = "bundled" if preset.get("source") == "bundled" else ("local" if request.data_dir else "hub")
     if source == "bundled" and request.data_dir is not None:
@@ -269,7 +357,7 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
             train_lang = translated
         inter_data.append(plan_task_data(task, [("train", train_lang), ("dev", lang)], source=source,
                                          data_dir=data_dir))
-    untrained = target.spec.kind in UNTRAINED_KINDS
+    untrained = not is_trained(target.spec.kind)
     train_lang = target.spec.train_language
     select_on = _select_on(request.overrides.get("select_on"), target, train_lang, languages, registry, source)
     needs = [] if untrained else [("train", train_lang), ("dev", train_lang)]
@@ -278,12 +366,22 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     if select_on != "en":  # read and checked before training, like every other split
         needs += [("dev", lang) for lang in languages if lang != train_lang]
     needs += [("test", lang) for lang in languages]
+    if kind_spec(target.spec.kind).pooled_test:  # the candidate pool holds every language's test data
+        needs += [("test", lang) for lang in target.spec.languages if lang not in languages]
     target_data = plan_task_data(target, needs, source=source, data_dir=data_dir)
 
     model = resolve_model(request.model or preset.get("model") or "xlm-roberta-large", registry)
     # one task brings its own defaults; several share the protocol's and add how batches are drawn
-    inter_settings = _settings(dict(inter[0].spec.defaults) if len(inter) == 1 else {}, preset, "inter_epochs",
-                               request.overrides)
+    given = parse_setting_overrides(request.overrides.get("setting"))
+    _check_setting_names(given, [t.spec for t in inter] + [target.spec])
+    inter_defaults = _by_model(dict(inter[0].spec.defaults), model) if len(inter) == 1 else {}
+    inter_settings = _settings(inter_defaults, preset, "inter_epochs", request.overrides)
+    # each task's kind settings (its own defaults, then --setting): flat for one task, per task for several
+    own = {task.spec.name: kind_settings(task.spec, _by_model(dict(task.spec.defaults), model), given) for task in inter}
+    if len(inter) == 1:
+        inter_settings.update(own[inter[0].spec.name])
+    elif any(own.values()):
+        inter_settings["kind_settings"] = {name: values for name, values in own.items() if values}
     mlm = request.overrides.get("mlm")
     if mlm:
         if not inter:
@@ -305,7 +403,8 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     if untrained:
         target_settings = _retrieval_settings(dict(target.spec.defaults), preset, request.overrides)
     else:
-        target_settings = _settings(dict(target.spec.defaults), preset, "target_epochs", request.overrides)
+        target_settings = _settings(dict(target.spec.defaults), preset, "target_epochs", request.overrides, model)
+        target_settings.update(kind_settings(target.spec, _by_model(dict(target.spec.defaults), model), given))
     if select_on != "en":  # only then: the keys of runs with the paper's selection stay as they were
         target_settings["select_on"] = select_on
     return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,

@@ -5,7 +5,12 @@ implements a misspelt hook or registers something invalid is recorded with its e
 the others keep working. ``XHARNESS_DISABLE_PLUGIN_AUTOLOAD=1`` switches entry-point
 loading off; ``XHARNESS_PLUGINS=a,b`` loads only the named entry points.
 
-When two or more plugins register the same name (task of one role, model or leaderboard),
+Task kinds are registered first, by every plugin (the core's own kinds by the built-in plugin
+``harness.kinds.builtin``), then tasks, models and leaderboards, so a task may use a kind that
+another plugin adds. A task whose kind is missing, clashing or withdrawn (its plugin broke) is
+left out and noted on its plugin; the rest of that plugin works.
+
+When two or more plugins register the same name (task of one role, kind, model or leaderboard),
 none of them wins: the name is left out of the tables and recorded in ``Registry.conflicts``,
 asking for it raises :class:`NameClashError` naming every claimant, and everything else the
 plugins register keeps working. The outcome does not depend on load order or plugin names.
@@ -24,13 +29,13 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import UnknownNameError, UserError
-from harness.spec import SPLITS, Leaderboard, ModelSpec, TaskSpec
+from harness.spec import SPLITS, KindSpec, Leaderboard, ModelSpec, TaskSpec
 
 DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
 ONLY_ENV = "XHARNESS_PLUGINS"
 
-#: Task kinds the core implements; a task of another kind is rejected at registration.
-KNOWN_KINDS = ("classification", "multiple_choice", "tagging", "span_qa", "masked_lm", "retrieval", "bitext_mining")
+#: The plugin name under which the core registers its own kinds.
+CORE_PLUGIN = "core"
 
 ROLES = {"intermediate": "register_intermediate_tasks", "target": "register_target_tasks"}
 
@@ -45,6 +50,8 @@ class PluginInfo:
     #: ``"what:name"`` entries of ``provides`` that another plugin registers too (kept sorted);
     #: those names are unavailable, the rest of the plugin works.
     clashes: list[str] = field(default_factory=list)
+    #: tasks left out because their kind is unavailable, each with the reason
+    unavailable: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -52,9 +59,11 @@ class PluginInfo:
 
     @property
     def note(self) -> str | None:
-        if not self.clashes:
-            return None
-        return "name clash, unavailable: " + ", ".join(self.clashes)
+        notes = []
+        if self.clashes:
+            notes.append("name clash, unavailable: " + ", ".join(self.clashes))
+        notes.extend(self.unavailable)
+        return "; ".join(notes) or None
 
 
 @dataclass(frozen=True)
@@ -90,19 +99,20 @@ class NameClashError(UserError):
 
 #: The kinds of name a plugin registers, as used in messages and as keys of ``Registry.conflicts``.
 TASK_WHAT = {role: f"{role} task" for role in ROLES}
-WHATS = (*TASK_WHAT.values(), "model", "leaderboard")
+WHATS = (*TASK_WHAT.values(), "task kind", "model", "leaderboard")
 
 
 class Registry:
-    """Registered tasks, models and leaderboards, by name.
+    """Registered task kinds, tasks, models and leaderboards, by name.
 
-    ``tasks``, ``models`` and ``leaderboards`` hold only the usable names. A name that several
+    ``kinds``, ``tasks``, ``models`` and ``leaderboards`` hold only the usable names. A name that several
     plugins register is in none of them but in ``conflicts[what][name]``: every claimant, sorted by
     plugin name, so the state is the same whatever order the plugins were registered in.
     """
 
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Registered]] = {role: {} for role in ROLES}
+        self.kinds: dict[str, Registered] = {}
         self.models: dict[str, Registered] = {}
         self.leaderboards: dict[str, Registered] = {}
         self.plugins: dict[str, PluginInfo] = {}
@@ -172,15 +182,19 @@ class Registry:
                     info.clashes.append(entry)
                     info.clashes.sort()
 
-    def register_plugin(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> None:
-        """Register one plugin object; on any failure record the error and undo it."""
+    def register_kinds(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> bool:
+        """First pass: add the plugin to pluggy and register its task kinds. False if it failed.
+
+        ``discover`` runs this for every plugin, then ``register_contents`` for each that passed,
+        then ``settle_kinds``.
+        """
         if info.name in self.plugins:  # keep the first one's record (its names may be in conflicts)
             info.error = f"another plugin is already registered under the name {info.name!r}"
             key, n = f"{info.name} ({info.distribution or 'duplicate'})", 2
             while key in self.plugins:
                 key, n = f"{info.name} ({info.distribution or 'duplicate'} {n})", n + 1
             self.plugins[key] = info
-            return
+            return False
         self.plugins[info.name] = info
         staged = Registry()
         try:
@@ -190,23 +204,76 @@ class Registry:
             except pluggy.PluginValidationError:
                 pm.unregister(obj)
                 raise
+            for impl in _impls(pm, "register_task_kinds", info.name):
+                impl(register=lambda spec: _register_kind(staged, spec, info))
+        except Exception as exc:  # a plugin's bug must not take the tool down
+            self._fail(obj, info, pm, exc)
+            return False
+        self._merge("task kind", self.kinds, staged.kinds)
+        return True
+
+    def register_contents(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> None:
+        """Second pass, once every plugin's kinds are known: tasks, models and leaderboards."""
+        staged = Registry()
+        try:
             for role, hook_name in ROLES.items():
                 for impl in _impls(pm, hook_name, info.name):
-                    impl(register=lambda spec, role=role: _register_task(staged, role, spec, info))
+                    impl(register=lambda spec, role=role: _register_task(staged, role, spec, info, self))
             for impl in _impls(pm, "register_models", info.name):
                 impl(register=lambda spec: _register_model(staged, spec, info))
             for impl in _impls(pm, "register_leaderboards", info.name):
                 impl(register=lambda spec: _register_leaderboard(staged, spec, info))
         except Exception as exc:  # a plugin's bug must not take the tool down
-            info.error = f"{type(exc).__name__}: {exc}"
-            info.provides.clear()
-            if pm.is_registered(obj):
-                pm.unregister(obj)
+            self._fail(obj, info, pm, exc)
+            self._withdraw_kinds(info.name)
             return
         for role, what in TASK_WHAT.items():
             self._merge(what, self.tasks[role], staged.tasks[role])
         self._merge("model", self.models, staged.models)
         self._merge("leaderboard", self.leaderboards, staged.leaderboards)
+
+    def _withdraw_kinds(self, plugin: str) -> None:
+        """A broken plugin's kinds go with it; a kind it clashed on goes back to a sole other claimant."""
+        for name in [n for n, item in self.kinds.items() if item.plugin == plugin]:
+            del self.kinds[name]
+        conflicts = self.conflicts["task kind"]
+        for name, claimants in list(conflicts.items()):
+            if not any(c.plugin == plugin for c in claimants):
+                continue
+            left = tuple(c for c in claimants if c.plugin != plugin)
+            entry = f"task kind:{name}"
+            if len(left) == 1:
+                del conflicts[name]
+                self.kinds[name] = left[0]
+                clashes = self.plugins[left[0].plugin].clashes
+                if entry in clashes:
+                    clashes.remove(entry)
+            else:
+                conflicts[name] = left
+        self.plugins[plugin].clashes = [c for c in self.plugins[plugin].clashes if not c.startswith("task kind:")]
+
+    def settle_kinds(self) -> None:
+        """Leave out every task whose kind is not (or no longer) available, noting why on its plugin."""
+        for role, table in self.tasks.items():
+            for name, item in list(table.items()):
+                kind = item.spec.kind
+                if kind in self.kinds:
+                    continue
+                del table[name]
+                if kind in self.conflicts["task kind"]:
+                    why = f"its kind {kind!r} is registered by several plugins"
+                else:
+                    why = (f"no working plugin registers its kind {kind!r} (known: {', '.join(sorted(self.kinds))}); "
+                           f"is the plugin that adds it installed and loading?")
+                entry = f"{role} task {name!r} unavailable: {why}"
+                if entry not in self.plugins[item.plugin].unavailable:
+                    self.plugins[item.plugin].unavailable.append(entry)
+
+    def _fail(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager, exc: Exception) -> None:
+        info.error = f"{type(exc).__name__}: {exc}"
+        info.provides.clear()
+        if pm.is_registered(obj):
+            pm.unregister(obj)
 
 
 def _impls(pm: pluggy.PluginManager, hook_name: str, plugin_name: str):
@@ -215,19 +282,32 @@ def _impls(pm: pluggy.PluginManager, hook_name: str, plugin_name: str):
     return [impl.function for impl in hook.get_hookimpls() if impl.plugin is plugin]
 
 
-def _register_task(staged: Registry, role: str, spec: Any, info: PluginInfo) -> None:
+def _register_kind(staged: Registry, spec: Any, info: PluginInfo) -> None:
+    if not isinstance(spec, KindSpec):
+        raise TypeError(f"register() for task kinds expects a KindSpec, got {type(spec).__name__}")
+    module, colon, attribute = spec.load.partition(":")
+    if not colon or not module or not attribute.isidentifier():
+        raise ValueError(f"task kind {spec.name!r}: load must be 'package.module:ATTRIBUTE', got {spec.load!r}")
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as exc:
+        raise ValueError(f"task kind {spec.name!r}: module {module!r} cannot be found ({exc})") from None
+    if found is None:
+        raise ValueError(f"task kind {spec.name!r}: module {module!r} is not installed")
+    staged._add(staged.kinds, "task kind", spec, info)
+
+
+def _register_task(staged: Registry, role: str, spec: Any, info: PluginInfo, registry: Registry) -> None:
     if not isinstance(spec, TaskSpec):
         raise TypeError(f"register() for {role} tasks expects a TaskSpec, got {type(spec).__name__}")
-    if spec.kind not in KNOWN_KINDS:
-        raise ValueError(f"task {spec.name!r} has unknown kind {spec.kind!r} (known: {', '.join(KNOWN_KINDS)})")
+    # a task of a kind no working plugin registers is left out by ``settle_kinds``, with a note
     if not spec.languages:
         raise ValueError(f"task {spec.name!r} declares no languages")
-    open_tags = spec.kind == "tagging" and not spec.labels and "label_min_count" in spec.defaults
-    if spec.kind in ("classification", "tagging") and len(spec.labels) < 2 and not open_tags:
-        raise ValueError(f"{spec.kind} task {spec.name!r} needs at least two labels (or, for tagging, "
-                         f"defaults['label_min_count'] to take them from the training data)")
-    if spec.kind == "multiple_choice" and not spec.num_choices:
-        raise ValueError(f"multiple-choice task {spec.name!r} needs num_choices")
+    kind = registry.kinds.get(spec.kind)
+    if kind is not None and kind.spec.check is not None:
+        kind.spec.check(spec)
     if spec.hub is not None and not set(spec.hub.splits) <= set(SPLITS):
         raise ValueError(f"task {spec.name!r}: hub splits must be among {SPLITS}")
     staged._add(staged.tasks[role], f"{role} task", spec, info)
@@ -250,8 +330,9 @@ def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo) -> None
         if task.metric not in METRICS:
             raise ValueError(f"leaderboard {spec.name!r}: task {task.name!r} has unknown metric {task.metric!r} "
                              f"(known: {', '.join(METRICS)})")
-        if task.group not in spec.groups:
-            raise ValueError(f"leaderboard {spec.name!r}: task {task.name!r} is in undeclared group {task.group!r}")
+        for group in task.group_names:
+            if group not in spec.groups:
+                raise ValueError(f"leaderboard {spec.name!r}: task {task.name!r} is in undeclared group {group!r}")
     staged._add(staged.leaderboards, "leaderboard", spec, info)
 
 
@@ -265,9 +346,15 @@ def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None 
     ``extra`` holds ``(name, plugin_object)`` pairs: tests and embedding code use it to add
     plugins that are not installed.
     """
+    from harness import kinds
+    from harness.kinds import builtin
+
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     registry = Registry()
+    import harness
+
+    loaded: list[tuple[object, PluginInfo]] = [(builtin, PluginInfo(CORE_PLUGIN, "xtreme-harness", harness.__version__))]
     if autoload is None:
         autoload = not _truthy(os.environ.get(DISABLE_ENV))
     if autoload:
@@ -287,7 +374,11 @@ def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None 
                 info.error = f"{type(exc).__name__}: {exc}"
                 registry.plugins[ep.name] = info
                 continue
-            registry.register_plugin(obj, info, pm)
-    for name, obj in extra:
-        registry.register_plugin(obj, PluginInfo(name, None, getattr(obj, "__version__", None)), pm)
+            loaded.append((obj, info))
+    loaded += [(obj, PluginInfo(name, None, getattr(obj, "__version__", None))) for name, obj in extra]
+    accepted = [(obj, info) for obj, info in loaded if registry.register_kinds(obj, info, pm)]
+    for obj, info in accepted:
+        registry.register_contents(obj, info, pm)
+    registry.settle_kinds()
+    kinds.install({name: (item.spec, item.plugin) for name, item in registry.kinds.items()})
     return registry

@@ -20,7 +20,7 @@ import harness
 from harness import outcomes
 from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, stable_hash
 from harness.interrupt import Interrupted
-from harness.kinds import UNTRAINED_KINDS
+from harness.kinds import is_trained
 from harness.planning import (  # noqa: F401  (re-exported: callers import the cell's API from here)
     CORE_DEFAULTS, PRESETS, ModelChoice, Plan, RunRequest, _slug, cache_root, model_digest, plan_run,
 )
@@ -128,6 +128,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
     from harness.progress import Reporter
 
     request = plan.request
+    for data in [*plan.inter, plan.target]:  # a plugin's kind that fails to import stops the run before training
+        get_kind(data.spec.kind)
     accelerator = _make_accelerator(heads=max(1, len(plan.inter)))
     main = accelerator.is_main_process
     reporter = (reporter_factory or Reporter)(main)
@@ -146,10 +148,11 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
 
     def reusable(folder: Path, describe: str) -> bool:
         found = store.reusable(folder, describe, reporter.log)
-        if not found:
-            for path, size in store.clean_stale(folder):
-                reporter.log(f"removed {path.name} ({size / 2**20:.1f} MiB), left by a process that stopped")
-        elif not request.keep_checkpoints:  # a run killed between sealing a phase and clearing them
+        # also when the phase is finished: a run killed while clearing its checkpoints leaves them
+        # renamed to a temporary name, which nothing else would remove
+        for path, size in store.clean_stale(folder):
+            reporter.log(f"removed {path.name} ({size / 2**20:.1f} MiB), left by a process that stopped")
+        if found and not request.keep_checkpoints:  # a run killed between sealing a phase and clearing them
             checkpointer(folder).clear()
         return found
 
@@ -195,11 +198,11 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
         # Phase 3 ----------------------------------------------------------------------
         began = time.perf_counter()
         checkpoints = checkpointer(paths.run_dir)
-        if data.spec.kind in UNTRAINED_KINDS:
+        if not is_trained(data.spec.kind):
             reporter.log(f"phase 3: {data.spec.name}, retrieval with the encoder's embeddings "
                          f"in {len(plan.languages)} languages (no training)")
             phase3, predictions = run_retrieval(accelerator, plan, data, settings, start_location, start_revision,
-                                                reporter)
+                                                reporter, get_kind)
             retrieval_kind = get_kind(data.spec.kind)
             predictions = {lang: ("tsv", "".join(f"{retrieval_kind.prediction_text(p, data.spec)}\n" for p in preds))
                            for lang, preds in predictions.items()}

@@ -345,6 +345,8 @@ def _from_sums(aggregate: str, sums, n: int):
             return np.where(tp > 0, 100.0 * 2 * tp / (2 * tp + fp + fn), 0.0)
     if aggregate == "qa":
         return 50.0 * (sums[:, 0] + sums[:, 1]) / n
+    if aggregate == "mean":
+        return 100.0 * sums[:, 0] / n
     raise ValueError(f"unknown aggregate {aggregate!r}")
 
 

@@ -68,6 +68,7 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
     tasks = []
     fixed: dict[int, float] = {}
     for data in plan.inter:
+        data = with_kind_settings(data, settings.get("kind_settings", {}).get(data.spec.name, settings))
         kind = get_kind(data.spec.kind)
         if data.spec.kind == "masked_lm":
             fixed[len(tasks)] = settings["mlm_weight"]
@@ -116,6 +117,86 @@ def _with_training_labels(data: TaskData, lang: str) -> TaskData:
     return derived
 
 
+def with_kind_settings(data: TaskData, settings: dict[str, Any]) -> TaskData:
+    """A copy of ``data`` whose spec's ``defaults`` carry the run's values of its kind's own
+    settings (``KindSpec.settings``), which is how the kind's code reads them."""
+    import copy
+    import dataclasses
+
+    from harness.kinds import kind_spec
+
+    names = kind_spec(data.spec.kind).settings
+    if not names:
+        return data
+    defaults = {**data.spec.defaults, **{name: settings[name] for name in names if name in settings}}
+    derived = copy.copy(data)
+    derived.task = dataclasses.replace(data.task, spec=dataclasses.replace(data.spec, defaults=defaults))
+    return derived
+
+
+def pool_languages(plan: Plan) -> list[str]:
+    """The languages whose test candidates form a pooled kind's candidate pool: all of the task's
+    own and any others evaluated, in the task's order (empty for other kinds)."""
+    from harness.kinds import kind_spec
+
+    spec = plan.target.spec
+    if not kind_spec(spec.kind).pooled_test:
+        return []
+    return [lang for lang in spec.all_languages if lang in spec.languages or lang in plan.languages]
+
+
+def _pool_examples(data: TaskData, langs: list[str]) -> list[dict]:
+    """Every language's candidates, each id once (Mewsli-X lists one candidate set in every
+    language; a hub row's paragraph may repeat a sentence): the ``answers`` of repeats are merged.
+
+    Its output is cached as features under a key that does not hash this function: bump
+    ``harness.features.FEATURE_CACHE_VERSION`` when it changes.
+    """
+    merged: dict[str, dict] = {}
+    for lang in langs:
+        for example in data.load("test", lang):
+            if "candidate" not in example or "query" in example:
+                continue
+            ident = str(example["id"])
+            if ident not in merged:
+                merged[ident] = example
+            elif example.get("answers"):
+                answers = sorted(set(merged[ident].get("answers", ())) | {str(a) for a in example["answers"]})
+                merged[ident] = {**merged[ident], "answers": answers}
+    return list(merged.values())
+
+
+def featurize_pooled(kind, data: TaskData, plan: Plan, tokenizer, settings, cache_dir: Path | None
+                     ) -> tuple[dict[str, list[dict]], list[dict]]:
+    """A pooled kind's test features: each evaluated language's queries, and one candidate pool
+    tokenised once (not once per language), both through the feature cache."""
+    from harness.features import cached_featurize
+
+    max_length = int(settings["max_length"])
+
+    def queries(lang: str):
+        def compute() -> list[dict]:
+            examples = [e for e in data.load("test", lang) if "query" in e]
+            if not examples:
+                raise UserError(f"{data.spec.name}: the test split for {lang} has no queries ({data.where('test', lang)})")
+            return kind.featurize(examples, tokenizer, max_length, data.spec)
+        return cached_featurize(kind, data, "test", f"{lang}#queries", tokenizer, settings, cache_dir=cache_dir,
+                                compute=compute)
+
+    langs = pool_languages(plan)
+
+    def pool() -> list[dict]:
+        examples = _pool_examples(data, langs)
+        if not examples:
+            raise UserError(f"{data.spec.name}: the test data holds no candidates to rank")
+        return kind.featurize(examples, tokenizer, max_length, data.spec)
+
+    tests = {lang: queries(lang) for lang in plan.languages}
+    candidates = cached_featurize(kind, data, "test", "pool:" + ",".join(langs), tokenizer, settings,
+                                  cache_dir=cache_dir, compute=pool)
+    return tests, candidates
+
+
 def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed,
                checkpoints=None):
     """Fine-tune on the target task and evaluate every test language.
@@ -130,6 +211,7 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     set_seed(plan.request.seed)
     tokenizer, encoder = load_backbone(location, revision)
     cache = features_dir(plan)
+    data = with_kind_settings(data, settings)
     kind = get_kind(data.spec.kind)
     lang = data.spec.train_language
     train = featurize(kind, data, "train", lang, tokenizer, settings, cache)
@@ -141,8 +223,12 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
                       for dev_lang in selection_languages(plan)}
     model = TaskModel(encoder)  # the encoder only: the head starts fresh
     model.add_head(data.spec.name, kind, data.spec)
-    tests = {test_lang: featurize(kind, data, "test", test_lang, tokenizer, settings, cache)
-             for test_lang in plan.languages}
+    pool = None
+    if pool_languages(plan):
+        tests, pool = featurize_pooled(kind, data, plan, tokenizer, settings, cache)
+    else:
+        tests = {test_lang: featurize(kind, data, "test", test_lang, tokenizer, settings, cache)
+                 for test_lang in plan.languages}
     prepared = accelerator.prepare_model(model)
     loop_settings = train_settings(settings)
     selected: dict[str, Any] = {}
@@ -152,7 +238,7 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
 
     def evaluate(criterion: str) -> dict[str, dict]:
         return _evaluate_tests(accelerator, prepared, data, kind, tests, batch_size=loop_settings.per_device_batch_size * 2,
-                               pad_id=tokenizer.pad_token_id, reporter=reporter, criterion=criterion)
+                               pad_id=tokenizer.pad_token_id, reporter=reporter, criterion=criterion, pool=pool)
 
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
              "model_commit": getattr(encoder.config, "_commit_hash", None), "history": history}
@@ -204,18 +290,28 @@ def _evaluate_selections(model, epochs: dict[str, int | None], selected: dict[st
 
 
 def _evaluate_tests(accelerator, model, data: TaskData, kind, tests: dict[str, list[dict]], *, batch_size: int,
-                    pad_id: int, reporter, criterion: str) -> dict[str, dict]:
+                    pad_id: int, reporter, criterion: str, pool: list[dict] | None = None) -> dict[str, dict]:
     """Scores, details, prediction files and outcomes of every test language, the model as it is.
 
-    Each score is ``outcomes.score`` of that language's outcomes, exactly.
+    Each score is ``outcomes.score`` of that language's outcomes, exactly. A pooled kind (a dual
+    encoder) ranks every language's queries against one candidate ``pool`` (``predict_tests``)
+    and is scored against it.
     """
     from harness.train import predict
 
     result: dict[str, dict] = {"scores": {}, "details": {}, "predictions": {}, "outcomes": {}}
+    if pool is not None:
+        by_lang = kind.predict_tests(accelerator, model, data.spec.name, tests, pool, batch_size=batch_size,
+                                     pad_id=pad_id, reporter=reporter, spec=data.spec)
+        for test_lang, test in tests.items():
+            (result["scores"][test_lang], result["details"][test_lang], result["predictions"][test_lang],
+             result["outcomes"][test_lang]) = kind.evaluate_test(by_lang[test_lang], test, data.spec, test_lang,
+                                                                 pool=pool)
+        return result
     for test_lang, test in tests.items():
         shown = f"{data.spec.name} test {test_lang}" + (f" ({criterion}-selected)" if criterion != "en" else "")
         preds = predict(accelerator, model, data.spec.name, kind, test, batch_size=batch_size, pad_id=pad_id,
-                        reporter=reporter, description=shown)
+                        reporter=reporter, description=shown, spec=data.spec)
         (result["scores"][test_lang], result["details"][test_lang], result["predictions"][test_lang],
          result["outcomes"][test_lang]) = kind.evaluate_test(preds, test, data.spec, test_lang,
                                                              _test_ids(data, test_lang))
@@ -227,8 +323,9 @@ def _test_ids(data: TaskData, lang: str) -> list[str]:
     return [str(example.get("id", index)) for index, example in enumerate(data.load("test", lang))]
 
 
-def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter):
-    """Embed both sides of every language pair with the (phase-2) encoder and search (or mine)."""
+def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind):
+    """Evaluate an untrained kind: each language through its kind's ``evaluate_language`` (Tatoeba
+    embeds both sides and searches, BUCC mines), with the (phase-2) encoder as it is."""
     from harness.kinds.retrieval import default_layer
     from harness.model import load_backbone
 
@@ -244,11 +341,12 @@ def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, r
     predictions: dict[str, list] = {}
     details: dict[str, dict] = {}
     found: dict[str, dict] = {}
+    kind = get_kind(data.spec.kind)
     for lang in plan.languages:
-        if data.spec.kind == "bitext_mining":
-            predictions[lang], details[lang], outcome = _mine(accelerator, encoder, tokenizer, data, lang, options)
-        else:
-            predictions[lang], outcome = _search(accelerator, encoder, tokenizer, data, lang, options)
+        predictions[lang], detail, outcome = kind.evaluate_language(accelerator, encoder, tokenizer, data, lang,
+                                                                    options)
+        if detail:
+            details[lang] = detail
         scores[lang] = None if outcome is None else outcomes.score(outcome)
         if outcome is not None:
             found[lang] = outcome
@@ -257,58 +355,3 @@ def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, r
              "model_commit": getattr(accelerator.unwrap_model(encoder).config, "_commit_hash", None),
              "test_scores": scores, "test_outcomes": found, "reused": False}
     return phase, predictions
-
-
-def _search(accelerator, encoder, tokenizer, data: TaskData, lang: str, options: dict) -> tuple[list[int], dict]:
-    """Tatoeba for one language: each sentence's nearest English one; outcomes with the gold's rank."""
-    from harness.kinds.retrieval import embed, tatoeba_search
-
-    pairs = data.load("test", lang)
-    source = embed(accelerator, encoder, tokenizer, [p["source"] for p in pairs], description=f"{lang} side",
-                   **options)
-    target = embed(accelerator, encoder, tokenizer, [p["target"] for p in pairs], description=f"{lang}-en side",
-                   **options)
-    predicted, ranks = tatoeba_search(source, target)
-    outcome = outcomes.make(data.spec.name, data.spec.kind, lang, "accuracy", _test_ids(data, lang),
-                            correct=[int(p == i) for i, p in enumerate(predicted)], extra={"rank": ranks})
-    return predicted, outcome
-
-
-def _mine(accelerator, encoder, tokenizer, data: TaskData, lang: str, options: dict):
-    """BUCC for one language: threshold from the dev split's gold, pairs mined on test.
-
-    Returns the mined pairs, the details and the outcomes (per source sentence tp/fp/fn of its
-    mined pairs; None when the test split has no gold).
-    """
-    from harness.kinds.retrieval import best_threshold, embed, margin_candidates
-    from harness.metrics import pair_counts, pair_f1
-
-    def candidates(split: str):
-        (corpus,) = data.load(split, lang)
-        source = embed(accelerator, encoder, tokenizer, [t for _, t in corpus["source"]],
-                       description=f"{lang} {split}", **options)
-        target = embed(accelerator, encoder, tokenizer, [t for _, t in corpus["target"]],
-                       description=f"en {split}", **options)
-        mined = margin_candidates(source, target, k=4)
-        return corpus, [(corpus["source"][i][0], corpus["target"][j][0], score) for i, j, score in mined]
-
-    dev, dev_candidates = candidates("dev")
-    if not dev["gold"]:
-        raise UserError(f"{data.spec.name} {lang}: the dev (sample) split has no gold pairs, so no threshold "
-                        f"can be chosen; add its .gold file")
-    threshold = best_threshold(dev_candidates, set(dev["gold"]))
-    test, test_candidates = candidates("test")
-    mined = [(src, tgt) for src, tgt, score in test_candidates if score > threshold]
-    detail: dict = {"threshold": threshold, "dev_f1": pair_f1(["\t".join(g) for g in dev["gold"]],
-                    ["\t".join(p[:2]) for p in dev_candidates if p[2] > threshold])["f1"],
-                    "mined": len(mined)}
-    if test["gold"] is None:
-        return mined, detail, None
-    gold, found = ["\t".join(g) for g in test["gold"]], ["\t".join(p) for p in mined]
-    result = pair_f1(gold, found)
-    detail.update(precision=result["precision"], recall=result["recall"])
-    counts = pair_counts([ident for ident, _ in test["source"]], gold, found)
-    outcome = outcomes.make(data.spec.name, data.spec.kind, lang, "f1_counts", [c[0] for c in counts],
-                            tp=[c[1] for c in counts], fp=[c[2] for c in counts], fn=[c[3] for c in counts],
-                            extra={"mined": [list(pair) for pair in mined]})
-    return mined, detail, outcome

@@ -15,16 +15,29 @@ from harness import metrics
 from harness.errors import DataFormatError, UserError
 from harness.spec import Leaderboard, LeaderboardTask
 
-#: metric name → (reader kind, function); readers are "lines", "tags" or "squad".
+def map_at_20(labels: dict[str, list[str]], predictions: dict[str, list[str]]) -> dict[str, float]:
+    """mAP@20 in percent over the labelled queries; a query without a prediction scores 0.
+
+    Each AP@20 divides by min(20, relevant) (XTREME-R's ``utils_lareqa``); with one relevant
+    candidate a query it is the reciprocal rank within 20, which is what XTREME-R computes for
+    Mewsli-X under the same name.
+    """
+    values = [metrics.average_precision_at_k(list(dict.fromkeys(predictions.get(qid, []))), set(gold), 20)
+              for qid, gold in labels.items()]
+    return {"map@20": 100.0 * sum(values) / len(values) if values else 0.0}
+
+
+#: metric name → (reader kind, function); readers are "lines", "tags", "squad" or "ranked".
 METRICS = {
     "accuracy": ("lines", metrics.accuracy),
     "pair_f1": ("lines", metrics.pair_f1),
     "seqeval": ("tags", metrics.seqeval_prf),
     "squad": ("squad", metrics.squad_em_f1),
     "mlqa": ("squad", metrics.mlqa_em_f1),
+    "map_at_20": ("ranked", map_at_20),
 }
 QA_METRICS = ("squad", "mlqa")
-UNORDERED = ("pair_f1", "squad", "mlqa")  # scored as sets or by id: counts may differ
+UNORDERED = ("pair_f1", "squad", "mlqa", "map_at_20")  # scored as sets or by id: counts may differ
 
 
 def read_lines(path: Path) -> list[str]:
@@ -59,6 +72,8 @@ def _read(kind: str, path: Path, side: str):
     if not path.is_file():
         raise UserError(f"{side} file {path} is missing; every language of a task needs one")
     try:
+        if kind == "lines" and path.suffix == ".jsonl":
+            return _jsonl_labels(path)
         if kind == "lines":
             return read_lines(path)
         if kind == "tags":
@@ -67,6 +82,8 @@ def _read(kind: str, path: Path, side: str):
     except UnicodeDecodeError as exc:
         error = DataFormatError.not_utf8(path) or DataFormatError(path, None, f"not UTF-8 text ({exc.reason})")
         raise error from None
+    if kind == "ranked":
+        return _ranked(path, data)
     if side == "labels":
         return _squad_labels(path, data)
     if not isinstance(data, dict):
@@ -75,6 +92,33 @@ def _read(kind: str, path: Path, side: str):
         if not isinstance(answer, str):
             raise DataFormatError(path, None, f"the answer to question {question!r} is {json.dumps(answer)[:40]}, "
                                               f"not a string; QA predictions are {{question id: answer text}}")
+    return data
+
+
+def _jsonl_labels(path: Path) -> list[str]:
+    """The ``label`` of each line of a JSON-lines file (XTREME-R's XCOPA predictions and labels)."""
+    labels = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(path, number, f"not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict) or "label" not in record:
+                raise DataFormatError(path, number, 'each line must be a JSON object with a "label"')
+            labels.append(str(record["label"]))
+    return labels
+
+
+def _ranked(path: Path, data: Any) -> dict[str, list[str]]:
+    """``{query id: [candidate ids]}``, checked."""
+    if not isinstance(data, dict):
+        raise DataFormatError(path, None, "expected a JSON object {query id: [candidate ids]}")
+    for qid, ids in data.items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise DataFormatError(path, None, f"the entry of query {qid!r} must be a list of candidate ids (strings)")
     return data
 
 
@@ -101,6 +145,8 @@ def score_task(task: LeaderboardTask, predictions_dir: Path, labels_dir: Path) -
         name = f"test-{lang}.{task.extension}"
         predicted = _read(kind, predictions_dir / task.name / name, "prediction")
         gold = _read(kind, labels_dir / task.name / name, "labels")
+        if task.metric == "map_at_20" and not gold:
+            raise UserError(f"{task.name} {lang}: the label file lists no queries ({labels_dir / task.name / name})")
         if task.metric not in UNORDERED and len(predicted) != len(gold):
             unit = "sentences" if kind == "tags" else "lines"
             raise UserError(f"{task.name} {lang}: {len(predicted)} {unit} of predictions for {len(gold)} of labels "
@@ -120,6 +166,8 @@ def score_task(task: LeaderboardTask, predictions_dir: Path, labels_dir: Path) -
         scores["avg_metric"] = (scores["avg_exact_match"] + scores["avg_f1"]) / 2
     elif "avg_f1" in scores:
         scores["avg_metric"] = scores["avg_f1"]
+    elif "avg_map@20" in scores:
+        scores["avg_metric"] = scores["avg_map@20"]
     else:
         scores["avg_metric"] = scores["avg_accuracy"]
     return scores
@@ -139,7 +187,7 @@ def score_folders(board: Leaderboard, predictions_dir: Path, labels_dir: Path) -
     if len(detailed) == len(board.tasks):
         overall["all_task"] = sum(s["avg_metric"] for s in detailed.values()) / len(detailed)
     for group in board.groups:
-        members = [t.name for t in board.tasks if t.group == group]
+        members = [t.name for t in board.tasks if group in t.group_names]
         if members and all(name in detailed for name in members):
             overall[group] = sum(detailed[name]["avg_metric"] for name in members) / len(members)
     return {**overall, **detailed}

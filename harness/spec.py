@@ -28,9 +28,12 @@ class HubSource:
 
     ``config`` may contain ``{lang}`` (or ``{name}``, see ``language_names``). ``splits`` maps our split names to the hub's.
     ``convert(row, lang)`` turns one hub row into an example; it may return None to drop a
-    row (a row of another language, say, where one config holds all languages).
+    row (a row of another language, say, where one config holds all languages), or a list when
+    one row holds several examples.
     ``revision`` pins the dataset version so results stay comparable. ``per_split`` gives
-    another source for some splits (XNLI trains on MNLI, which lives elsewhere).
+    another source for some splits (XNLI trains on MNLI, which lives elsewhere); ``per_language``
+    another source for some languages (a benchmark's added languages, held in another dataset),
+    which then serves every split of that language.
     """
 
     path: str
@@ -40,9 +43,13 @@ class HubSource:
     revision: str | None = None
     per_split: Mapping[str, "HubSource | tuple[HubSource, ...]"] = field(default_factory=dict)
     language_names: Mapping[str, str] = field(default_factory=dict)
+    per_language: Mapping[str, "HubSource"] = field(default_factory=dict)
 
-    def sources_for(self, split: str) -> tuple["HubSource", ...]:
-        """The source(s) of one split; several are read one after the other (ANLI+ joins four)."""
+    def sources_for(self, split: str, lang: str | None = None) -> tuple["HubSource", ...]:
+        """The source(s) of one split (and language); several are read one after the other
+        (ANLI+ joins four)."""
+        if lang is not None and lang in self.per_language:
+            return self.per_language[lang].sources_for(split)
         chosen = self.per_split.get(split, self)
         return chosen if isinstance(chosen, tuple) else (chosen,)
 
@@ -90,6 +97,10 @@ class TaskSpec:
         can be chosen on them (``--select-on target|both``); ``dev`` in the training language
         stays the protocol's selection set. ``"local"``: only its local files and samples have
         them, not its hub source.
+    :param extra_languages: languages the task's data also has but that a run evaluates only
+        when asked (``--languages``, or a leaderboard's set such as ``--languages xtreme-r``);
+        a benchmark that adds languages to a task adds them here, so runs of ``languages`` and
+        their keys stay as they were.
     """
 
     name: str
@@ -107,6 +118,45 @@ class TaskSpec:
     data_version: str = "1"
     translated_train: tuple[str, ...] = ()
     target_dev: bool | str = False
+    extra_languages: tuple[str, ...] = ()
+
+    @property
+    def all_languages(self) -> tuple[str, ...]:
+        """``languages`` then ``extra_languages``: every language the task can be evaluated on."""
+        return self.languages + tuple(lang for lang in self.extra_languages if lang not in self.languages)
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A task kind a plugin adds (the built-in kinds are registered the same way).
+
+    The kind object itself (featurisation, head, loss, prediction, scoring, per-example outcomes;
+    see ``harness.kinds.base.TaskKind``) lives in a module that may import torch, so it is named
+    here as ``"module:attribute"`` and imported only when a run needs it.
+
+    :param name: what a ``TaskSpec.kind`` names.
+    :param load: ``"package.module:ATTRIBUTE"`` of the kind object.
+    :param trained: phase 3 fine-tunes the encoder on the task's training data; ``False``: the
+        kind uses the encoder as it is (embeddings), through ``evaluate_language``.
+    :param check: validates a task of this kind when it is registered (cheap, no torch); raises
+        ``ValueError`` with what is wrong.
+    :param settings: the kind's own hyper-parameters with their defaults; a task's ``defaults``
+        and ``--setting NAME=VALUE`` override them, and they enter the run's key and record.
+    :param check_settings: validates a run's values of ``settings`` while planning (cheap, no
+        torch); raises ``ValueError`` saying what is wrong, which the user sees as one line.
+    :param pooled_test: the test sets of all the task's languages form one candidate pool (a
+        query of any language is ranked against candidates of every language), so every
+        language's test data is read even when ``--languages`` evaluates fewer.
+    """
+
+    name: str
+    description: str
+    load: str
+    trained: bool = True
+    check: Callable[["TaskSpec"], None] | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    pooled_test: bool = False
+    check_settings: Callable[[Mapping[str, Any]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,14 +183,27 @@ class LeaderboardTask:
 
     :param metric: ``accuracy``, ``seqeval`` (tag files, one tag a line, blank line between
         sentences), ``pair_f1`` (tab-separated id pairs), ``squad`` or ``mlqa`` (SQuAD-format
-        label JSON, ``{id: answer}`` prediction JSON; ``mlqa`` normalises per answer language).
+        label JSON, ``{id: answer}`` prediction JSON; ``mlqa`` normalises per answer language),
+        ``map_at_20`` (JSON ``{query id: [candidate ids]}``: ranked for predictions, relevant for
+        labels; mean AP@20 with XTREME-R's min(k, relevant) divisor, which is MRR@20 when each
+        query has one relevant candidate). An ``accuracy`` task with extension ``jsonl`` reads
+        each line's ``label`` (XTREME-R's XCOPA files).
+    :param group: the group(s) whose score the task counts in (None: no group; XTREME-R's
+        evaluate.py leaves LAReQA out of every group and puts XCOPA in two).
     """
 
     name: str
     metric: str
     languages: tuple[str, ...]
-    group: str
+    group: str | tuple[str, ...] | None
     extension: str
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """The groups the task counts in: none, one, or several (XTREME-R puts XCOPA in two)."""
+        if self.group is None:
+            return ()
+        return (self.group,) if isinstance(self.group, str) else tuple(self.group)
 
 
 @dataclass(frozen=True)
@@ -148,10 +211,12 @@ class Leaderboard:
     """A benchmark's submission format: tasks, their languages and metrics, and task groups.
 
     The overall score is the mean of the tasks' scores when every task is present; a group's
-    score is the mean over its tasks when all of them are present.
+    score is the mean over its tasks when all of them are present. ``overall_note`` documents how
+    the overall score relates to the benchmark's published one.
     """
 
     name: str
     description: str
     tasks: tuple[LeaderboardTask, ...]
     groups: tuple[str, ...]
+    overall_note: str = ""

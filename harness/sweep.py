@@ -143,7 +143,7 @@ def record_outcome(store: RunStore, grid: Grid, cell: PlannedCell, error: str | 
 def plan_grid(grid: Grid, registry) -> list[PlannedCell]:
     """Every cell with its phase folders and status, without importing torch unless a built
     model (``tiny``) has to be built to be hashed."""
-    from harness.kinds import UNTRAINED_KINDS
+    from harness.kinds import is_trained
     from harness.planning import plan_run
     from harness.protocol import cell_paths, prepare_model
 
@@ -164,7 +164,7 @@ def plan_grid(grid: Grid, registry) -> list[PlannedCell]:
             identities[location] = prepare_model(plan)
         paths = cell_paths(plan, identities[location])
         cell.run_dir, cell.inter_folder = paths.run_dir, paths.inter_folder
-        cell.trains_target = plan.target.spec.kind not in UNTRAINED_KINDS
+        cell.trains_target = is_trained(plan.target.spec.kind)
         cell.log = str(store.root / "logs" / f"{paths.run_dir.name}.log")
         if cell.run_dir.is_dir() and problem(cell.run_dir, quick=True) is None:
             cell.status = "done"

@@ -85,8 +85,17 @@ def _to_device(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor
 
 @torch.no_grad()
 def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_size: int, pad_id: int,
-            reporter: Reporter, description: str) -> list[int]:
-    """Predictions for every feature, in order, computed across all processes."""
+            reporter: Reporter, description: str, spec=None) -> list[int]:
+    """Predictions for every feature, in order, computed across all processes.
+
+    A kind that predicts otherwise than batch by batch (a dual encoder ranks a pool) provides
+    ``predict_features`` with the same arguments (``spec``: the task's, with its settings), and
+    that is used instead.
+    """
+    own = getattr(kind, "predict_features", None)
+    if own is not None:
+        return own(accelerator, model, task, features, batch_size=batch_size, pad_id=pad_id, reporter=reporter,
+                   description=description, spec=spec)
     model.eval()
     lengths = [f["length"] for f in features]
     batches = sorted_batches(lengths, batch_size)
@@ -209,7 +218,8 @@ def _score_target_dev(accelerator, model, task: TrainTask, target_dev: dict[str,
     scores = {}
     for lang, features in target_dev.items():
         predictions = predict(accelerator, model, task.spec.name, task.kind, features, batch_size=batch_size,
-                              pad_id=pad_id, reporter=reporter, description=f"{task.spec.name} dev {lang}")
+                              pad_id=pad_id, reporter=reporter, description=f"{task.spec.name} dev {lang}",
+                              spec=task.spec)
         scores[lang] = task.kind.score(predictions, features, task.spec, lang)
     entry["target_dev_scores"] = scores
     entry["target_dev_score"] = sum(scores.values()) / len(scores)
@@ -382,7 +392,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             for task in (t for t in tasks if t.kind.validates):
                 predictions = predict(accelerator, model, task.spec.name, task.kind, task.dev,
                                       batch_size=per_device * 2, pad_id=pad_id, reporter=reporter,
-                                      description=f"{task.spec.name} dev")
+                                      description=f"{task.spec.name} dev", spec=task.spec)
                 scores[task.spec.name] = task.kind.score(predictions, task.dev, task.spec)
             score = sum(scores.values()) / len(scores)
             # every process ran the same number of micro-steps, so the mean of means is the global mean

@@ -4,6 +4,7 @@ A name registered by two or more plugins is unavailable, asking for it is a one-
 every claimant and XHARNESS_PLUGINS, and everything else the plugins register keeps working.
 """
 
+import dataclasses
 import importlib
 import itertools
 import json
@@ -20,6 +21,7 @@ from harness.plugins import NameClashError, discover
 from harness.spec import Leaderboard, LeaderboardTask, LocalSource, ModelSpec, TaskSpec
 
 XTREME_TARGETS = {"pawsx", "xnli", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"}
+XTREME_R_TARGETS = {"xcopa", "lareqa", "mewslix"}  # the xtreme-r plugin's own
 
 
 def _task(name: str, kind: str = "classification") -> TaskSpec:
@@ -126,10 +128,12 @@ def test_a_plugin_registering_a_name_twice_itself_is_rejected_whole():
 
 
 def test_an_invalid_plugin_claims_nothing_and_the_others_keep_working():
-    bad = _registering(targets=[_task("x"), _task("weird", kind="regression")])
+    import dataclasses
+
+    bad = _registering(targets=[_task("x"), dataclasses.replace(_task("weird"), labels=("only",))])
     good = _registering(targets=[_task("x")])
     registry = discover([("bad", bad), ("good", good)], autoload=False)
-    assert "unknown kind 'regression'" in registry.plugins["bad"].error
+    assert "needs at least two labels" in registry.plugins["bad"].error
     assert registry.task("target", "x").plugin == "good" and registry.conflict_list() == []
 
 
@@ -147,7 +151,7 @@ def test_registration_order_does_not_change_the_outcome():
                              boards=[specs["L"]]),
         "gamma": _registering(targets=[specs["x"], specs["b"]], boards=[specs["L"]]),
         "delta": _registering(inters=[specs["i"]]),
-        "broken": _registering(targets=[specs["a"], _task("bad", kind="regression")]),
+        "broken": _registering(targets=[specs["a"], dataclasses.replace(_task("bad"), labels=())]),
     }
     # A then B == B then A, for every pair
     for one, two in itertools.permutations(plugins, 2):
@@ -244,7 +248,7 @@ def test_third_party_clash_leaves_the_builtin_plugin_working(install_newcomer, n
     assert {"what": "target task", "name": "pawsx", "plugins": sorted([newcomer, "xtreme"])} in data["conflicts"]
     assert {"what": "model", "name": "tiny", "plugins": sorted([newcomer, "models"])} in data["conflicts"]
     assert len(data["conflicts"]) == 2
-    assert [b["name"] for b in data["leaderboards"]] == ["xtreme"]
+    assert [b["name"] for b in data["leaderboards"]] == ["xtreme", "xtreme-r"]
     models = {m["name"]: m["plugin"] for m in data["models"]}
     assert "tiny" not in models and models["my-model"] == newcomer and models["xlm-roberta-large"] == "models"
     plugins = {p["name"]: p for p in data["plugins"]}
@@ -314,7 +318,7 @@ def test_three_installed_claimants_are_all_named(install_newcomer):
         registry.task("target", "pawsx")
     with pytest.raises(NameClashError, match="plugins 'aaadup', 'models' and 'zzzdup'"):
         registry.model("tiny")
-    assert set(registry.tasks["target"]) == XTREME_TARGETS - {"pawsx"}  # mytask clashes too now
+    assert set(registry.tasks["target"]) == (XTREME_TARGETS | XTREME_R_TARGETS) - {"pawsx"}  # mytask clashes too
     assert registry.clash("target task", "mytask").plugins == ["aaadup", "zzzdup"]
     assert registry.clash("model", "my-model").plugins == ["aaadup", "zzzdup"]
-    assert [name for name in registry.leaderboards] == ["xtreme"]
+    assert sorted(registry.leaderboards) == ["xtreme", "xtreme-r"]

@@ -65,9 +65,20 @@ def test_failing_registration_is_isolated_and_rolled_back():
 
 
 def test_invalid_spec_is_rejected_with_the_reason():
-    plugin = _plugin(register_target_tasks=lambda register: register(_task("weird", kind="regression")))
+    import dataclasses
+
+    plugin = _plugin(register_target_tasks=lambda register: register(dataclasses.replace(_task("weird"), labels=())))
     registry = discover([("weird", plugin)], autoload=False)
-    assert "unknown kind 'regression'" in registry.plugins["weird"].error
+    assert "needs at least two labels" in registry.plugins["weird"].error
+
+
+def test_a_task_of_an_unregistered_kind_is_left_out_with_a_note():
+    plugin = _plugin(register_target_tasks=lambda register: (register(_task("weird", kind="regression")),
+                                                             register(_task("fine"))))
+    registry = discover([("weird", plugin)], autoload=False)
+    assert registry.plugins["weird"].ok and "fine" in registry.tasks["target"]
+    assert "weird" not in registry.tasks["target"]
+    assert "no working plugin registers its kind 'regression'" in registry.plugins["weird"].note
 
 
 @pytest.fixture
@@ -110,14 +121,16 @@ def test_entry_point_discovery_with_a_broken_distribution(fake_distributions, mo
 def test_autoload_switched_off(fake_distributions, monkeypatch):
     monkeypatch.setenv("XHARNESS_DISABLE_PLUGIN_AUTOLOAD", "1")
     registry = discover()
-    assert registry.plugins == {} and registry.tasks["target"] == {}
+    # only the core's own kinds, registered by its built-in plugin
+    assert set(registry.plugins) == {"core"} and registry.tasks["target"] == {}
+    assert {"classification", "dual_encoder", "retrieval"} <= set(registry.kinds)
 
 
 def test_autoload_restricted_to_named_plugins(fake_distributions, monkeypatch):
     monkeypatch.delenv("XHARNESS_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     monkeypatch.setenv("XHARNESS_PLUGINS", "fake_good,xtreme")
     registry = discover()
-    assert set(registry.plugins) == {"fake_good", "xtreme"}
+    assert set(registry.plugins) == {"core", "fake_good", "xtreme"}
 
 
 def test_builtin_plugins_are_found_through_entry_points(registry):

@@ -114,8 +114,8 @@ def test_plain_keys_are_unchanged_and_other_selections_key_apart(registry, tmp_p
 
 @pytest.mark.parametrize(("arguments", "expected"), [
     (["--target", "pawsx", "--select-on", "sideways"], "use en, target, both"),
-    (["--target", "xquad", "--select-on", "both"], "targets that have: mlqa, panx, pawsx, udpos, xnli"),
-    (["--target", "tatoeba", "--select-on", "target"], "targets that have: mlqa, panx, pawsx, udpos, xnli"),
+    (["--target", "xquad", "--select-on", "both"], "targets that have: mlqa, panx, pawsx, udpos, xcopa, xnli"),
+    (["--target", "tatoeba", "--select-on", "target"], "targets that have: mlqa, panx, pawsx, udpos, xcopa, xnli"),
     (["--target", "pawsx", "--select-on", "target", "--languages", "en"], "besides en"),
 ])
 def test_bad_select_on_gives_one_line(arguments, expected, tmp_path):

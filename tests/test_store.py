@@ -170,6 +170,21 @@ def test_a_phase_folder_without_its_record_is_retrained_once_and_then_reused(sto
     assert "reusing finished phase" in second.output and "damaged" not in second.output
 
 
+def test_checkpoints_caught_half_deleted_beside_a_finished_phase_are_removed(store):
+    """A run killed while clearing a finished phase's checkpoints leaves them under a temporary name;
+    the next run that reuses the phase removes them (found by the SIGKILL test, at random moments)."""
+    (phase,) = store.glob("intermediate/*/phase.json")
+    doomed = store / "checkpoints" / "intermediate" / f".{phase.parent.name}.4242.deleting.tmp" / "000000002-0step"
+    doomed.mkdir(parents=True)
+    (doomed / "state.pt").write_bytes(b"x" * 1024)
+    shutil.rmtree(next((store / "runs").iterdir()))  # so that phase 2 is looked at again
+    result = run(store)
+    assert result.exit_code == 0, result.output
+    assert "reusing finished phase" in result.output
+    assert f"removed .{phase.parent.name}.4242.deleting.tmp" in result.output
+    assert not list(store.rglob("*.tmp"))
+
+
 # -- fail before training, never after --------------------------------------------------------
 
 def _one_error_line(result) -> str:

@@ -6,6 +6,8 @@ number per choice and a softmax over the choices gives the answer.
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from harness.kinds.base import ClsHead, TaskKind, encode_rows, head_dropout, run_encoder
@@ -51,6 +53,14 @@ class MultipleChoice(TaskKind):
         size, choices = batch["input_ids"].shape[:2]
         flat = {k: v.flatten(0, 1) for k, v in batch.items() if k != "labels"}
         return head(run_encoder(encoder, flat)).view(size, choices)
+
+
+    def prediction_file(self, predictions, features, spec, lang):
+        """One label a line; or, when the task's defaults say ``"prediction_format": "jsonl"``, one
+        ``{"idx": i, "label": p}`` object a line (XTREME-R's XCOPA submission files)."""
+        if spec.defaults.get("prediction_format") == "jsonl":
+            return "jsonl", "".join(json.dumps({"idx": i, "label": int(p)}) + "\n" for i, p in enumerate(predictions))
+        return super().prediction_file(predictions, features, spec, lang)
 
 
 KIND = MultipleChoice()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import torch
 
+from harness import outcomes
 from harness.batching import sorted_batches
+from harness.errors import UserError
 from harness.progress import Reporter
 
 POOLINGS = ("mean", "cls")
@@ -103,11 +105,30 @@ def tatoeba_search(source: torch.Tensor, target: torch.Tensor, chunk: int = 4096
     return predicted, ranks
 
 
+def test_ids(data, lang: str) -> list[str]:
+    """The test examples' own ids where the data has them, else their index."""
+    return [str(example.get("id", index)) for index, example in enumerate(data.load("test", lang))]
+
+
 class Retrieval:
+    """An untrained kind: ``evaluate_language`` returns (predictions, details, outcomes) of one language."""
+
     name = "retrieval"
 
     def prediction_text(self, prediction: int, spec) -> str:
         return str(prediction)
+
+    def evaluate_language(self, accelerator, encoder, tokenizer, data, lang: str, options: dict):
+        """Tatoeba for one language: each sentence's nearest English one; outcomes with the gold's rank."""
+        pairs = data.load("test", lang)
+        source = embed(accelerator, encoder, tokenizer, [p["source"] for p in pairs], description=f"{lang} side",
+                       **options)
+        target = embed(accelerator, encoder, tokenizer, [p["target"] for p in pairs], description=f"{lang}-en side",
+                       **options)
+        predicted, ranks = tatoeba_search(source, target)
+        outcome = outcomes.make(data.spec.name, data.spec.kind, lang, "accuracy", test_ids(data, lang),
+                                correct=[int(p == i) for i, p in enumerate(predicted)], extra={"rank": ranks})
+        return predicted, {}, outcome
 
 
 KIND = Retrieval()
@@ -167,6 +188,44 @@ class BitextMining:
 
     def prediction_text(self, prediction: tuple[str, str], spec) -> str:
         return "\t".join(prediction)
+
+    def evaluate_language(self, accelerator, encoder, tokenizer, data, lang: str, options: dict):
+        """BUCC for one language: threshold from the dev split's gold, pairs mined on test.
+
+        Returns the mined pairs, the details and the outcomes (per source sentence tp/fp/fn of its
+        mined pairs; None when the test split has no gold).
+        """
+        from harness.metrics import pair_counts, pair_f1
+
+        def candidates(split: str):
+            (corpus,) = data.load(split, lang)
+            source = embed(accelerator, encoder, tokenizer, [t for _, t in corpus["source"]],
+                           description=f"{lang} {split}", **options)
+            target = embed(accelerator, encoder, tokenizer, [t for _, t in corpus["target"]],
+                           description=f"en {split}", **options)
+            mined = margin_candidates(source, target, k=4)
+            return corpus, [(corpus["source"][i][0], corpus["target"][j][0], score) for i, j, score in mined]
+
+        dev, dev_candidates = candidates("dev")
+        if not dev["gold"]:
+            raise UserError(f"{data.spec.name} {lang}: the dev (sample) split has no gold pairs, so no threshold "
+                            f"can be chosen; add its .gold file")
+        threshold = best_threshold(dev_candidates, set(dev["gold"]))
+        test, test_candidates = candidates("test")
+        mined = [(src, tgt) for src, tgt, score in test_candidates if score > threshold]
+        detail: dict = {"threshold": threshold, "dev_f1": pair_f1(["\t".join(g) for g in dev["gold"]],
+                        ["\t".join(p[:2]) for p in dev_candidates if p[2] > threshold])["f1"],
+                        "mined": len(mined)}
+        if test["gold"] is None:
+            return mined, detail, None
+        gold, found = ["\t".join(g) for g in test["gold"]], ["\t".join(p) for p in mined]
+        result = pair_f1(gold, found)
+        detail.update(precision=result["precision"], recall=result["recall"])
+        counts = pair_counts([ident for ident, _ in test["source"]], gold, found)
+        outcome = outcomes.make(data.spec.name, data.spec.kind, lang, "f1_counts", [c[0] for c in counts],
+                                tp=[c[1] for c in counts], fp=[c[2] for c in counts], fn=[c[3] for c in counts],
+                                extra={"mined": [list(pair) for pair in mined]})
+        return mined, detail, outcome
 
 
 BITEXT_MINING = BitextMining()

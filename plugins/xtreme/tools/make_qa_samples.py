@@ -28,6 +28,7 @@ TEMPLATES = {
     "ko": ("{a}는 {c}에 살아요.", "{a}는 어디에 살아요?"),
     "sw": ("{a} anaishi {c}.", "{a} anaishi wapi?"),
     "te": ("{a} {c}లో నివసిస్తాడు.", "{a} ఎక్కడ నివసిస్తాడు?"),
+    "ro": ("{a} locuiește în {c}.", "Unde locuiește {a}?"),
 }
 NAMES = ["Anna", "David", "Maria", "Omar", "Lena", "Sami", "Yuki", "Ivan"]
 CITIES = ["Paris", "Cairo", "Tokyo", "Lima", "Berlin", "Nairobi", "Hanoi", "Delhi"]
@@ -70,6 +71,11 @@ def main() -> None:
     for lang, name in TYDI_NAMES.items():
         dev["data"] += squad(lang, 8, rng, f"{name}-dev-")["data"]
     write(SAMPLES / "tydiqa" / "tydiqa-goldp-v1.1-dev.json", dev)
+    # XTREME-R's added XQuAD language, from a random generator of its own so that the files
+    # above stay exactly as they were
+    rng = random.Random(2021)
+    for lang in ("ro",):
+        write(SAMPLES / "xquad" / f"xquad.{lang}.json", squad(lang, 8, rng, f"xquad-{lang}-"))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ English training sentences are real sentences with their tags. For the other lan
 sentences are built from names, places, organisations, years and punctuation, whose tags
 (PROPN, NUM, PUNCT; PER, LOC, ORG) hold in every language, so no translation is needed.
 One long English test sentence is longer than the smoke preset's 128 tokens, so the windowing
-of long sentences runs in every smoke run. Run from this folder:
+of long sentences runs in every smoke run. XTREME-R's added languages get samples of the same
+kind. Run from this folder:
 ``python tools/make_tagging_samples.py``.
 """
 
@@ -16,6 +17,10 @@ UDPOS_LANGS = ("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr n
                "zh").split()
 PANX_LANGS = ("ar he vi id jv ms tl eu ml ta te af nl en de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw "
               "yo my zh kk tr et fi hu").split()
+# XTREME-R's added languages (Ruder et al., 2021); written after XTREME's, from a random generator
+# of their own, so XTREME's sample files stay exactly as they were.
+UDPOS_XTREME_R = "lt pl uk wo ro".split()
+PANX_XTREME_R = "qu pl uk az lt pa gu ro".split()
 FIRST = ["Anna", "David", "Maria", "Omar", "Lena", "Sami", "Yuki", "Ivan"]
 LAST = ["Schmidt", "Garcia", "Tanaka", "Okafor", "Novak", "Rossi"]
 PLACES = ["Paris", "Cairo", "Tokyo", "Lima", "Berlin", "Nairobi"]
@@ -93,11 +98,10 @@ def ner_sentence(rng, english):
     return words + ["."], tags + ["O"]
 
 
-def main() -> None:
-    rng = random.Random(2020)
+def write_udpos(rng, langs) -> None:
     udpos = SAMPLES / "udpos"
     udpos.mkdir(parents=True, exist_ok=True)
-    for lang in UDPOS_LANGS:
+    for lang in langs:
         splits = {"dev": 8, "test": 8} if lang != "en" else {"train": 64, "dev": 16, "test": 16}
         for split, size in splits.items():
             text = ""
@@ -107,7 +111,10 @@ def main() -> None:
             if lang == "en" and split == "test":
                 text += conllu(*long_sentence(rng), "en-test-long")
             (udpos / f"{lang}_xharness-ud-{split}.conllu").write_text(text, encoding="utf-8")
-    for lang in PANX_LANGS:
+
+
+def write_panx(rng, langs) -> None:
+    for lang in langs:
         splits = {"dev": 8, "test": 8} if lang != "en" else {"train": 64, "dev": 16, "test": 16}
         folder = SAMPLES / "panx" / lang
         folder.mkdir(parents=True, exist_ok=True)
@@ -117,6 +124,15 @@ def main() -> None:
                 words, tags = ner_sentence(rng, lang == "en")
                 blocks.append("\n".join(f"{lang}:{w}\t{t}" for w, t in zip(words, tags)))
             (folder / split).write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    rng = random.Random(2020)
+    write_udpos(rng, UDPOS_LANGS)
+    write_panx(rng, PANX_LANGS)
+    rng = random.Random(2021)  # XTREME-R's languages
+    write_udpos(rng, UDPOS_XTREME_R)
+    write_panx(rng, PANX_XTREME_R)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,12 @@ PHRASES = {
     "tur": ["Teşekkürler.", "Günaydın.", "Seni seviyorum.", "Hoşça kal."],
     "urd": ["شکریہ۔", "صبح بخیر۔", "میں تم سے پیار کرتا ہوں۔", "خدا حافظ۔"],
     "vie": ["Cảm ơn.", "Chào buổi sáng.", "Anh yêu em.", "Tạm biệt."],
+    # XTREME-R's additions
+    "aze": ["Təşəkkür edirəm.", "Sabahınız xeyir.", "Mən səni sevirəm.", "Sağ olun."],
+    "lit": ["Ačiū.", "Labas rytas.", "Aš tave myliu.", "Viso gero."],
+    "pol": ["Dziękuję.", "Dzień dobry.", "Kocham cię.", "Do widzenia."],
+    "ukr": ["Дякую.", "Доброго ранку.", "Я тебе кохаю.", "До побачення."],
+    "ron": ["Mulțumesc.", "Bună dimineața.", "Te iubesc.", "La revedere."],
 }
 
 

@@ -6,6 +6,9 @@ and question in the same language) train on SQuAD v1.1 and select on its dev set
 English dev questions; its dev set is XTREME's test set. All files are SQuAD v1.1 JSON; TyDiQA's
 hold every language, told apart by the language name that starts each question id.
 Scores: SQuAD F1/EM (MLQA: MLQA's language-aware normalisation); the task score is their mean.
+XTREME-R (Ruder et al., 2021) adds Romanian to XQuAD: an extra language, evaluated only when
+asked for (``--languages ro`` or ``--languages xtreme-r``), read locally from ``xquad.ro.json``
+beside the others and on the hub from ``google/xquad`` (``google/xtreme`` has XTREME's 11).
 """
 
 from __future__ import annotations
@@ -49,18 +52,24 @@ def mlqa_file(split: str, lang: str) -> str:
 
 
 SQUAD_HUB = HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_hub)
+#: XTREME-R's added XQuAD language(s), in its order.
+XQUAD_XTREME_R = ("ro",)
+#: XQuAD as released (``xquad.<lang>``), for the languages google/xtreme's ``XQuAD.*`` lacks.
+XQUAD_R_HUB = HubSource(path="google/xquad", config="xquad.{lang}", splits={"test": "validation"}, convert=from_hub)
 
 XQUAD = TaskSpec(
     name="xquad",
     kind="span_qa",
     description="XQuAD cross-lingual QA (Artetxe et al., 2020), trained on SQuAD v1.1",
     languages=("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi"),
+    extra_languages=XQUAD_XTREME_R,
     metric="squad",
     local=LocalSource(file=lambda split, lang: SQUAD_FILES.get(split) or f"xquad.{lang}.json",
                       read=read_squad, roots=("", "squad", "xquad")),
     samples=SAMPLES,
     hub=HubSource(path="google/xtreme", config="XQuAD.{lang}", splits={"test": "validation"}, convert=from_hub,
-                  per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB}),
+                  per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB},
+                  per_language={lang: XQUAD_R_HUB for lang in XQUAD_XTREME_R}),
     defaults=DEFAULTS,
 )
 

@@ -29,7 +29,7 @@ def _fail(error: UserError) -> None:
 def cli() -> None:
     """Intermediate-task training and zero-shot cross-lingual transfer on XTREME.
 
-    Tasks and backbones come from plugins (entry-point group "xharness");
+    Tasks, backbones and studies come from plugins (entry-point group "xharness");
     `xharness list` shows what is installed.
     """
 
@@ -43,7 +43,8 @@ def list_command(as_json: bool) -> None:
     for role, table in registry.tasks.items():
         for name, item in sorted(table.items()):
             spec = item.spec
-            tasks.append({"name": name, "role": role, "kind": spec.kind, "languages": list(spec.languages),
+            tasks.append({"name": name, "role": role, "kind": spec.kind, "granularity": spec.granularity,
+                          "languages": list(spec.languages),
                           "extra_languages": [x for x in spec.all_languages if x not in spec.languages],
                           "metric": spec.metric, "plugin": item.plugin, "plugin_version": item.plugin_version,
                           "description": spec.description})
@@ -71,14 +72,14 @@ def list_command(as_json: bool) -> None:
     if not console.is_terminal:
         console = Console(highlight=False, width=160)  # piped output: don't squeeze into 80 columns
     table = Table(title="Tasks", title_justify="left")
-    for column in ("name", "role", "kind", "languages", "metric", "plugin"):
+    for column in ("name", "role", "kind", "granularity", "languages", "metric", "plugin"):
         table.add_column(column)
     for t in tasks:
         codes = t["languages"]
         langs = f"{len(codes)}: {' '.join(codes)}" if len(codes) <= 8 else f"{len(codes)}: {' '.join(codes[:6])} …"
         if t["extra_languages"]:
             langs += f" (+{len(t['extra_languages'])} on request: {' '.join(t['extra_languages'])})"
-        table.add_row(t["name"], t["role"], t["kind"], langs, t["metric"], t["plugin"])
+        table.add_row(t["name"], t["role"], t["kind"], t["granularity"] or "-", langs, t["metric"], t["plugin"])
     console.print(table)
     table = Table(title="Task kinds", title_justify="left")
     for column in ("name", "phase 3", "settings (--setting NAME=VALUE)", "plugin"):
@@ -156,8 +157,9 @@ CELL_OPTIONS = [
                    "file or folder of .txt files (a sentence or document a line), or a hub dataset name[:config]."),
     click.option("--mlm-weight", type=float, default=None, help="Share of batches given to --mlm [default: 0.25]."),
     click.option("--translated", default=None,
-        help="Train the intermediate task(s) on machine-translated data in this language "
-                   "(MNLI: XNLI-MT; SQuAD: translate-train); model selection stays on English dev."),
+        help="Train the intermediate task(s) on machine-translated data in this language, or on the union "
+                   "of several (comma-separated; 'en' adds the English original), or 'all' (each task's own "
+                   "translations) (MNLI: XNLI-MT; SQuAD: translate-train); model selection stays on English dev."),
     click.option("--select-on", default=None,
         help="Which dev data picks the fine-tuned target state: 'en' (the training language, the paper's "
                    "protocol), 'target' (mean over the target languages' dev sets, as in Keung et al., 2020) or "
@@ -618,3 +620,139 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@cli.group("study")
+def study_group() -> None:
+    """Research questions as recipes: each plans its grid, runs what is missing through the sweep
+    machinery, and writes study.json, study.md and figures (see `xharness study list`)."""
+
+
+@study_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of a table.")
+def study_list_command(as_json: bool) -> None:
+    """Show the installed studies and the question each answers."""
+    registry = _registry()
+    studies = [{"name": name, "question": item.spec.question, "plugin": item.plugin}
+               for name, item in sorted(registry.studies.items())]
+    if as_json:
+        click.echo(json.dumps(studies, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    table = Table(title="Studies (xharness study run NAME)", title_justify="left")
+    for column in ("name", "question", "plugin"):
+        table.add_column(column)
+    for study in studies:
+        table.add_row(study["name"], study["question"], study["plugin"])
+    console.print(table)
+    if not studies:
+        console.print("No study plugin is installed.")
+
+
+@study_group.command("run")
+@click.argument("name")
+@click.option("--models", default=None, help="Backbones, comma-separated [default: the study's].")
+@click.option("--seeds", default=None, help="Seeds, comma-separated [default: the study's].")
+@click.option("--preset", default=None, help="'smoke': tiny models, bundled samples, a small grid.")
+@click.option("--output", default="xharness-runs", show_default=True, type=click.Path(file_okay=False),
+              help="The store the cells run in; the study's files go to OUTPUT/studies/NAME/.")
+@click.option("--data-dir", default=None, type=click.Path(), help="Local task files, as for `xharness run`.")
+@click.option("--checkpoint-minutes", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Training checkpoints at least this often (see `xharness run --help`).")
+@click.option("--dry-run", is_flag=True, help="Print the study's grids and what they need, and stop.")
+@click.option("--launcher", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
+              help="local: this machine; slurm: job arrays through submitit (then `xharness study analyse`).")
+@click.option("--devices", default=None, help="local launcher: one worker per device (e.g. 0,1,2,3).")
+@click.option("--partition", default=None, help="slurm: partition.")
+@click.option("--time-limit", type=int, default=24 * 60, show_default=True, help="slurm: minutes per job.")
+@click.option("--gpus-per-job", type=int, default=1, show_default=True, help="slurm: GPUs per job.")
+@click.option("--account", default=None, help="slurm: account to charge.")
+def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_minutes, dry_run, launcher, devices,
+                      partition, time_limit, gpus_per_job, account) -> None:
+    """Plan the study's grids, run what is missing (reusing everything finished), then analyse.
+
+    Example: xharness study run granularity --preset smoke
+    """
+    from harness import study, sweep
+    from harness.interrupt import Interrupted, stop_cleanly
+
+    try:
+        seed_list = [int(s) for s in sweep.split_list(seeds)] or None
+    except ValueError:
+        _fail(UserError("--seeds takes whole numbers, comma-separated (e.g. 1,2,3)"))
+        return
+    options = study.StudyOptions(models=sweep.split_list(models) or None, seeds=seed_list, preset=preset,
+                                 output=str(output), data_dir=str(data_dir) if data_dir else None,
+                                 checkpoint_minutes=checkpoint_minutes)
+    log = lambda message: click.echo(message, err=True)  # noqa: E731
+    try:
+        with stop_cleanly():
+            registry = _registry()
+            recipe, grids = study.plan(name, options, registry)
+            planned = [sweep.plan_grid(grid, registry) for grid in grids]
+            for number, (grid, cells) in enumerate(zip(grids, planned), start=1):
+                log(f"study {name}, grid {number} of {len(grids)}:")
+                _print_plan(grid, sweep.summarize(cells))
+                invalid = [c for c in cells if c.status == "invalid"]
+                for cell in invalid:
+                    log(f"error: {cell.label}: {cell.error}")
+                if invalid:
+                    sys.exit(2)
+            if dry_run:
+                return
+            study.save_plan(name, options, grids)
+            failed = 0
+            for grid in grids:
+                grid_path = _save_grid(grid)
+                if launcher == "slurm":
+                    missing = [c for c in sweep.plan_grid(grid, registry) if c.status in ("missing", "failed")]
+                    executor = sweep.slurm_executor(Path(grid.output) / "slurm", partition=partition,
+                                                    time_minutes=time_limit, gpus=gpus_per_job, account=account,
+                                                    parallelism=None)
+                    jobs = sweep.submit(missing, executor) if missing else []
+                    log(f"submitted {len(jobs)} cells to Slurm; when they have finished: "
+                        f"xharness study analyse {name} {output}")
+                    continue
+                reused = sweep.summarize(sweep.plan_grid(grid, registry))["done"]
+                if devices:
+                    code = sweep.spawn_workers(grid_path, [d.strip() for d in devices.split(",") if d.strip()], log)
+                    result = {"seconds": None, "cleaned": [], "worker_exit": code}
+                else:
+                    result = sweep.work(grid, registry, log=log)
+                failed += _print_summary(sweep.plan_grid(grid, registry), result, reused)
+            if launcher == "slurm":
+                return
+            if failed:
+                log(f"study {name}: {failed} cells failed; the analysis uses the cells that finished")
+            study.analyse(name, options, grids, registry, log=log)
+    except UserError as error:
+        _fail(error)
+        return
+    except Interrupted as stop:
+        log(f"study stopped by {stop.name}: finished cells and phases are kept; run the same command again "
+            f"to continue")
+        sys.exit(stop.exit_code)
+    sys.exit(1 if failed else 0)
+
+
+@study_group.command("analyse")
+@click.argument("name")
+@click.argument("output", type=click.Path(file_okay=False, path_type=Path))
+def study_analyse_command(name: str, output: Path) -> None:
+    """Redo only the analysis of a study run earlier with --output OUTPUT (nothing is trained).
+
+    Example: xharness study analyse granularity xharness-runs
+    """
+    from harness import study
+
+    try:
+        registry = _registry()
+        options, grids = study.load_plan(name, output)
+        study.analyse(name, options, grids, registry, log=lambda message: click.echo(message, err=True))
+    except UserError as error:
+        _fail(error)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from harness.spec import KindSpec, Leaderboard, ModelSpec, TaskSpec
+    from harness.spec import KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec
 
 PROJECT = "xharness"
 ENTRY_POINT_GROUP = "xharness"
@@ -62,4 +62,13 @@ def register_task_kinds(register: Callable[["KindSpec"], None]) -> None:
     of any plugin can name; the core's own kinds are registered through this hook too.
 
     :param register: call once per :class:`harness.spec.KindSpec`.
+    """
+
+
+@hookspec
+def register_studies(register: Callable[["StudySpec"], None]) -> None:
+    """Register studies: research questions as recipes (the grids they need and their analysis)
+    that ``xharness study run NAME`` runs.
+
+    :param register: call once per :class:`harness.spec.StudySpec`.
     """

@@ -312,6 +312,63 @@ def _retrieval_settings(task_defaults: dict[str, Any], preset: dict[str, Any], o
     return settings
 
 
+def plan_translated(value: Any, tasks: list[Registered], source: str) -> dict[str, list[str]]:
+    """``--translated``: the training languages of each intermediate task (empty: no option given).
+
+    ``value`` is one language, several joined by commas (or a list), or ``all``. A language is
+    read as the task's ``train`` split in that language: a machine-translated one from
+    ``TaskSpec.translated_train``, or the task's own (English) training data for its
+    ``train_language`` (``en``). ``all`` is every language the task has translations for, so with
+    several tasks each gets its own set (``en,all`` adds the English data); a language named
+    explicitly must exist for every task. Each task's languages come in a fixed order (English,
+    then the order of ``translated_train``), so equal sets key alike whatever order they are
+    named in.
+    """
+    if value is None or value == "" or not tasks:
+        return {}
+    raw = [str(x) for x in value] if isinstance(value, (list, tuple)) else str(value).split(",")
+    names = [x.strip() for x in raw]
+    if not all(names):
+        raise UserError(f"--translated {value!r}: give a language, several joined by commas, or all")
+    if len({n.lower() if n.lower() == "all" else n for n in names}) != len(names):
+        raise UserError(f"--translated {value!r} names a language twice")
+    chosen: dict[str, list[str]] = {}
+    for task in tasks:
+        spec = task.spec
+        own, offered = spec.train_language, tuple(spec.translated_train)
+        wanted: set[str] = set()
+        for name in names:
+            if name.lower() == "all":
+                if not offered and own not in names:
+                    raise UserError(f"--translated all: {spec.name} has no translated training data; name "
+                                    f"{own} too ({own},all) to train it on its own {own} data, or leave it out")
+                wanted.update(offered)
+            elif name == own or name in offered:
+                wanted.add(name)
+            else:
+                raise UserError(f"{spec.name} has no translated training data in {name!r} (languages it has: "
+                                f"{', '.join(offered) or 'none'}; {own}: its own training data)")
+        chosen[spec.name] = [own] * (own in wanted) + [lang for lang in offered if lang in wanted and lang != own]
+    if source == "hub" and any(lang != t.spec.train_language for t in tasks for lang in chosen[t.spec.name]):
+        raise UserError("translated training data is read from local files: pass --data-dir (or --preset smoke)")
+    return chosen
+
+
+def translated_setting(train_languages: dict[str, list[str]], tasks: list[Registered]) -> Any:
+    """What ``--translated`` puts in the intermediate settings (and so in the key): None when every
+    task trains on its own data only (``--translated en`` keys as no option), one language as a
+    plain string (as single-language runs always have), several as a list, and a mapping from task
+    to list when the tasks' sets differ (``all`` over tasks with different translations)."""
+    if not train_languages:
+        return None
+    if all(train_languages[t.spec.name] == [t.spec.train_language] for t in tasks):
+        return None
+    sets = [train_languages[t.spec.name] for t in tasks]
+    if all(s == sets[0] for s in sets):
+        return sets[0][0] if len(sets[0]) == 1 else list(sets[0])
+    return {t.spec.name: list(train_languages[t.spec.name]) for t in tasks}
+
+
 def plan_run(request: RunRequest, registry: Registry) -> Plan:
     RunStore(request.output).check_writable()
     preset: dict[str, Any] = {}
@@ -341,22 +398,13 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         source = "local"  # an explicit --data-dir wins over the preset's samples
     data_dir = Path(request.data_dir).expanduser().resolve() if request.data_dir else None
 
-    translated = request.overrides.get("translated")
+    train_languages = plan_translated(request.overrides.get("translated"), inter, source)
     inter_data = []
     for task in inter:
         lang = task.spec.train_language
-        train_lang = lang
-        if translated:
-            if translated not in task.spec.translated_train:
-                offered = ", ".join(task.spec.translated_train) or "none"
-                raise UserError(f"{task.spec.name} has no translated training data in {translated!r} "
-                                f"(languages it has: {offered})")
-            if source == "hub":
-                raise UserError("translated training data is read from local files: pass --data-dir "
-                                "(or --preset smoke)")
-            train_lang = translated
-        inter_data.append(plan_task_data(task, [("train", train_lang), ("dev", lang)], source=source,
-                                         data_dir=data_dir))
+        # every training language's file is found (and later read) before any training starts
+        needs = [("train", train_lang) for train_lang in train_languages.get(task.spec.name, [lang])]
+        inter_data.append(plan_task_data(task, [*needs, ("dev", lang)], source=source, data_dir=data_dir))
     untrained = not is_trained(target.spec.kind)
     train_lang = target.spec.train_language
     select_on = _select_on(request.overrides.get("select_on"), target, train_lang, languages, registry, source)
@@ -391,7 +439,8 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
             raise UserError("--mlm-weight is the share of batches for masked LM: a number between 0 and 1")
         inter_data.append(plan_mlm_corpus(mlm))
         inter_settings["mlm_weight"] = weight
-    if translated:
+    translated = translated_setting(train_languages, inter)
+    if translated is not None:
         inter_settings["translated"] = translated
     if len(inter_data) > 1:
         inter_settings.update({"sampling": request.overrides.get("sampling") or "proportional",

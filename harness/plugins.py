@@ -29,7 +29,7 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import UnknownNameError, UserError
-from harness.spec import SPLITS, KindSpec, Leaderboard, ModelSpec, TaskSpec
+from harness.spec import GRANULARITIES, SPLITS, KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec
 
 DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
 ONLY_ENV = "XHARNESS_PLUGINS"
@@ -99,7 +99,7 @@ class NameClashError(UserError):
 
 #: The kinds of name a plugin registers, as used in messages and as keys of ``Registry.conflicts``.
 TASK_WHAT = {role: f"{role} task" for role in ROLES}
-WHATS = (*TASK_WHAT.values(), "task kind", "model", "leaderboard")
+WHATS = (*TASK_WHAT.values(), "task kind", "model", "leaderboard", "study")
 
 
 class Registry:
@@ -115,6 +115,7 @@ class Registry:
         self.kinds: dict[str, Registered] = {}
         self.models: dict[str, Registered] = {}
         self.leaderboards: dict[str, Registered] = {}
+        self.studies: dict[str, Registered] = {}
         self.plugins: dict[str, PluginInfo] = {}
         self.conflicts: dict[str, dict[str, tuple[Registered, ...]]] = {what: {} for what in WHATS}
 
@@ -146,6 +147,12 @@ class Registry:
             error = self.clash("leaderboard", name)
             raise error or UnknownNameError("leaderboard", name, table)
         return table[name]
+
+    def study(self, name: str) -> Registered:
+        if name not in self.studies:
+            error = self.clash("study", name)
+            raise error or UnknownNameError("study", name, self.studies)
+        return self.studies[name]
 
     def conflict_list(self) -> list[dict[str, Any]]:
         """Every clash as ``{"what", "name", "plugins"}``, sorted (for `xharness list`)."""
@@ -223,6 +230,8 @@ class Registry:
                 impl(register=lambda spec: _register_model(staged, spec, info))
             for impl in _impls(pm, "register_leaderboards", info.name):
                 impl(register=lambda spec: _register_leaderboard(staged, spec, info))
+            for impl in _impls(pm, "register_studies", info.name):
+                impl(register=lambda spec: _register_study(staged, spec, info))
         except Exception as exc:  # a plugin's bug must not take the tool down
             self._fail(obj, info, pm, exc)
             self._withdraw_kinds(info.name)
@@ -231,6 +240,7 @@ class Registry:
             self._merge(what, self.tasks[role], staged.tasks[role])
         self._merge("model", self.models, staged.models)
         self._merge("leaderboard", self.leaderboards, staged.leaderboards)
+        self._merge("study", self.studies, staged.studies)
 
     def _withdraw_kinds(self, plugin: str) -> None:
         """A broken plugin's kinds go with it; a kind it clashed on goes back to a sole other claimant."""
@@ -305,6 +315,8 @@ def _register_task(staged: Registry, role: str, spec: Any, info: PluginInfo, reg
     # a task of a kind no working plugin registers is left out by ``settle_kinds``, with a note
     if not spec.languages:
         raise ValueError(f"task {spec.name!r} declares no languages")
+    if spec.granularity is not None and spec.granularity not in GRANULARITIES:
+        raise ValueError(f"task {spec.name!r}: granularity {spec.granularity!r} is not one of {', '.join(GRANULARITIES)}")
     kind = registry.kinds.get(spec.kind)
     if kind is not None and kind.spec.check is not None:
         kind.spec.check(spec)
@@ -319,6 +331,15 @@ def _register_model(staged: Registry, spec: Any, info: PluginInfo) -> None:
     if (spec.hub_id is None) == (spec.build is None):
         raise ValueError(f"model {spec.name!r} needs exactly one of hub_id and build")
     staged._add(staged.models, "model", spec, info)
+
+
+def _register_study(staged: Registry, spec: Any, info: PluginInfo) -> None:
+    if not isinstance(spec, StudySpec):
+        raise TypeError(f"register() for studies expects a StudySpec, got {type(spec).__name__}")
+    module, colon, attribute = spec.load.partition(":")
+    if not colon or not module or not attribute.isidentifier():
+        raise ValueError(f"study {spec.name!r}: load must be 'package.module:ATTRIBUTE', got {spec.load!r}")
+    staged._add(staged.studies, "study", spec, info)
 
 
 def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo) -> None:

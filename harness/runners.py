@@ -75,10 +75,13 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
             train, dev = featurize(kind, data, "train", "multi", tokenizer, settings, cache), []
         else:
             lang = data.spec.train_language
-            train_lang = settings.get("translated") or lang
+            # the training languages planned (--translated: one or several, each featurised and
+            # cached on its own, then joined); model selection stays on the training language's dev
+            train_langs = [need_lang for split, need_lang in data.needs if split == "train"] or [lang]
             if data.spec.kind == "tagging" and not data.spec.labels:
-                data = _with_training_labels(data, train_lang)
-            train = featurize(kind, data, "train", train_lang, tokenizer, settings, cache)
+                data = _with_training_labels(data, train_langs)
+            train = [feature for train_lang in train_langs
+                     for feature in featurize(kind, data, "train", train_lang, tokenizer, settings, cache)]
             dev = featurize(kind, data, "dev", lang, tokenizer, settings, cache)
         if len(plan.inter) > 1:
             dev = dev[: settings["validation_examples"]]  # a fixed subset per task keeps validation cheap
@@ -104,14 +107,16 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
     return record, save_encoder
 
 
-def _with_training_labels(data: TaskData, lang: str) -> TaskData:
-    """A copy of ``data`` whose spec carries the tag set read off its training data."""
+def _with_training_labels(data: TaskData, langs: list[str]) -> TaskData:
+    """A copy of ``data`` whose spec carries the tag set read off its training data (in every
+    training language, together)."""
     import copy
     import dataclasses
 
     from harness.kinds.tagging import labels_from_training
 
-    labels = labels_from_training(data.load("train", lang), int(data.spec.defaults["label_min_count"]))
+    examples = [example for lang in langs for example in data.load("train", lang)]
+    labels = labels_from_training(examples, int(data.spec.defaults["label_min_count"]))
     derived = copy.copy(data)
     derived.task = dataclasses.replace(data.task, spec=dataclasses.replace(data.spec, labels=labels))
     return derived

@@ -97,6 +97,10 @@ class TaskSpec:
         can be chosen on them (``--select-on target|both``); ``dev`` in the training language
         stays the protocol's selection set. ``"local"``: only its local files and samples have
         them, not its hub source.
+    :param granularity: what one prediction is about — ``token`` (a label per word), ``span`` (a
+        stretch of a text), ``sentence`` (one text), ``pair`` (two texts), ``choice`` (one of
+        several answers) or ``retrieval`` (ranking or matching texts); studies group tasks by it
+        and ``xharness list`` shows it.
     :param extra_languages: languages the task's data also has but that a run evaluates only
         when asked (``--languages``, or a leaderboard's set such as ``--languages xtreme-r``);
         a benchmark that adds languages to a task adds them here, so runs of ``languages`` and
@@ -119,6 +123,7 @@ class TaskSpec:
     translated_train: tuple[str, ...] = ()
     target_dev: bool | str = False
     extra_languages: tuple[str, ...] = ()
+    granularity: str | None = None
 
     @property
     def all_languages(self) -> tuple[str, ...]:
@@ -157,6 +162,23 @@ class KindSpec:
     settings: Mapping[str, Any] = field(default_factory=dict)
     pooled_test: bool = False
     check_settings: Callable[[Mapping[str, Any]], None] | None = None
+
+
+#: The granularities a task may declare (``TaskSpec.granularity``).
+GRANULARITIES = ("token", "span", "sentence", "pair", "choice", "retrieval")
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A research question as a recipe: the grid(s) it needs and the analysis of their runs.
+
+    The study object (see ``harness.study.Study``) lives in a module that may import heavy
+    libraries, so it is named here as ``"module:attribute"`` and imported only when used.
+    """
+
+    name: str
+    question: str
+    load: str
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def from_hub(row: dict, lang: str) -> dict | None:
 HELLASWAG = TaskSpec(
     name="hellaswag",
     kind="multiple_choice",
+    granularity="choice",
     description="HellaSwag commonsense sentence completion (Zellers et al., 2019)",
     languages=("en",),
     metric="accuracy",

@@ -52,7 +52,8 @@ def read_mnli(path: Path, split: str, lang: str):
 
 
 MNLI = TaskSpec(
-    name="mnli", kind="classification", description="MultiNLI natural language inference (Williams et al., 2018)",
+    name="mnli", kind="classification", granularity="pair",
+    description="MultiNLI natural language inference (Williams et al., 2018)",
     languages=("en",), metric="accuracy", labels=NLI,
     local=LocalSource(file=_mnli_file, read=read_mnli, roots=("", "mnli", "glue_data", "xnli")),
     samples=SAMPLES / "mnli",
@@ -74,7 +75,8 @@ def read_qqp(path: Path, split: str, lang: str):
 
 
 QQP = TaskSpec(
-    name="qqp", kind="classification", description="Quora Question Pairs paraphrase detection (GLUE)",
+    name="qqp", kind="classification", granularity="pair",
+    description="Quora Question Pairs paraphrase detection (GLUE)",
     languages=("en",), metric="accuracy", labels=("not_duplicate", "duplicate"),
     local=LocalSource(file=_files({"train": "QQP/train.tsv", "dev": "QQP/dev.tsv"}), read=read_qqp,
                       roots=("", "qqp", "glue_data")),
@@ -95,7 +97,8 @@ def from_squad_hub(row: dict, lang: str) -> dict:
 
 
 SQUAD = TaskSpec(
-    name="squad", kind="span_qa", description="SQuAD v1.1 extractive QA (Rajpurkar et al., 2016)",
+    name="squad", kind="span_qa", granularity="span",
+    description="SQuAD v1.1 extractive QA (Rajpurkar et al., 2016)",
     languages=("en",), metric="squad",
     local=LocalSource(file=lambda split, lang: f"mlqa-translate-train/{lang}_squad-translate-train-train-v1.1.json"
                       if split == "train" and lang != "en" else {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}[split],
@@ -123,7 +126,8 @@ def read_cosmosqa(path: Path, split: str, lang: str):
 
 
 COSMOSQA = TaskSpec(
-    name="cosmosqa", kind="multiple_choice", description="Cosmos QA commonsense reading comprehension (Huang et al., 2019)",
+    name="cosmosqa", kind="multiple_choice", granularity="choice",
+    description="Cosmos QA commonsense reading comprehension (Huang et al., 2019)",
     languages=("en",), metric="accuracy", num_choices=4,
     local=LocalSource(file=_files({"train": "train.csv", "dev": "valid.csv"}), read=read_cosmosqa,
                       roots=("", "cosmosqa")),
@@ -159,7 +163,8 @@ def read_commonsenseqa(path: Path, split: str, lang: str):
 
 
 COMMONSENSEQA = TaskSpec(
-    name="commonsenseqa", kind="multiple_choice", description="CommonsenseQA (Talmor et al., 2019)",
+    name="commonsenseqa", kind="multiple_choice", granularity="choice",
+    description="CommonsenseQA (Talmor et al., 2019)",
     languages=("en",), metric="accuracy", num_choices=5,
     local=LocalSource(file=_files({"train": "train_rand_split.jsonl", "dev": "dev_rand_split.jsonl"}),
                       read=read_commonsenseqa, roots=("", "commonsenseqa")),
@@ -173,7 +178,7 @@ COMMONSENSEQA = TaskSpec(
 # -- SQuAD 2.0 ------------------------------------------------------------------------------
 
 SQUAD_V2 = TaskSpec(
-    name="squad_v2", kind="span_qa",
+    name="squad_v2", kind="span_qa", granularity="span",
     description="SQuAD 2.0 extractive QA with unanswerable questions (Rajpurkar et al., 2018)",
     languages=("en",), metric="squad_v2",
     local=LocalSource(file=_files({"train": "train-v2.0.json", "dev": "dev-v2.0.json"}),
@@ -228,7 +233,7 @@ def _anli_hub(round_: int) -> HubSource:
 
 
 ANLI_PLUS = TaskSpec(
-    name="anli", kind="classification",
+    name="anli", kind="classification", granularity="pair",
     description="ANLI+ (Phang et al., 2020): ANLI rounds 1-3 with MNLI and SNLI, one NLI head; dev = ANLI's",
     languages=("en",), metric="accuracy", labels=NLI,
     local=LocalSource(file=_anli_files, read=read_anli_plus, roots=("", "anli", "glue_data", "mnli", "snli")),
@@ -274,7 +279,7 @@ def read_ccgbank_auto(path: Path, split: str, lang: str):
 
 
 CCG = TaskSpec(
-    name="ccg", kind="tagging",
+    name="ccg", kind="tagging", granularity="token",
     description="CCG supertagging on CCGbank (Hockenmaier & Steedman, 2007); licensed: local files only",
     languages=("en",), metric="accuracy",
     local=LocalSource(file=lambda split, lang: "data/AUTO/*/*.auto", read=read_ccgbank_auto,

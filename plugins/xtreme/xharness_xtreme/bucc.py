@@ -80,6 +80,7 @@ def read_bucc(path: Path, split: str, lang: str):
 BUCC = TaskSpec(
     name="bucc2018",
     kind="bitext_mining",
+    granularity="retrieval",
     description="BUCC 2018 parallel sentence mining (Zweigenbaum et al., 2018)",
     languages=("de", "fr", "ru", "zh"),
     metric="f1",

@@ -177,6 +177,7 @@ SQUAD_HUB = HubSource(path="rajpurkar/squad", config="plain_text", splits={"trai
 LAREQA = TaskSpec(
     name="lareqa",
     kind="dual_encoder",
+    granularity="retrieval",
     description="LAReQA answer-sentence retrieval on XQuAD-R (Roy et al., 2020), trained on SQuAD v1.1",
     languages=LANGUAGES,
     metric="map_at_20",

@@ -208,6 +208,7 @@ def candidate_from_hub(row: dict, lang: str) -> dict | None:
 MEWSLIX = TaskSpec(
     name="mewslix",
     kind="dual_encoder",
+    granularity="retrieval",
     description="Mewsli-X multilingual entity linking as retrieval (XTREME-R), trained on English Wikipedia",
     languages=LANGUAGES,
     metric="map_at_20",

@@ -46,6 +46,7 @@ def from_hub(row: dict, lang: str) -> dict:
 PAWSX = TaskSpec(
     name="pawsx",
     kind="classification",
+    granularity="pair",
     description="PAWS-X paraphrase identification (Yang et al., 2019)",
     languages=LANGUAGES,
     metric="accuracy",

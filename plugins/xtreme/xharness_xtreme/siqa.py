@@ -56,6 +56,7 @@ def from_hub(row: dict, lang: str) -> dict | None:
 SIQA = TaskSpec(
     name="siqa",
     kind="multiple_choice",
+    granularity="choice",
     description="Social IQa commonsense reasoning about social situations (Sap et al., 2019)",
     languages=("en",),
     metric="accuracy",

@@ -144,6 +144,7 @@ PANX_R_HUB = HubSource(path="unimelb-nlp/wikiann", config="{lang}",
 UDPOS = TaskSpec(
     name="udpos",
     kind="tagging",
+    granularity="token",
     description="Universal Dependencies part-of-speech tagging (UD v2, as in XTREME)",
     languages=UDPOS_LANGS,
     extra_languages=UDPOS_XTREME_R,
@@ -163,6 +164,7 @@ UDPOS = TaskSpec(
 PANX = TaskSpec(
     name="panx",
     kind="tagging",
+    granularity="token",
     description="PAN-X / WikiANN named entity recognition (Pan et al., 2017; Rahimi et al., 2019)",
     languages=tuple(PANX_LANGS),
     extra_languages=PANX_XTREME_R,

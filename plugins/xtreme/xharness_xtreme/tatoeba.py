@@ -78,6 +78,7 @@ TATOEBA_R_HUB = HubSource(path="mteb/tatoeba-bitext-mining", config="{name}-eng"
 TATOEBA = TaskSpec(
     name="tatoeba",
     kind="retrieval",
+    granularity="retrieval",
     description="Tatoeba sentence retrieval into English (Artetxe & Schwenk, 2019)",
     languages=TATOEBA_LANGS,
     extra_languages=TATOEBA_XTREME_R,

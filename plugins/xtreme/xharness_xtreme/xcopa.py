@@ -71,6 +71,7 @@ def from_hub(row: dict, lang: str) -> dict | None:
 XCOPA = TaskSpec(
     name="xcopa",
     kind="multiple_choice",
+    granularity="choice",
     description="XCOPA causal commonsense reasoning (Ponti et al., 2020), trained on English COPA",
     languages=LANGUAGES,
     metric="accuracy",

@@ -65,6 +65,7 @@ def from_glue_mnli(row: dict, lang: str) -> dict:
 XNLI = TaskSpec(
     name="xnli",
     kind="classification",
+    granularity="pair",
     description="XNLI natural language inference (Conneau et al., 2018), trained on MNLI",
     languages=LANGUAGES,
     metric="accuracy",

@@ -2,7 +2,7 @@
 
 from harness import ModelSpec, hookimpl
 
-from xharness_models.tiny import TINY_VERSION, build_tiny
+from xharness_models.tiny import TINY_VERSION, build_tiny, build_tiny_large
 
 __version__ = "0.1.0"
 
@@ -15,6 +15,8 @@ MODELS = (
     ModelSpec("tiny", "randomly initialised XLM-R-shaped encoder (2 layers, hidden 64) with a tokenizer "
               "trained on the bundled samples; runs offline in seconds, learns nothing useful",
               build=build_tiny, build_version=TINY_VERSION),
+    ModelSpec("tiny-large", "the tiny encoder's bigger sibling (4 layers, hidden 128, same tokenizer): a second "
+              "model size for the smoke preset", build=build_tiny_large, build_version=TINY_VERSION),
 )
 
 

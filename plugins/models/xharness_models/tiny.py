@@ -27,13 +27,23 @@ def load_tokenizer(path: Path = TOKENIZER):
 
 def build_tiny(target: Path) -> None:
     """Write config, seeded random weights and tokenizer of the tiny encoder into ``target``."""
+    _build(target, hidden=64, layers=2, heads=4, intermediate=128)
+
+
+def build_tiny_large(target: Path) -> None:
+    """The same, wider and deeper (hidden 128, 4 layers): the smoke preset's second model size,
+    so that studies of model scale run end to end offline."""
+    _build(target, hidden=128, layers=4, heads=4, intermediate=256)
+
+
+def _build(target: Path, *, hidden: int, layers: int, heads: int, intermediate: int) -> None:
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     tokenizer = load_tokenizer()
     config = XLMRobertaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=128, max_position_embeddings=514, type_vocab_size=1,
+        vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+        intermediate_size=intermediate, max_position_embeddings=514, type_vocab_size=1,
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )

@@ -1,0 +1,724 @@
+"""A contract-test kit for plugin authors: check a plugin against the xharness plugin contract.
+
+Use it in your plugin's own test suite::
+
+    from harness.testing import assert_plugin_ok
+
+    def test_my_plugin_keeps_the_contract():
+        assert_plugin_ok("mytasks")            # raises AssertionError listing every problem
+
+or, to look at the problems yourself, ``check_plugin("mytasks", smoke=True)`` returns them as a
+list of strings, one line each (empty: the plugin is fine).
+
+A plugin is given as the name of an installed entry point in the ``xharness`` group
+(``"mytasks"``), the name of an importable module (``"mytasks"``, or ``"package.module:OBJECT"``),
+or the module or object itself. When it is also installed as an entry point (the same object,
+compared by identity), it is checked under the entry point's name and counted once.
+
+Every problem is one line; the checks, in the order :func:`check_plugin` runs them (a check
+that cannot run because an earlier one failed is skipped, so one fault gives one line):
+
+1. **load** (:func:`check_load`): the plugin imports.
+   ``plugin NAME: failed to load: <ExceptionType>: <message>``
+2. **registration** (:func:`check_registration`): the plugin registers through
+   :func:`harness.plugins.discover`, alone (``autoload=False``: it must not depend on another
+   plugin except for task kinds) and beside every installed plugin (``autoload=True``, so a task
+   may use a kind another installed plugin adds). Registering is what validates the specs
+   (types, languages, granularity, hub splits, the kind's own ``check``, leaderboard metrics),
+   so a spec error is the registry's text:
+   ``plugin NAME: failed to register: <PluginInfo.error>``;
+   a task whose kind no working plugin registers (an unknown kind) is left out by the registry:
+   ``plugin NAME: <role> task 'x' unavailable: no working plugin registers its kind 'k' (known: …); …``
+3. **clashes** (:func:`check_clashes`): no name the plugin registers (task of either role, kind,
+   model, leaderboard, study) is registered by an installed plugin or the core, one line per
+   other claimant:
+   ``<what> 'x': also registered by plugin 'y'``  (``what``: ``target task``, ``intermediate
+   task``, ``task kind``, ``model``, ``leaderboard``, ``study``)
+4. **metadata** (:func:`check_metadata`): every language code (``languages``,
+   ``extra_languages``, ``train_language``, ``translated_train``) matches :data:`LANGUAGE_CODE`
+   (2–3 lowercase letters, optionally ``-Script`` such as ``zh-Hans`` and/or ``-REGION`` such
+   as ``pt-BR`` or ``es-419``) or is ``multi``:
+   ``task 'x': language 'English' is not a language code (2-3 lowercase letters, optionally -Script or -REGION as in 'zh-Hans', 'pt-BR'; or 'multi')``;
+   and, for a task of a built-in kind, the metric is one that kind scores (:data:`KIND_METRICS`):
+   ``task 'x': metric 'bleu' is not one the classification kind scores (accuracy)``.
+   Tasks of a third-party kind are not checked for their metric.
+5. **samples** (:func:`check_samples`): for every task with bundled ``samples``, every split a
+   run can read (:func:`sample_needs`) is found and read through
+   ``harness.data.plan_task_data(..., source="bundled")`` and ``.load()``, is non-empty, and each
+   example has the fields its kind expects (:data:`KIND_FIELDS`, :func:`example_problem`):
+   ``task 'x' samples test/de: <path>:<line>: <problem>``  (the reader's ``DataFormatError``)
+   ``task 'x' samples test/de: <UserError text>``  (a missing sample file, say)
+   ``task 'x' samples test/de: reader raised <ExceptionType>: <message>``
+   ``task 'x' samples test/de: empty (<file>)``
+   ``task 'x' samples test/de: example <i> of <n>: <problem>[ (and <k> more bad examples)]``
+   where ``<problem>`` is for instance ``no field 'label' (classification examples have text,
+   label; optional: text_pair)`` or ``label 3 is not in range(2) (the task's labels)``.
+6. **features** (:func:`check_features`): each split that read cleanly is featurised through its
+   kind (``get_kind(kind).featurize(examples, tokenizer, 128, spec)``) with the tokenizer of the
+   installed models plugin's ``tiny`` model (built once per process):
+   ``task 'x' features train/en: <ExceptionType>: <message>``
+   Kinds without ``featurize`` (the untrained ``retrieval`` and ``bitext_mining``) are left to
+   the smoke run. When the tokenizer cannot be had:
+   ``features: no tokenizer: <ExceptionType>: <message>``
+7. **smoke** (:func:`check_smoke`, only with ``smoke=True``): each target task with samples runs
+   ``plan_run(RunRequest(inter="none", target=NAME, preset="smoke", languages=<its first two
+   languages>))`` and ``execute`` (one epoch), and every planned language gets a score in
+   [0, 100], or None where it has no gold; each intermediate task with samples runs
+   ``inter=NAME, target="pawsx"`` on en and de when pawsx is an installed target (skipped
+   otherwise). ``smoke_tasks=`` limits which tasks run:
+   ``task 'x' smoke: <ExceptionType>: <message>``
+   ``task 'x' smoke: no score for 'de'``
+   ``task 'x' smoke: score for 'de' is 120.0, not in [0, 100]``
+   ``smoke: plugin NAME has no task 'x'`` (a name in ``smoke_tasks`` the plugin lacks)
+
+Every check is also a function of its own (taking the plugin as :func:`check_plugin` does), and
+:class:`PluginCheck` holds a resolved plugin, its two registries and the samples it read, so
+several checks share that work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from harness import hookspecs
+from harness.errors import UserError
+from harness.plugins import ONLY_ENV, ROLES, PluginInfo, Registered, Registry, discover
+from harness.spec import TaskSpec
+
+__all__ = [
+    "KIND_FIELDS", "KIND_METRICS", "LANGUAGE_CODE", "PluginCheck", "PluginProblems", "assert_plugin_ok",
+    "check_clashes", "check_features", "check_load", "check_metadata", "check_plugin", "check_registration",
+    "check_samples", "check_smoke", "example_problem", "language_problem", "metric_problem", "sample_needs",
+    "tiny_tokenizer",
+]
+
+#: The metrics each built-in kind scores, as the kind's code reads ``TaskSpec.metric`` (and the
+#: results table labels the score with it, ``harness.record.score_table``):
+#: classification and multiple choice score accuracy (``TaskKind.score``); tagging scores
+#: seqeval F1, or per-word accuracy when the metric is ``accuracy`` (``kinds/tagging.py``);
+#: span QA scores SQuAD EM/F1, SQuAD 2.0's with no-answer questions, or MLQA's per-language
+#: normalisation (``kinds/span_qa.py``); retrieval (Tatoeba) accuracy@1; bitext mining (BUCC)
+#: pair F1; the dual encoder mAP@20 (``map_at_20``); masked LM its loss (``planning.plan_mlm_corpus``).
+KIND_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("accuracy",),
+    "multiple_choice": ("accuracy",),
+    "tagging": ("f1", "accuracy"),
+    "span_qa": ("squad", "squad_v2", "mlqa"),
+    "retrieval": ("accuracy",),
+    "bitext_mining": ("f1",),
+    "dual_encoder": ("map_at_20",),
+    "masked_lm": ("loss",),
+}
+
+#: The fields an example of each built-in kind has (what its ``featurize`` or evaluation reads;
+#: see CONTRIBUTING.md, "Adding a task"), as (required, optional). A field's type and range are
+#: checked by :func:`example_problem`:
+#:
+#: * classification: ``text`` str, ``text_pair`` str or None (optional), ``label`` int in
+#:   ``range(len(spec.labels))``;
+#: * multiple_choice: ``context`` str, ``choices`` a list of ``spec.num_choices`` str, ``label``
+#:   int in ``range(spec.num_choices)``;
+#: * tagging: ``words`` a non-empty list of str, ``tags`` a list of str as long as ``words``, each
+#:   among ``spec.labels`` (an open tag set, ``labels=()`` with ``defaults["label_min_count"]``,
+#:   takes any tag);
+#: * span_qa: ``id``, ``question``, ``context`` str, ``answers`` a list of ``{"text": str,
+#:   "answer_start": int}`` with 0 <= answer_start <= len(context) (empty only for ``squad_v2``);
+#: * retrieval: ``source`` and ``target`` str (a sentence and its translation);
+#: * bitext_mining: ``source`` and ``target`` lists of (id, text) pairs, ``gold`` a list of
+#:   (source id, target id) pairs or None (one example per split and language);
+#: * dual_encoder: a training pair ``query`` str + ``candidate`` str; a query ``query`` str + ``id``
+#:   with ``relevant`` (a list of candidate ids) and/or ``key``; a candidate ``candidate`` str +
+#:   ``id`` (optional ``answers``, ``candidate_context``);
+#: * masked_lm: ``text`` str.
+KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "classification": (("text", "label"), ("text_pair",)),
+    "multiple_choice": (("context", "choices", "label"), ()),
+    "tagging": (("words", "tags"), ()),
+    "span_qa": (("id", "question", "context", "answers"), ()),
+    "retrieval": (("source", "target"), ()),
+    "bitext_mining": (("source", "target", "gold"), ()),
+    "dual_encoder": ((), ("query", "candidate", "id", "relevant", "key", "answers", "candidate_id",
+                          "candidate_context")),
+    "masked_lm": (("text",), ()),
+}
+
+#: A plausible language code: ISO 639-1/-3 (2–3 lowercase letters), optionally a script
+#: (``zh-Hans``) and/or a region (``pt-BR``, ``es-419``); ``multi`` is allowed besides.
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?")
+MULTI = "multi"
+
+#: The maximum length used to featurise samples, as the smoke preset does.
+FEATURE_LENGTH = 128
+
+
+class PluginProblems(AssertionError):
+    """Raised by :func:`assert_plugin_ok`: ``problems`` holds the lines, the message lists them."""
+
+    def __init__(self, plugin: str, problems: list[str]):
+        self.plugin, self.problems = plugin, list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"plugin {plugin} breaks the xharness plugin contract "
+                         f"({len(self.problems)} problem{'s' * (len(self.problems) != 1)}):\n{lines}")
+
+
+# -- small checks usable on their own ----------------------------------------------------------
+
+def language_problem(code: Any) -> str | None:
+    """Why ``code`` is not a plausible language code, or None."""
+    if isinstance(code, str) and (code == MULTI or LANGUAGE_CODE.fullmatch(code)):
+        return None
+    return (f"language {code!r} is not a language code (2-3 lowercase letters, optionally -Script or -REGION "
+            f"as in 'zh-Hans', 'pt-BR'; or 'multi')")
+
+
+def metric_problem(spec: TaskSpec) -> str | None:
+    """Why ``spec.metric`` is not one its (built-in) kind scores, or None (also for other kinds)."""
+    known = KIND_METRICS.get(spec.kind)
+    if known is None or spec.metric in known:
+        return None
+    return f"metric {spec.metric!r} is not one the {spec.kind} kind scores ({', '.join(known)})"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _is_pairs(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value)
+
+
+def example_problem(spec: TaskSpec, example: Any) -> str | None:
+    """What is wrong with one example of ``spec``'s (built-in) kind, or None (also for other kinds)."""
+    if not isinstance(example, dict):
+        return f"an example is a {type(example).__name__}, not a dict"
+    kind = spec.kind
+    if kind not in KIND_FIELDS:
+        return None
+    required, optional = KIND_FIELDS[kind]
+    missing = [name for name in required if name not in example]
+    if missing:
+        shape = ", ".join(required) + (f"; optional: {', '.join(optional)}" if optional else "")
+        return f"no field {missing[0]!r} ({kind} examples have {shape})"
+
+    def not_str(*names: str) -> str | None:
+        for name in names:
+            if not isinstance(example[name], str):
+                return f"field {name!r} is a {type(example[name]).__name__}, not a str"
+        return None
+
+    if kind == "classification":
+        if example.get("text_pair") is not None and not isinstance(example["text_pair"], str):
+            return f"field 'text_pair' is a {type(example['text_pair']).__name__}, not a str or None"
+        return not_str("text") or _label_problem(example["label"], len(spec.labels), "the task's labels")
+    if kind == "multiple_choice":
+        choices = example["choices"]
+        if not _is_str_list(choices):
+            return "field 'choices' is not a list of str"
+        if spec.num_choices and len(choices) != spec.num_choices:
+            return f"{len(choices)} choices, the task has num_choices={spec.num_choices}"
+        return not_str("context") or _label_problem(example["label"], len(choices), "the choices")
+    if kind == "tagging":
+        words, tags = example["words"], example["tags"]
+        if not _is_str_list(words) or not words:
+            return "field 'words' is not a non-empty list of str"
+        if not _is_str_list(tags):
+            return "field 'tags' is not a list of str"
+        if len(words) != len(tags):
+            return f"{len(words)} words but {len(tags)} tags"
+        if spec.labels:
+            unknown = sorted(set(tags) - set(spec.labels))
+            if unknown:
+                return f"tag(s) {', '.join(map(repr, unknown))} are not among the task's labels"
+        return None
+    if kind == "span_qa":
+        problem = not_str("id", "question", "context")
+        if problem:
+            return problem
+        answers = example["answers"]
+        if not isinstance(answers, list):
+            return "field 'answers' is not a list"
+        if not answers and spec.metric != "squad_v2":
+            return "no answers (only a squad_v2 task has unanswerable questions)"
+        for answer in answers:
+            if not isinstance(answer, dict) or not isinstance(answer.get("text"), str) \
+                    or not _is_int(answer.get("answer_start")):
+                return "an answer is not {'text': str, 'answer_start': int}"
+            if not 0 <= answer["answer_start"] <= len(example["context"]):
+                return (f"answer_start {answer['answer_start']} is outside the context "
+                        f"({len(example['context'])} characters)")
+        return None
+    if kind == "retrieval":
+        return not_str("source", "target")
+    if kind == "bitext_mining":
+        if not _is_pairs(example["source"]) or not _is_pairs(example["target"]):
+            return "fields 'source' and 'target' are not lists of (id, text) pairs"
+        if example["gold"] is not None and not _is_pairs(example["gold"]):
+            return "field 'gold' is neither None nor a list of (source id, target id) pairs"
+        return None
+    if kind == "dual_encoder":
+        has_query, has_candidate = "query" in example, "candidate" in example
+        if not has_query and not has_candidate:
+            return ("neither 'query' nor 'candidate' (dual_encoder examples are a pair query, candidate; "
+                    "a query query, id, relevant and/or key; or a candidate candidate, id)")
+        problem = not_str(*(["query"] * has_query + ["candidate"] * has_candidate))
+        if problem:
+            return problem
+        if has_query != has_candidate and "id" not in example:
+            return f"a {'query' if has_query else 'candidate'} without a pair has no field 'id'"
+        if has_query and not has_candidate and "relevant" not in example and "key" not in example:
+            return "a query has neither 'relevant' nor 'key'"
+        if "relevant" in example and not isinstance(example["relevant"], (list, tuple)):
+            return "field 'relevant' is not a list of candidate ids"
+        return None
+    if kind == "masked_lm":
+        return not_str("text")
+    return None
+
+
+def _label_problem(label: Any, count: int, what: str) -> str | None:
+    if not _is_int(label):
+        return f"label {label!r} is a {type(label).__name__}, not an int"
+    if not 0 <= label < count:
+        return f"label {label} is not in range({count}) ({what})"
+    return None
+
+
+def sample_needs(spec: TaskSpec, role: str) -> list[tuple[str, str]]:
+    """Every (split, language) a smoke run of the task may read from its samples.
+
+    As ``harness.planning.plan_run`` reads them: an intermediate task its ``train`` split in
+    ``train_language`` and in each ``translated_train`` language (``--translated``) and ``dev``
+    in ``train_language``; a target trained by its kind ``train`` and ``dev`` in
+    ``train_language``, and every target ``test`` in each of ``languages`` and
+    ``extra_languages`` (``--languages``), plus ``dev`` in each of them when the task has
+    ``target_dev`` (``--select-on target``) or is of the ``bitext_mining`` kind (its threshold
+    is chosen per language).
+    """
+    from harness.kinds import is_trained
+
+    own = spec.train_language
+    if role == "intermediate":
+        return [("train", own), *[("train", lang) for lang in spec.translated_train if lang != own], ("dev", own)]
+    try:
+        trained = is_trained(spec.kind)
+    except UserError:
+        trained = True
+    needs = [("train", own), ("dev", own)] if trained else []
+    languages = spec.all_languages
+    if spec.target_dev or spec.kind == "bitext_mining":
+        needs += [("dev", lang) for lang in languages if ("dev", lang) not in needs]
+    needs += [("test", lang) for lang in languages]
+    return needs
+
+
+_TOKENIZER: list[Any] = []
+
+
+def tiny_tokenizer():
+    """The tokenizer of the installed models plugin's ``tiny`` model, built once per process."""
+    if not _TOKENIZER:
+        from transformers import AutoTokenizer
+
+        with _all_plugins(), _kinds_kept():
+            registry = discover(autoload=True)
+        registered = registry.model("tiny")
+        if registered is None:
+            raise UserError("no installed plugin registers the model 'tiny' (install the models plugin)")
+        folder = Path(tempfile.mkdtemp(prefix="xharness-testing-tiny-"))
+        try:
+            registered.spec.build(folder)
+            _TOKENIZER.append(AutoTokenizer.from_pretrained(str(folder)))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return _TOKENIZER[0]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _describe(exc: BaseException) -> str:
+    """One line: a user error's own text, anything else with its type."""
+    if isinstance(exc, UserError):
+        return _first_line(exc)
+    return f"{type(exc).__name__}: {_first_line(exc)}".rstrip(": ")
+
+
+@contextmanager
+def _all_plugins() -> Iterator[None]:
+    """Every installed entry point, whatever XHARNESS_PLUGINS says."""
+    saved = os.environ.pop(ONLY_ENV, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[ONLY_ENV] = saved
+
+
+@contextmanager
+def _kinds_kept() -> Iterator[None]:
+    """Leave the kinds ``harness.kinds.get_kind`` loads as they were before the check."""
+    from harness import kinds
+
+    saved = dict(kinds._ACTIVE)
+    try:
+        yield
+    finally:
+        kinds.install(saved)
+
+
+# -- the check of one plugin -------------------------------------------------------------------
+
+class PluginCheck:
+    """One plugin resolved and registered, and the checks run on it (each returns its problems).
+
+    :param plugin: an entry-point name, an importable module name (``"pkg.mod"`` or
+        ``"pkg.mod:OBJECT"``), or the module or object itself.
+    :param name: the name to register it under (default: its entry-point name when it is an
+        installed entry point, else the module's name).
+    """
+
+    def __init__(self, plugin: Any, *, name: str | None = None):
+        self.given = plugin
+        self.obj: Any = None
+        self.entry_point: str | None = None  # the installed entry point that is this plugin
+        self.load_error: str | None = None
+        label = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", None) or type(plugin).__name__
+        if isinstance(plugin, str):
+            found = [ep for ep in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP) if ep.name == plugin]
+            try:
+                if found:
+                    self.obj, self.entry_point = found[0].load(), found[0].name
+                else:
+                    module, _, attribute = plugin.partition(":")
+                    self.obj = importlib.import_module(module)
+                    if attribute:
+                        self.obj = getattr(self.obj, attribute)
+            except Exception as exc:  # the plugin's import is what this reports
+                self.load_error = _describe(exc)
+        else:
+            self.obj = plugin
+        if self.obj is not None and self.entry_point is None:
+            self.entry_point = _installed_as(self.obj)
+        self.name = name or self.entry_point or label
+        self._examples: dict[tuple[str, str, str], list[dict]] = {}  # (task, split, lang) → clean examples
+        self._bad: set[str] = set()  # tasks with a problem so far: later checks leave them out
+
+    # -- the registries ------------------------------------------------------------------------
+    @cached_property
+    def alone(self) -> Registry:
+        """The plugin registered with the core only."""
+        with _kinds_kept():
+            return discover([(self.name, self.obj)], autoload=False)
+
+    @cached_property
+    def beside(self) -> Registry:
+        """The plugin registered beside every installed plugin (itself once, if installed)."""
+        with _all_plugins():
+            if self.entry_point is not None and self.entry_point == self.name:
+                return discover(autoload=True)
+            return discover([(self.name, self.obj)], autoload=True)
+
+    def _info(self, registry: Registry) -> PluginInfo | None:
+        # a name another plugin already has: the registry keeps the other's record under the name
+        return registry.plugins.get(f"{self.name} (duplicate)") or registry.plugins.get(self.name)
+
+    def tasks(self) -> list[tuple[str, Registered]]:
+        """(role, task) of every task the plugin registers, clashing ones included."""
+        registry = self.beside
+        info = self._info(registry)
+        if info is None or not info.ok:
+            registry = self.alone
+        found: dict[tuple[str, str], Registered] = {}
+        for role, table in registry.tasks.items():
+            for task_name, item in table.items():
+                if item.plugin == self.name:
+                    found[(role, task_name)] = item
+        for role in ROLES:
+            for task_name, claimants in registry.conflicts[f"{role} task"].items():
+                for item in claimants:
+                    if item.plugin == self.name:
+                        found[(role, task_name)] = item
+        ordered = sorted(found.items(), key=lambda pair: (pair[0][0] != "target", pair[0][1]))  # targets first
+        return [(role, item) for (role, _), item in ordered]
+
+    # -- the checks ----------------------------------------------------------------------------
+    def load(self) -> list[str]:
+        """Check 1: the plugin imports."""
+        return [] if self.load_error is None else [f"plugin {self.name}: failed to load: {self.load_error}"]
+
+    def registration(self) -> list[str]:
+        """Check 2: it registers (its specs validate) alone and beside the installed plugins, and
+        none of its tasks is left out for an unknown kind."""
+        if self.load_error is not None:
+            return []
+        problems = []
+        for registry in (self.alone, self.beside):
+            info = self._info(registry)
+            if info is None:
+                problems.append(f"plugin {self.name}: failed to register: it is not in the registry")
+            elif info.error is not None:
+                problems.append(f"plugin {self.name}: failed to register: {info.error}")
+        info = self._info(self.beside)
+        if info is not None and info.ok:
+            problems += [f"plugin {self.name}: {entry}" for entry in info.unavailable]
+        return list(dict.fromkeys(problems))
+
+    def clashes(self) -> list[str]:
+        """Check 3: no name it registers is registered by another installed plugin (or the core)."""
+        if self.load_error is not None:
+            return []
+        problems = []
+        for what, table in self.beside.conflicts.items():
+            for clashing, claimants in sorted(table.items()):
+                if any(c.plugin == self.name for c in claimants):
+                    problems += [f"{what} {clashing!r}: also registered by plugin {c.plugin!r}"
+                                 for c in claimants if c.plugin != self.name]
+        return problems
+
+    def metadata(self) -> list[str]:
+        """Check 4: every language is a plausible code and the metric one the task's kind scores."""
+        if self.load_error is not None:
+            return []
+        problems = []
+        for _, item in self.tasks():
+            spec = item.spec
+            codes = [*spec.languages, *spec.extra_languages, spec.train_language, *spec.translated_train]
+            found = [language_problem(code) for code in dict.fromkeys(codes)]
+            found.append(metric_problem(spec))
+            for problem in filter(None, found):
+                problems.append(f"task {spec.name!r}: {problem}")
+                self._bad.add(spec.name)
+        return problems
+
+    def samples(self) -> list[str]:
+        """Check 5: every split a run needs reads from the samples, is non-empty, and its examples
+        have the fields of their kind."""
+        from harness.data import plan_task_data
+
+        if self.load_error is not None:
+            return []
+        problems = []
+        for role, item in self.tasks():
+            spec = item.spec
+            if spec.samples is None:
+                continue
+            for split, lang in sample_needs(spec, role):
+                where = f"task {spec.name!r} samples {split}/{lang}"
+                try:
+                    data = plan_task_data(item, [(split, lang)], source="bundled", data_dir=None)
+                    examples = data.load(split, lang)
+                except UserError as exc:  # DataFormatError: "<path>:<line>: <problem>"
+                    problems.append(f"{where}: {_first_line(exc)}")
+                    self._bad.add(spec.name)
+                    continue
+                except Exception as exc:  # a reader's bug
+                    problems.append(f"{where}: reader raised {_describe(exc)}")
+                    self._bad.add(spec.name)
+                    continue
+                if not examples:
+                    problems.append(f"{where}: empty ({data.where(split, lang)})")
+                    self._bad.add(spec.name)
+                    continue
+                bad = [(i, p) for i, p in ((i, example_problem(spec, e)) for i, e in enumerate(examples, 1)) if p]
+                if bad:
+                    more = f" (and {len(bad) - 1} more bad examples)" if len(bad) > 1 else ""
+                    problems.append(f"{where}: example {bad[0][0]} of {len(examples)}: {bad[0][1]}{more}")
+                    self._bad.add(spec.name)
+                    continue
+                self._examples[(spec.name, split, lang)] = examples
+        return problems
+
+    def features(self) -> list[str]:
+        """Check 6: the examples that read cleanly featurise through their kind with a tiny tokenizer.
+
+        Runs :meth:`samples` first if it has not run."""
+        from harness.kinds import get_kind
+
+        if self.load_error is not None:
+            return []
+        if not self._examples:
+            self.samples()
+        if not self._examples:
+            return []
+        try:
+            tokenizer = tiny_tokenizer()
+        except Exception as exc:
+            return [f"features: no tokenizer: {_describe(exc)}"]
+        problems = []
+        specs = {item.spec.name: item.spec for _, item in self.tasks()}
+        with _kinds_kept():
+            _reinstall(self.beside)  # the kinds the plugin's tasks use, whatever ran before
+            for (task_name, split, lang), examples in self._examples.items():
+                spec = specs[task_name]
+                where = f"task {task_name!r} features {split}/{lang}"
+                try:
+                    kind = get_kind(spec.kind)
+                    if not callable(getattr(kind, "featurize", None)) or not hasattr(kind, "collate"):
+                        continue  # an untrained kind (retrieval, bitext mining): left to the smoke run
+                    spec = self._with_open_tags(spec)
+                    kind.featurize(examples, tokenizer, FEATURE_LENGTH, spec)
+                except Exception as exc:
+                    problems.append(f"{where}: {_describe(exc)}")
+                    self._bad.add(task_name)
+        return problems
+
+    def _with_open_tags(self, spec: TaskSpec) -> TaskSpec:
+        """An open tag set takes its labels from the training data, as a run does."""
+        if spec.kind != "tagging" or spec.labels or "label_min_count" not in spec.defaults:
+            return spec
+        from harness.kinds.tagging import labels_from_training
+
+        train = self._examples.get((spec.name, "train", spec.train_language), [])
+        return dataclasses.replace(spec, labels=labels_from_training(train, int(spec.defaults["label_min_count"])))
+
+    def smoke(self, tasks: Iterable[str] | None = None) -> list[str]:
+        """Check 7: a smoke run of each target task (and of each intermediate task before pawsx)."""
+        from harness.progress import Reporter
+        from harness.protocol import RunRequest, execute, plan_run
+
+        if self.load_error is not None:
+            return []
+        mine = self.tasks()
+        problems = []
+        wanted = None if tasks is None else list(tasks)
+        if wanted is not None:
+            problems += [f"smoke: plugin {self.name} has no task {name!r}" for name in wanted
+                         if name not in {item.spec.name for _, item in mine}]
+        registry = self.beside
+        pawsx = registry.tasks["target"].get("pawsx")
+        with _kinds_kept():
+            _reinstall(registry)  # the kinds the plugin's tasks use, whatever ran before
+            for role, item in mine:
+                spec = item.spec
+                if wanted is not None and spec.name not in wanted:
+                    continue
+                if spec.samples is None or spec.name in self._bad:
+                    continue
+                if registry.tasks[role].get(spec.name) is not item:
+                    continue  # clashing or left out: reported already
+                if role == "target":
+                    request = dict(inter="none", target=spec.name, languages=list(spec.languages[:2]))
+                elif pawsx is None or pawsx.spec.samples is None:
+                    continue  # no installed target to run an intermediate task before
+                else:
+                    request = dict(inter=spec.name, target="pawsx",
+                                   languages=[lang for lang in ("en", "de") if lang in pawsx.spec.all_languages])
+                where = f"task {spec.name!r} smoke"
+                with tempfile.TemporaryDirectory(prefix="xharness-testing-smoke-") as output:
+                    try:
+                        plan = plan_run(RunRequest(**request, preset="smoke", output=Path(output),
+                                                   overrides={"inter_epochs": 1, "target_epochs": 1}), registry)
+                        _, record = execute(plan, reporter_factory=lambda main: Reporter(False))
+                    except Exception as exc:
+                        problems.append(f"{where}: {_describe(exc)}")
+                        continue
+                per_language = (record.get("scores") or {}).get("per_language") or {}
+                for lang in plan.languages:
+                    if lang not in per_language:
+                        problems.append(f"{where}: no score for {lang!r}")
+                        continue
+                    value = per_language[lang]
+                    if value is None:
+                        continue
+                    if not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value <= 100:
+                        problems.append(f"{where}: score for {lang!r} is {value!r}, not in [0, 100]")
+        return problems
+
+    def run(self, *, smoke: bool = False, smoke_tasks: Iterable[str] | None = None) -> list[str]:
+        """Every check in order; a check that cannot run after an earlier failure is skipped."""
+        problems = self.load()
+        if problems:
+            return problems
+        registration = self.registration()
+        problems += registration
+        problems += self.clashes()
+        if any("failed to register" in p for p in registration):
+            return problems
+        problems += self.metadata()
+        problems += self.samples()
+        problems += self.features()
+        if smoke:
+            problems += self.smoke(smoke_tasks)
+        return problems
+
+
+def _reinstall(registry: Registry) -> None:
+    from harness import kinds
+
+    kinds.install({name: (item.spec, item.plugin) for name, item in registry.kinds.items()})
+
+
+def _installed_as(obj: Any) -> str | None:
+    """The name of the installed entry point whose object is ``obj`` (compared by identity)."""
+    for ep in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+        module = ep.value.partition(":")[0].strip()
+        if module not in sys.modules and getattr(obj, "__name__", None) != module:
+            continue  # not loaded yet, so not the object given
+        try:
+            if ep.load() is obj:
+                return ep.name
+        except Exception:  # another plugin's breakage is not this plugin's problem
+            continue
+    return None
+
+
+# -- the one-call API --------------------------------------------------------------------------
+
+def check_plugin(plugin: Any, *, smoke: bool = False, smoke_tasks: Iterable[str] | None = None,
+                 name: str | None = None) -> list[str]:
+    """Check a plugin against the contract; return its problems, one line each (empty: all fine).
+
+    :param plugin: an installed entry-point name, an importable module name, or the module/object.
+    :param smoke: also run the smoke protocol (check 7) of its tasks.
+    :param smoke_tasks: the tasks to smoke-run (default: all of them).
+    :param name: the plugin name to register it under.
+    """
+    with _kinds_kept():
+        return PluginCheck(plugin, name=name).run(smoke=smoke, smoke_tasks=smoke_tasks)
+
+
+def assert_plugin_ok(plugin: Any, *, smoke: bool = False, smoke_tasks: Iterable[str] | None = None,
+                     name: str | None = None) -> None:
+    """As :func:`check_plugin`, raising :class:`PluginProblems` (an AssertionError) listing every problem."""
+    check = PluginCheck(plugin, name=name)
+    with _kinds_kept():
+        problems = check.run(smoke=smoke, smoke_tasks=smoke_tasks)
+    if problems:
+        raise PluginProblems(check.name, problems)
+
+
+def _one(method: str):
+    def check(plugin: Any, *, name: str | None = None, **kwargs: Any) -> list[str]:
+        with _kinds_kept():
+            return getattr(PluginCheck(plugin, name=name), method)(**kwargs)
+    check.__name__ = f"check_{method}"
+    check.__doc__ = f"Only :meth:`PluginCheck.{method}` of a plugin given as :func:`check_plugin` takes it."
+    return check
+
+
+check_load = _one("load")
+check_registration = _one("registration")
+check_clashes = _one("clashes")
+check_metadata = _one("metadata")
+check_samples = _one("samples")
+check_features = _one("features")
+check_smoke = _one("smoke")

@@ -52,6 +52,8 @@ class PluginInfo:
     clashes: list[str] = field(default_factory=list)
     #: tasks left out because their kind is unavailable, each with the reason
     unavailable: list[str] = field(default_factory=list)
+    #: the full traceback of ``error`` (``xharness list --plugin NAME --verbose``)
+    details: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -280,10 +282,56 @@ class Registry:
                     self.plugins[item.plugin].unavailable.append(entry)
 
     def _fail(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager, exc: Exception) -> None:
+        import traceback
+
         info.error = f"{type(exc).__name__}: {exc}"
+        info.details = "".join(traceback.format_exception(exc))
         info.provides.clear()
         if pm.is_registered(obj):
             pm.unregister(obj)
+
+
+def _keep_record(registry: Registry, info: PluginInfo) -> bool:
+    """A plugin refused before registration (incompatible core) is listed with its error, never registered."""
+    registry.plugins.setdefault(info.name, info)
+    return False
+
+
+def incompatible(obj: object, info: PluginInfo) -> str | None:
+    """Why a plugin cannot run on this core, or None.
+
+    A plugin declares the core versions it supports with a module attribute ``XHARNESS_CORE``
+    (a PEP 440 specifier such as ``">=0.3,<0.4"``); without one, its distribution's requirement on
+    ``xtreme-harness`` counts. An incompatible plugin is reported and not loaded.
+    """
+    import harness
+
+    declared = getattr(obj, "XHARNESS_CORE", None)
+    if declared is None and info.distribution:
+        try:
+            from packaging.requirements import Requirement
+
+            for line in metadata.requires(info.distribution) or []:
+                requirement = Requirement(line)
+                if requirement.name == "xtreme-harness" and not requirement.marker:
+                    declared = str(requirement.specifier) or None
+        except Exception:  # unreadable metadata: nothing declared
+            declared = None
+    if not declared:
+        return None
+    try:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+        from packaging.version import Version
+    except ImportError:  # packaging ships with pip and transformers; without it nothing is checked
+        return None
+    try:
+        supported = SpecifierSet(str(declared))
+    except InvalidSpecifier:
+        return f"declares XHARNESS_CORE = {declared!r}, which is not a version specifier (e.g. '>=0.3,<0.4')"
+    if Version(harness.__version__) in supported:
+        return None
+    return (f"supports xharness core {supported}, but this is {harness.__version__}: not loaded; install a "
+            f"version of the plugin made for this core (or a core it supports)")
 
 
 def _impls(pm: pluggy.PluginManager, hook_name: str, plugin_name: str):
@@ -392,12 +440,18 @@ def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None 
             try:
                 obj = ep.load()
             except Exception as exc:  # broken import: report it, keep going
+                import traceback
+
                 info.error = f"{type(exc).__name__}: {exc}"
+                info.details = "".join(traceback.format_exception(exc))
                 registry.plugins[ep.name] = info
                 continue
             loaded.append((obj, info))
     loaded += [(obj, PluginInfo(name, None, getattr(obj, "__version__", None))) for name, obj in extra]
-    accepted = [(obj, info) for obj, info in loaded if registry.register_kinds(obj, info, pm)]
+    for obj, info in loaded:
+        info.error = info.error or incompatible(obj, info)
+    accepted = [(obj, info) for obj, info in loaded
+                if (info.error is None or _keep_record(registry, info)) and registry.register_kinds(obj, info, pm)]
     for obj, info in accepted:
         registry.register_contents(obj, info, pm)
     registry.settle_kinds()

@@ -10,13 +10,41 @@ from pathlib import Path
 import click
 
 import harness
-from harness.errors import UserError
+from harness.errors import UnknownNameError, UserError
 
 
 def _registry():
     from harness.plugins import discover
 
     return discover()
+
+
+def _show_plugin(registry, name: str, as_json: bool, verbose: bool) -> None:
+    """`xharness list --plugin NAME`: one plugin's provisions, status, notes and (verbose) traceback."""
+    info = registry.plugins.get(name)
+    if info is None:
+        _fail(UnknownNameError("plugin", name, registry.plugins))
+        return
+    shown = {"name": info.name, "distribution": info.distribution, "version": info.version, "ok": info.ok,
+             "error": info.error, "provides": info.provides, "clashes": info.clashes, "notes": info.unavailable}
+    if verbose:
+        shown["traceback"] = info.details
+    if as_json:
+        click.echo(json.dumps(shown, indent=2))
+        return
+    click.echo(f"plugin {info.name} ({info.distribution or 'not installed as a distribution'} "
+               f"{info.version or ''})".replace(" )", ")"))
+    click.echo(f"status: {'ok' if info.ok else 'failed: ' + str(info.error)}")
+    for entry in info.provides:
+        what, _, provided = entry.partition(":")
+        clash = " (name clash: unavailable)" if entry in info.clashes else ""
+        click.echo(f"  {what}: {provided}{clash}")
+    for note in info.unavailable:
+        click.echo(f"  note: {note}")
+    if verbose and info.details:
+        click.echo(info.details.rstrip())
+    elif info.details:
+        click.echo("(--verbose shows the full traceback)")
 
 
 def _fail(error: UserError) -> None:
@@ -36,9 +64,15 @@ def cli() -> None:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
-def list_command(as_json: bool) -> None:
+@click.option("--plugin", "plugin_name", default=None,
+              help="Show only what this plugin provides, its version, status and notes.")
+@click.option("--verbose", is_flag=True, help="With --plugin: a failed plugin's full traceback.")
+def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
     """Show the installed tasks, models and plugins (with any plugin load errors)."""
     registry = _registry()
+    if plugin_name is not None:
+        _show_plugin(registry, plugin_name, as_json, verbose)
+        return
     tasks = []
     for role, table in registry.tasks.items():
         for name, item in sorted(table.items()):
@@ -756,3 +790,40 @@ def study_analyse_command(name: str, output: Path) -> None:
         study.analyse(name, options, grids, registry, log=lambda message: click.echo(message, err=True))
     except UserError as error:
         _fail(error)
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--task", "role", type=click.Choice(["target", "intermediate"]), default="target", show_default=True,
+              help="Whether the task is a target (phase 3, zero-shot in every language) or an English "
+                   "intermediate task (phase 2).")
+@click.option("--kind", default="classification", show_default=True,
+              help="Task kind of the template: classification, multiple_choice or tagging.")
+@click.option("--model", "with_model", is_flag=True, help="Add a backbone alias (a ModelSpec with a hub id to edit).")
+@click.option("--study", "with_study", is_flag=True, help="Add a minimal study that runs the task.")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Folder to write the package NAME into.")
+def new_plugin_command(name: str, role: str, kind: str, with_model: bool, with_study: bool, output: Path) -> None:
+    """Write a new plugin package NAME (task, reader, samples, README, tests), ready for `pip install -e`.
+
+    NAME is the distribution and entry-point name; `xharness-mytask` makes module `xharness_mytask`
+    and task `mytask`.
+
+    Example: xharness new-plugin xharness-mytask --kind tagging --model
+    """
+    from harness import scaffold
+
+    try:
+        folder = scaffold.new_plugin(name, output, role=role, kind=kind, model=with_model, study=with_study)
+    except UserError as error:
+        _fail(error)
+        return
+    names = scaffold.names_for(name)
+    run = (f"xharness run --inter none --target {names.task} --preset smoke" if role == "target"
+           else f"xharness run --inter {names.task} --target pawsx --preset smoke")
+    click.echo(f"wrote plugin {name} (module {names.module}, {role} task {names.task!r}, kind {kind}) in {folder}")
+    click.echo("next steps (see its README.md):")
+    click.echo(f"  pip install -e {folder}")
+    click.echo("  xharness list")
+    click.echo(f"  {run}")
+    click.echo(f"  python -m pytest {folder / 'tests'}")

@@ -1,0 +1,178 @@
+"""`xharness new-plugin`: the package it writes keeps the plugin contract for every kind and role,
+and — installed into a fresh virtual environment — shows in `xharness list`, runs under
+`--preset smoke` and passes its own generated tests. Nothing is downloaded: the fresh environment
+reuses this one's packages through a `.pth` file, and pip installs with `--no-index --no-deps`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness import scaffold
+from harness.cli import cli
+
+
+# -- in-process: names, errors, every kind and role ------------------------------------------------
+
+def test_names_follow_the_package_conventions():
+    names = scaffold.names_for("xharness-my-task")
+    assert (names.distribution, names.module, names.task) == ("xharness-my-task", "xharness_my_task", "my_task")
+    assert scaffold.names_for("MyNLI").task == "mynli"
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["new-plugin", "bad name"], "plugin name 'bad name' is not valid"),
+    (["new-plugin", "xharness-"], "is not valid"),
+    (["new-plugin", "xharness"], "names no task"),
+    (["new-plugin", "xharness-qa", "--kind", "span_qa"],
+     "--kind 'span_qa' is not supported by new-plugin; supported kinds: classification, multiple_choice, tagging"),
+])
+def test_bad_requests_are_one_line_errors(tmp_path, args, problem):
+    result = CliRunner().invoke(cli, [*args, "--output", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: ") and problem in result.output
+    assert result.output.count("\n") == 1, result.output
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_an_existing_non_empty_folder_is_refused(tmp_path):
+    (tmp_path / "xharness-taken").mkdir()
+    (tmp_path / "xharness-taken" / "mine.txt").write_text("keep me")
+    result = CliRunner().invoke(cli, ["new-plugin", "xharness-taken", "--output", str(tmp_path)])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "already exists and is not empty" in result.output
+    assert sorted(p.name for p in (tmp_path / "xharness-taken").iterdir()) == ["mine.txt"]
+    (tmp_path / "xharness-empty").mkdir()  # an empty folder is fine
+    assert CliRunner().invoke(cli, ["new-plugin", "xharness-empty", "--output", str(tmp_path)]).exit_code == 0
+
+
+@pytest.mark.parametrize("role", scaffold.ROLES)
+@pytest.mark.parametrize("kind", scaffold.KINDS)
+def test_every_kind_and_role_keeps_the_contract(tmp_path, monkeypatch, kind, role):
+    """The generated module registers its task, backbone alias and study, and its samples read and
+    featurise (harness.testing's checks without the smoke run, which the fresh-venv test does)."""
+    import importlib
+
+    from harness import study
+    from harness.plugins import discover
+    from harness.testing import check_plugin
+
+    name = f"xharness-gen-{kind.replace('_', '-')}-{role}"
+    result = CliRunner().invoke(cli, ["new-plugin", name, "--task", role, "--kind", kind, "--model", "--study",
+                                      "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / name
+    names = scaffold.names_for(name)
+    assert f'{name} = "{names.module}"' in (folder / "pyproject.toml").read_text()
+    monkeypatch.syspath_prepend(str(folder))
+    module = importlib.import_module(names.module)
+    try:
+        assert check_plugin(module, name=name) == []
+        registry = discover(extra=[(name, module)], autoload=False)
+        spec = registry.task(role, names.task).spec
+        assert spec.kind == kind and registry.model(names.model).spec.hub_id == "org/model"
+        languages = ("en", "de", "es") if role == "target" else ("en",)
+        assert spec.languages == languages
+        samples = sorted(str(p.relative_to(spec.samples)) for p in spec.samples.rglob("*.*"))
+        expected = ["train/en", "dev/en"] + [f"{s}/{lang}" for lang in languages[1:] for s in ("dev", "test")]
+        expected += ["test/en"] if role == "target" else []
+        suffix = ".conll" if kind == "tagging" else ".tsv"
+        assert samples == sorted(e + suffix for e in expected)
+        grids = study.load(registry.study(names.task)).grids(study.StudyOptions(preset="smoke"), registry)
+        assert [g.target for g in grids] == ([[names.task]] if role == "target" else [])
+        readme = (folder / "README.md").read_text()
+        assert "tests/test_plugin.py" in readme and "MODEL_HUB_ID" in readme and "study.py" in readme
+    finally:
+        for loaded in [m for m in sys.modules if m == names.module or m.startswith(names.module + ".")]:
+            del sys.modules[loaded]
+
+
+# -- a fresh virtual environment: install, list, smoke run, the generated tests ----------------------
+
+PLUGINS = {"plain": ("xharness-newtask", []), "model": ("xharness-newtask-model", ["--model"])}
+
+
+def _fresh_venv(root: Path) -> tuple[Path, dict[str, str]]:
+    """A new venv that sees this environment's packages without installing them.
+
+    A `.pth` line that starts with `import` runs at start-up: `site.addsitedir` adds this
+    environment's site-packages *and* processes its own `.pth` files, which is what makes its
+    editable installs (the core and the built-in plugins) importable and their entry points visible.
+    pip itself comes from there too (`--without-pip` saves installing a copy)."""
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    project_site = sysconfig.get_paths()["purelib"]
+    Path(purelib, "xharness_project_site.pth").write_text(f"import site; site.addsitedir({project_site!r})\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "XHARNESS_PLUGINS",
+                                                            "XHARNESS_DISABLE_PLUGIN_AUTOLOAD")}
+    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", XHARNESS_CACHE=str(root / "cache"),
+               HF_HOME=str(root / "hf-home"), HF_DATASETS_CACHE=str(root / "hf-datasets"),
+               PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1", TOKENIZERS_PARALLELISM="false")
+    return python, env
+
+
+def _run(python: Path, args: list[str], env: dict[str, str], cwd: Path, timeout: int = 120):
+    result = subprocess.run([str(python), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("new-plugin")
+    python, env = _fresh_venv(root)
+    folders = {}
+    for key, (name, flags) in PLUGINS.items():
+        _run(python, ["-m", "harness", "new-plugin", name, *flags, "--output", str(root / "plugins")], env, root)
+        folders[key] = root / "plugins" / name
+    editable = [arg for folder in folders.values() for arg in ("-e", str(folder))]
+    _run(python, ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q", *editable], env, root)
+    listed = json.loads(_run(python, ["-m", "harness", "list", "--json"], env, root).stdout)
+    groups = json.loads(_run(python, ["-c", "import json; from importlib.metadata import entry_points; "
+                                            "print(json.dumps(sorted(e.name for e in entry_points(group='xharness'))))"],
+                             env, root).stdout)
+    return {"root": root, "python": python, "env": env, "folders": folders, "listed": listed, "groups": groups}
+
+
+@pytest.mark.parametrize("key", PLUGINS)
+def test_generated_plugin_installs_lists_runs_and_passes_its_tests(installed, key):
+    name, flags = PLUGINS[key]
+    names = scaffold.names_for(name)
+    python, env, root = installed["python"], installed["env"], installed["root"]
+
+    # the project's own plugins (editable installs in this environment) and the new one are all found
+    assert {"xtreme", "stilts", "models", name} <= set(installed["groups"]), installed["groups"]
+    listed = installed["listed"]
+    tasks = {t["name"]: t for t in listed["tasks"]}
+    assert tasks[names.task]["plugin"] == name and tasks[names.task]["role"] == "target"
+    assert tasks[names.task]["languages"] == ["en", "de", "es"]
+    plugins = {p["name"]: p for p in listed["plugins"]}
+    assert plugins[name]["ok"] and plugins[name]["version"] == "0.1.0", plugins[name]
+    assert all(p["ok"] for p in listed["plugins"]), [p for p in listed["plugins"] if not p["ok"]]
+    models = {m["name"]: m for m in listed["models"]}
+    if "--model" in flags:
+        assert models[names.model]["hub_id"] == "org/model" and models[names.model]["plugin"] == name
+    else:
+        assert names.model not in models
+
+    run = _run(python, ["-m", "harness", "run", "--inter", "none", "--target", names.task, "--preset", "smoke",
+                        "--output", str(root / "runs")], env, root, timeout=300)
+    found = list((root / "runs" / "runs").glob(f"none__{names.task}__tiny__*/results.json"))
+    assert len(found) == 1, run.stdout[-2000:]
+    record = json.loads(found[0].read_text())
+    assert set(record["scores"]["per_language"]) == {"en", "de", "es"}
+
+    tests = _run(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(installed["folders"][key] / "tests")],
+                 env, installed["folders"][key], timeout=300)
+    expected = 4 if "--model" in flags else 3
+    assert f"{expected} passed" in tests.stdout, tests.stdout[-2000:]

@@ -34,6 +34,17 @@ class HubSource:
     another source for some splits (XNLI trains on MNLI, which lives elsewhere); ``per_language``
     another source for some languages (a benchmark's added languages, held in another dataset),
     which then serves every split of that language.
+
+    :param path: the hub dataset id (``rajpurkar/squad``), as ``datasets.load_dataset`` takes it.
+    :param splits: our split names (``train``, ``dev``, ``test``) mapped to the hub's split names.
+    :param convert: ``convert(row, lang)`` turns one hub row into an example, None (drop the row)
+        or a list of examples.
+    :param config: the hub config; may contain ``{lang}`` or ``{name}`` (None: the default config).
+    :param revision: the commit of the hub dataset to read, so results stay comparable.
+    :param per_split: another source (or several, read one after the other) for some of our splits.
+    :param language_names: what ``{name}`` in ``config`` stands for, per language code (a
+        language missing here uses its code).
+    :param per_language: another source for some languages, serving every split of that language.
     """
 
     path: str
@@ -66,6 +77,13 @@ class LocalSource:
     that has the file wins). ``file`` gives the relative path of one split and language — or
     several, all of which must exist, and a path may be a ``*`` pattern; ``read`` parses one
     file into examples and raises ``DataFormatError`` on bad lines.
+
+    :param file: ``file(split, lang)``: the path of that split's file relative to a root, or a
+        tuple of paths (all must exist); a path may be a ``*`` pattern.
+    :param read: ``read(path, split, lang)``: the examples of one file; raises
+        ``DataFormatError`` on a bad line.
+    :param roots: folders relative to ``--data-dir`` that may hold the layout, tried in order
+        (the first that has the file wins).
     """
 
     file: Callable[[str, str], "str | tuple[str, ...]"]
@@ -79,6 +97,7 @@ class TaskSpec:
 
     :param name: the name users type (``pawsx``).
     :param kind: a task kind the core knows (``classification``, ``multiple_choice``).
+    :param description: one line saying what the task is, shown by ``xharness list``.
     :param languages: every language the task is evaluated on (targets) or trained on.
     :param metric: the metric name reported per language (``accuracy``).
     :param local: the reader for local files in the original format.
@@ -140,6 +159,7 @@ class KindSpec:
     here as ``"module:attribute"`` and imported only when a run needs it.
 
     :param name: what a ``TaskSpec.kind`` names.
+    :param description: one line saying what the kind does, shown by ``xharness list``.
     :param load: ``"package.module:ATTRIBUTE"`` of the kind object.
     :param trained: phase 3 fine-tunes the encoder on the task's training data; ``False``: the
         kind uses the encoder as it is (embeddings), through ``evaluate_language``.
@@ -174,6 +194,10 @@ class StudySpec:
 
     The study object (see ``harness.study.Study``) lives in a module that may import heavy
     libraries, so it is named here as ``"module:attribute"`` and imported only when used.
+
+    :param name: the name users type (``xharness study run NAME``).
+    :param question: the research question the study answers, shown by ``xharness study list``.
+    :param load: ``"package.module:ATTRIBUTE"`` of the study object (a ``harness.study.Study``).
     """
 
     name: str
@@ -189,6 +213,15 @@ class ModelSpec:
     ``build`` (a function that writes a complete model folder — config, weights and
     tokenizer — into the directory it is given) must be set. ``build_version`` goes into
     the cache key of built models.
+
+    :param name: the name users type (``--model NAME``).
+    :param description: one line saying what the backbone is, shown by ``xharness list``.
+    :param hub_id: a Hugging Face model id (or None when ``build`` is set).
+    :param revision: the commit of ``hub_id`` to load (None: the hub's default branch).
+    :param build: a function that writes a complete model folder (config, weights, tokenizer)
+        into the directory it is given (or None when ``hub_id`` is set).
+    :param build_version: bump when ``build`` writes a different model, so the cached folder is
+        rebuilt.
     """
 
     name: str
@@ -203,6 +236,7 @@ class ModelSpec:
 class LeaderboardTask:
     """One task of a leaderboard: how its ``test-<lang>.<extension>`` files are scored.
 
+    :param name: the task's folder name in the predictions and labels folders (``pawsx``).
     :param metric: ``accuracy``, ``seqeval`` (tag files, one tag a line, blank line between
         sentences), ``pair_f1`` (tab-separated id pairs), ``squad`` or ``mlqa`` (SQuAD-format
         label JSON, ``{id: answer}`` prediction JSON; ``mlqa`` normalises per answer language),
@@ -210,8 +244,12 @@ class LeaderboardTask:
         labels; mean AP@20 with XTREME-R's min(k, relevant) divisor, which is MRR@20 when each
         query has one relevant candidate). An ``accuracy`` task with extension ``jsonl`` reads
         each line's ``label`` (XTREME-R's XCOPA files).
+    :param languages: the languages scored; each needs a ``test-<lang>.<extension>`` file in
+        both folders, and the task's score is the mean over them.
     :param group: the group(s) whose score the task counts in (None: no group; XTREME-R's
         evaluate.py leaves LAReQA out of every group and puts XCOPA in two).
+    :param extension: the file extension of the task's ``test-<lang>.<extension>`` files
+        (``tsv``, ``json``, ``jsonl``).
     """
 
     name: str
@@ -235,6 +273,13 @@ class Leaderboard:
     The overall score is the mean of the tasks' scores when every task is present; a group's
     score is the mean over its tasks when all of them are present. ``overall_note`` documents how
     the overall score relates to the benchmark's published one.
+
+    :param name: the name users type (``xharness score --leaderboard NAME``).
+    :param description: one line saying what the benchmark is, shown by ``xharness list``.
+    :param tasks: the benchmark's tasks, each a :class:`LeaderboardTask`.
+    :param groups: the task groups that get a score of their own; every group a task names
+        must be declared here.
+    :param overall_note: how the overall score relates to the benchmark's published one.
     """
 
     name: str

@@ -26,21 +26,8 @@ from collections.abc import Collection, Iterable, Sequence
 
 import torch
 
-from harness.batching import sorted_batches
-from harness.kinds.retrieval import POOLINGS, tatoeba_search
+from harness.kinds.retrieval import POOLINGS, hidden_state_batches, pool, tatoeba_search
 from harness.progress import Reporter
-
-
-def _pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
-    """One layer's sentence vectors, exactly as ``retrieval.embed`` pools (before normalising).
-
-    ``hidden`` is (batch, width, hidden_size) in float32, ``mask`` the (batch, width) attention
-    mask; "mean" averages the real tokens' states, "cls" takes the first token's.
-    """
-    if pooling == "mean":
-        weights = mask.unsqueeze(-1).float()
-        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
-    return hidden[:, 0]
 
 
 @torch.no_grad()
@@ -77,31 +64,15 @@ def embed_all_layers(accelerator, encoder, tokenizer, texts: list[str], *, pooli
     encoder.eval()
     config = accelerator.unwrap_model(encoder).config
     num_states = config.num_hidden_layers + 1
-    hidden_size = config.hidden_size
-    out = torch.zeros(num_states, len(texts), hidden_size, device=accelerator.device)
-    if texts:
-        encoded = tokenizer(texts, truncation=True, max_length=max_length)
-        ids = encoded["input_ids"]
-        batches = sorted_batches([len(row) for row in ids], batch_size)
-    else:
-        ids, batches = [], []
-    mine = batches[accelerator.process_index::accelerator.num_processes]
-    with reporter.task(description, total=len(mine)) as advance:
-        for indices in mine:
-            rows = [ids[i] for i in indices]
-            width = max(len(r) for r in rows)
-            input_ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows],
-                                     device=accelerator.device)
-            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=accelerator.device)
-            with accelerator.autocast():
-                states = encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states
-            if len(states) != num_states:
-                raise ValueError(f"the encoder returned {len(states)} hidden states; its config promises "
-                                 f"{num_states} (num_hidden_layers + 1)")
-            where = torch.tensor(indices, device=accelerator.device)
-            for layer, hidden in enumerate(states):
-                out[layer][where] = _pool(hidden.float(), mask, pooling)
-            advance()
+    out = torch.zeros(num_states, len(texts), config.hidden_size, device=accelerator.device)
+    for where, states, mask in hidden_state_batches(accelerator, encoder, tokenizer, texts, batch_size=batch_size,
+                                                    max_length=max_length, reporter=reporter,
+                                                    description=description):
+        if len(states) != num_states:
+            raise ValueError(f"the encoder returned {len(states)} hidden states; its config promises "
+                             f"{num_states} (num_hidden_layers + 1)")
+        for layer, hidden in enumerate(states):
+            out[layer][where] = pool(hidden.float(), mask, pooling)
     if accelerator.num_processes > 1:  # each process filled its own rows; the rest are zeros
         out = accelerator.reduce(out, reduction="sum")
     for layer in range(num_states):  # each layer as retrieval.embed normalises its (texts, hidden) matrix

@@ -47,6 +47,14 @@ def _show_plugin(registry, name: str, as_json: bool, verbose: bool) -> None:
         click.echo("(--verbose shows the full traceback)")
 
 
+def _console():
+    """A rich console; piped output gets 160 columns rather than being squeezed into 80."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=160)
+
+
 def _fail(error: UserError) -> None:
     click.echo(f"error: {error}", err=True)
     sys.exit(error.exit_code)
@@ -99,12 +107,9 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
         click.echo(json.dumps({"tasks": tasks, "kinds": kinds, "models": models, "leaderboards": boards,
                                "plugins": plugins, "conflicts": conflicts}, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)  # piped output: don't squeeze into 80 columns
+    console = _console()
     table = Table(title="Tasks", title_justify="left")
     for column in ("name", "role", "kind", "granularity", "languages", "metric", "plugin"):
         table.add_column(column)
@@ -434,12 +439,9 @@ def _print_plan(grid, counts: dict) -> None:
 
 
 def _print_status(cells, counts: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)
+    console = _console()
     table = Table(title="Cells", title_justify="left")
     for column in ("cell", "status", "where / error"):
         table.add_column(column)
@@ -513,12 +515,9 @@ def score_command(predictions: Path, labels: Path, board_name: str | None, as_js
 
 
 def _print_scores(board, scores: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)
+    console = _console()
     for task in board.tasks:
         if task.name not in scores:
             continue
@@ -672,12 +671,9 @@ def study_list_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(studies, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)
+    console = _console()
     table = Table(title="Studies (xharness study run NAME)", title_justify="left")
     for column in ("name", "question", "plugin"):
         table.add_column(column)

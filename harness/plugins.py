@@ -291,12 +291,6 @@ class Registry:
             pm.unregister(obj)
 
 
-def _keep_record(registry: Registry, info: PluginInfo) -> bool:
-    """A plugin refused before registration (incompatible core) is listed with its error, never registered."""
-    registry.plugins.setdefault(info.name, info)
-    return False
-
-
 def incompatible(obj: object, info: PluginInfo) -> str | None:
     """Why a plugin cannot run on this core, or None.
 
@@ -449,9 +443,10 @@ def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None 
             loaded.append((obj, info))
     loaded += [(obj, PluginInfo(name, None, getattr(obj, "__version__", None))) for name, obj in extra]
     for obj, info in loaded:
-        info.error = info.error or incompatible(obj, info)
-    accepted = [(obj, info) for obj, info in loaded
-                if (info.error is None or _keep_record(registry, info)) and registry.register_kinds(obj, info, pm)]
+        info.error = incompatible(obj, info)
+        if info.error is not None:  # listed with the reason, never registered
+            registry.plugins.setdefault(info.name, info)
+    accepted = [(obj, info) for obj, info in loaded if info.error is None and registry.register_kinds(obj, info, pm)]
     for obj, info in accepted:
         registry.register_contents(obj, info, pm)
     registry.settle_kinds()

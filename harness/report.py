@@ -364,23 +364,28 @@ def _side_scores(resampler: Resampler, side: Side):
     return observed, vector
 
 
-def _paired(resampler: Resampler, pairs: Sequence[tuple[Side, Side]]) -> tuple[float, float]:
-    """(observed mean difference over the seed pairs, its two-sided bootstrap p-value)."""
+def _paired_vector(resampler: Resampler, pairs: Sequence[tuple[Side, Side]]):
+    """(observed mean difference over the seed pairs, the mean difference on each resample)."""
     observed, vector = 0.0, 0.0
     for system, baseline in pairs:
         (o_sys, v_sys), (o_base, v_base) = _side_scores(resampler, system), _side_scores(resampler, baseline)
         observed += (o_sys - o_base) / len(pairs)
         vector = vector + (v_sys - v_base) / len(pairs)
+    return observed, vector
+
+
+def _paired(resampler: Resampler, pairs: Sequence[tuple[Side, Side]]) -> tuple[float, float]:
+    """(observed mean difference over the seed pairs, its two-sided bootstrap p-value)."""
+    observed, vector = _paired_vector(resampler, pairs)
     return observed, p_value(vector)
 
 
-def paired_bootstrap(pairs: Sequence[tuple[Mapping[str, Mapping[str, dict]], Mapping[str, Mapping[str, dict]]]],
-                     resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """Paired bootstrap of a system against a baseline; returns (observed difference, p-value).
-
-    ``pairs`` holds one (system, baseline) per seed, each ``{task: {language: outcome record}}`` (the
-    format of :mod:`harness.outcomes`); the definition is in this module's docstring.
-    """
+def paired_bootstrap_samples(pairs: Sequence[tuple[Mapping[str, Mapping[str, dict]], Mapping[str, Mapping[str, dict]]]],
+                             resamples: int = 1000, seed: int = 0):
+    """(observed difference, the difference on each bootstrap resample) of a system against a
+    baseline; see ``paired_bootstrap``. The resamples of a test set depend only on (seed, task,
+    language), so two calls on the same test sets draw the same examples and their vectors can
+    be subtracted (an interaction between two comparisons)."""
     if not pairs:
         raise ValueError("no seed pairs to compare")
     resampler = Resampler(resamples, seed)
@@ -393,7 +398,18 @@ def paired_bootstrap(pairs: Sequence[tuple[Mapping[str, Mapping[str, dict]], Map
                 for lang, outcome in langs.items():
                     resampler.add(task, lang, (number, role, task, lang), outcome)
         sides.append((keyed[0], keyed[1]))
-    return _paired(resampler, sides)
+    return _paired_vector(resampler, sides)
+
+
+def paired_bootstrap(pairs: Sequence[tuple[Mapping[str, Mapping[str, dict]], Mapping[str, Mapping[str, dict]]]],
+                     resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Paired bootstrap of a system against a baseline; returns (observed difference, p-value).
+
+    ``pairs`` holds one (system, baseline) per seed, each ``{task: {language: outcome record}}`` (the
+    format of :mod:`harness.outcomes`); the definition is in this module's docstring.
+    """
+    observed, vector = paired_bootstrap_samples(pairs, resamples, seed)
+    return observed, p_value(vector)
 
 
 # ------------------------------------------------------------------------------------------ tables

@@ -76,21 +76,24 @@ class Context:
     numbers: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
+    _records: dict = field(default_factory=dict, repr=False)
 
     def runs(self, grid: int | None = None) -> list:
-        """The finished runs (``harness.report.Run``) of one grid's cells, or of all grids."""
+        """The finished runs (``harness.report.Run``) of one grid's cells, or of all grids (each
+        results.json read once; grids may share cells)."""
         from harness.report import Run, _read_record
 
-        found = []
-        chosen = self.cells if grid is None else [self.cells[grid]]
-        for cells in chosen:
+        found: dict[Path, Run] = {}
+        for cells in self.cells if grid is None else [self.cells[grid]]:
             for cell in cells:
-                if cell.status != "done" or cell.run_dir is None:
+                if cell.status != "done" or cell.run_dir is None or cell.run_dir in found:
                     continue
-                record, problem = _read_record(cell.run_dir / "results.json")
+                if cell.run_dir not in self._records:
+                    self._records[cell.run_dir] = _read_record(cell.run_dir / "results.json")
+                record, problem = self._records[cell.run_dir]
                 if problem is None:
-                    found.append(Run(cell.run_dir, record))
-        return found
+                    found[cell.run_dir] = Run(cell.run_dir, record)
+        return list(found.values())
 
     def missing(self) -> list[str]:
         return [cell.label for cells in self.cells for cell in cells if cell.status != "done"]

@@ -6,14 +6,12 @@ reuses this one's packages through a `.pth` file, and pip installs with `--no-in
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import sysconfig
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
+from freshenv import fresh_venv, run_in
 
 from harness import scaffold
 from harness.cli import cli
@@ -99,46 +97,18 @@ def test_every_kind_and_role_keeps_the_contract(tmp_path, monkeypatch, kind, rol
 PLUGINS = {"plain": ("xharness-newtask", []), "model": ("xharness-newtask-model", ["--model"])}
 
 
-def _fresh_venv(root: Path) -> tuple[Path, dict[str, str]]:
-    """A new venv that sees this environment's packages without installing them.
-
-    A `.pth` line that starts with `import` runs at start-up: `site.addsitedir` adds this
-    environment's site-packages *and* processes its own `.pth` files, which is what makes its
-    editable installs (the core and the built-in plugins) importable and their entry points visible.
-    pip itself comes from there too (`--without-pip` saves installing a copy)."""
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    project_site = sysconfig.get_paths()["purelib"]
-    Path(purelib, "xharness_project_site.pth").write_text(f"import site; site.addsitedir({project_site!r})\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "XHARNESS_PLUGINS",
-                                                            "XHARNESS_DISABLE_PLUGIN_AUTOLOAD")}
-    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", XHARNESS_CACHE=str(root / "cache"),
-               HF_HOME=str(root / "hf-home"), HF_DATASETS_CACHE=str(root / "hf-datasets"),
-               PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1", TOKENIZERS_PARALLELISM="false")
-    return python, env
-
-
-def _run(python: Path, args: list[str], env: dict[str, str], cwd: Path, timeout: int = 120):
-    result = subprocess.run([str(python), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
-    assert result.returncode == 0, f"{' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
-
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     root = tmp_path_factory.mktemp("new-plugin")
-    python, env = _fresh_venv(root)
+    python, env = fresh_venv(root)
     folders = {}
     for key, (name, flags) in PLUGINS.items():
-        _run(python, ["-m", "harness", "new-plugin", name, *flags, "--output", str(root / "plugins")], env, root)
+        run_in(python, ["-m", "harness", "new-plugin", name, *flags, "--output", str(root / "plugins")], env, root)
         folders[key] = root / "plugins" / name
     editable = [arg for folder in folders.values() for arg in ("-e", str(folder))]
-    _run(python, ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q", *editable], env, root)
-    listed = json.loads(_run(python, ["-m", "harness", "list", "--json"], env, root).stdout)
-    groups = json.loads(_run(python, ["-c", "import json; from importlib.metadata import entry_points; "
+    run_in(python, ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q", *editable], env, root)
+    listed = json.loads(run_in(python, ["-m", "harness", "list", "--json"], env, root).stdout)
+    groups = json.loads(run_in(python, ["-c", "import json; from importlib.metadata import entry_points; "
                                             "print(json.dumps(sorted(e.name for e in entry_points(group='xharness'))))"],
                              env, root).stdout)
     return {"root": root, "python": python, "env": env, "folders": folders, "listed": listed, "groups": groups}
@@ -165,14 +135,14 @@ def test_generated_plugin_installs_lists_runs_and_passes_its_tests(installed, ke
     else:
         assert names.model not in models
 
-    run = _run(python, ["-m", "harness", "run", "--inter", "none", "--target", names.task, "--preset", "smoke",
+    run = run_in(python, ["-m", "harness", "run", "--inter", "none", "--target", names.task, "--preset", "smoke",
                         "--output", str(root / "runs")], env, root, timeout=300)
     found = list((root / "runs" / "runs").glob(f"none__{names.task}__tiny__*/results.json"))
     assert len(found) == 1, run.stdout[-2000:]
     record = json.loads(found[0].read_text())
     assert set(record["scores"]["per_language"]) == {"en", "de", "es"}
 
-    tests = _run(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(installed["folders"][key] / "tests")],
+    tests = run_in(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(installed["folders"][key] / "tests")],
                  env, installed["folders"][key], timeout=300)
     expected = 4 if "--model" in flags else 3
     assert f"{expected} passed" in tests.stdout, tests.stdout[-2000:]

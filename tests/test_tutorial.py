@@ -10,16 +10,13 @@ GPU are not run, but every task and model they name must be installed."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
+from freshenv import fresh_venv, run_in
 
 REPO = Path(__file__).resolve().parent.parent
 TUTORIAL = REPO / "docs" / "tutorial.md"
@@ -52,36 +49,12 @@ def test_code_blocks_are_the_plugins_code():
             "\n".join(missing)
 
 
-def _fresh_venv(root: Path) -> tuple[Path, dict[str, str]]:
-    """A new venv that sees this environment's packages through a `.pth` line (`site.addsitedir`
-    also processes that directory's own `.pth` files: the editable core and built-in plugins)."""
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    Path(purelib, "xharness_project_site.pth").write_text(
-        f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "XHARNESS_PLUGINS",
-                                                            "XHARNESS_DISABLE_PLUGIN_AUTOLOAD")}
-    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", XHARNESS_CACHE=str(root / "cache"),
-               HF_HOME=str(root / "hf-home"), HF_DATASETS_CACHE=str(root / "hf-datasets"),
-               PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1", TOKENIZERS_PARALLELISM="false")
-    return python, env
-
-
-def _run(python: Path, args: list[str], env, cwd: Path, timeout: int = 300) -> str:
-    result = subprocess.run([str(python), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
-    assert result.returncode == 0, f"{' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
-
-
 def _value(command: list[str], option: str) -> list[str]:
     return command[command.index(option) + 1].split(",") if option in command else []
 
 
 def test_the_tutorials_commands_run(tmp_path):
-    python, env = _fresh_venv(tmp_path)
+    python, env = fresh_venv(tmp_path)
     work = tmp_path / "work"  # a repository root holding a copy of the finished example
     shutil.copytree(EXAMPLE, work / "examples" / EXAMPLE.name,
                     ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", ".pytest_cache", "build"))
@@ -94,7 +67,7 @@ def test_the_tutorials_commands_run(tmp_path):
         if command[:2] == ["xharness", "new-plugin"]:
             args = command[1:]
             args[args.index("--output") + 1] = str(scratch / args[args.index("--output") + 1])
-            _run(python, ["-m", "harness", *args], env, scratch)
+            run_in(python, ["-m", "harness", *args], env, scratch)
             generated = scratch / "examples" / EXAMPLE.name
             assert (generated / "xharness_americasnli" / "__init__.py").is_file()
             assert (generated / "tests" / "test_plugin.py").is_file()
@@ -103,7 +76,7 @@ def test_the_tutorials_commands_run(tmp_path):
                 set((EXAMPLE / "pyproject.toml").read_text().splitlines())
             assert all(line.startswith("description = ") for line in changed), changed
         elif command[0] == "python" and command[1].endswith("make_samples.py"):
-            _run(python, command[1:], env, work)
+            run_in(python, command[1:], env, work)
             written = work / "examples" / EXAMPLE.name / "xharness_americasnli" / "samples"
             shipped = EXAMPLE / "xharness_americasnli" / "samples"
             files = sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())
@@ -111,23 +84,23 @@ def test_the_tutorials_commands_run(tmp_path):
             assert all((written / f).read_bytes() == (shipped / f).read_bytes() for f in files), \
                 "tools/make_samples.py no longer writes the shipped samples"
         elif command[:3] == ["pip", "install", "-e"]:
-            _run(python, ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
+            run_in(python, ["-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
                           "-e", command[3]], env, work)
         elif command[:2] == ["xharness", "list"]:
-            shown = _run(python, ["-m", "harness", *command[1:]], env, work)
+            shown = run_in(python, ["-m", "harness", *command[1:]], env, work).stdout
             for name in ("americasnli", "xharness-americasnli", "xlmr-americas", "FacebookAI/xlm-roberta-base"):
                 assert name in shown, f"`{text}` does not show {name}:\n{shown}"
-            listed = json.loads(_run(python, ["-m", "harness", "list", "--json"], env, work))
+            listed = json.loads(run_in(python, ["-m", "harness", "list", "--json"], env, work).stdout)
             plugin = next(p for p in listed["plugins"] if p["name"] == "xharness-americasnli")
             assert plugin["ok"] and plugin["distribution"] == "xharness-americasnli", plugin
         elif command[:2] == ["xharness", "run"] and "--preset" in command and _value(command, "--preset") == ["smoke"]:
-            shown = _run(python, ["-m", "harness", *command[1:], "--output", str(tmp_path / "runs")], env, work)
+            shown = run_in(python, ["-m", "harness", *command[1:], "--output", str(tmp_path / "runs")], env, work).stdout
             record = json.loads(next((tmp_path / "runs" / "runs").glob("*/results.json")).read_text())
             assert record["target_task"] == "americasnli"
             assert sorted(record["scores"]["per_language"]) == sorted(LANGUAGES)
             assert all(lang in shown for lang in LANGUAGES), shown
         elif command[:3] == ["python", "-m", "pytest"]:
-            shown = _run(python, [*command[1:], "-p", "no:cacheprovider"], env, work)
+            shown = run_in(python, [*command[1:], "-p", "no:cacheprovider"], env, work).stdout
             assert re.search(r"\b\d+ passed\b", shown) and "failed" not in shown, shown
         elif command[0] == "xharness" and command[1] in ("run", "sweep"):
             not_run.append(command)  # full data and a GPU; what it names must be installed

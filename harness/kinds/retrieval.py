@@ -24,19 +24,26 @@ def default_layer(num_layers: int) -> int:
     return max(1, round(14 * num_layers / 24))
 
 
-@torch.no_grad()
-def embed(accelerator, encoder, tokenizer, texts: list[str], *, layer: int, pooling: str, batch_size: int,
-          max_length: int, reporter: Reporter, description: str) -> torch.Tensor:
-    """L2-normalised sentence embeddings (float32, on the accelerator's device), in input order."""
-    if pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {pooling!r}")
-    encoder.eval()
-    encoded = tokenizer(texts, truncation=True, max_length=max_length)
-    ids = encoded["input_ids"]
+def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """One layer's sentence vectors (before normalising): "mean" averages the real tokens' states
+    (``mask`` is the attention mask), "cls" takes the first token's."""
+    if pooling == "mean":
+        weights = mask.unsqueeze(-1).float()
+        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+    return hidden[:, 0]
+
+
+def hidden_state_batches(accelerator, encoder, tokenizer, texts: list[str], *, batch_size: int, max_length: int,
+                         reporter: Reporter, description: str):
+    """This process's share of the texts, tokenised once (truncated to ``max_length``), in
+    length-sorted batches of ``batch_size``, each through the encoder once with every hidden state:
+    yields (row indices, hidden states, attention mask). Process ``r`` of ``n`` takes batches
+    ``r, r + n, …``; callers fill their rows and sum across processes."""
+    if not texts:
+        return
+    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     batches = sorted_batches([len(row) for row in ids], batch_size)
     mine = batches[accelerator.process_index::accelerator.num_processes]
-    hidden_size = encoder.config.hidden_size
-    out = torch.zeros(len(texts), hidden_size, device=accelerator.device)
     with reporter.task(description, total=len(mine)) as advance:
         for indices in mine:
             rows = [ids[i] for i in indices]
@@ -46,14 +53,22 @@ def embed(accelerator, encoder, tokenizer, texts: list[str], *, layer: int, pool
             mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=accelerator.device)
             with accelerator.autocast():
                 states = encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states
-            hidden = states[layer].float()
-            if pooling == "mean":
-                weights = mask.unsqueeze(-1).float()
-                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
-            else:
-                pooled = hidden[:, 0]
-            out[torch.tensor(indices, device=accelerator.device)] = pooled
+            yield torch.tensor(indices, device=accelerator.device), states, mask
             advance()
+
+
+@torch.no_grad()
+def embed(accelerator, encoder, tokenizer, texts: list[str], *, layer: int, pooling: str, batch_size: int,
+          max_length: int, reporter: Reporter, description: str) -> torch.Tensor:
+    """L2-normalised sentence embeddings (float32, on the accelerator's device), in input order."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}")
+    encoder.eval()
+    out = torch.zeros(len(texts), accelerator.unwrap_model(encoder).config.hidden_size, device=accelerator.device)
+    for where, states, mask in hidden_state_batches(accelerator, encoder, tokenizer, texts, batch_size=batch_size,
+                                                    max_length=max_length, reporter=reporter,
+                                                    description=description):
+        out[where] = pool(states[layer].float(), mask, pooling)
     if accelerator.num_processes > 1:  # each process filled its own rows; the rest are zeros
         out = accelerator.reduce(out, reduction="sum")
     return torch.nn.functional.normalize(out, dim=-1)

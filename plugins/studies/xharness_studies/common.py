@@ -67,36 +67,17 @@ def outcomes_of(run) -> dict[str, dict]:
 
 
 def delta_vector(system_runs, baseline_runs, target: str, *, resamples: int = RESAMPLES, seed: int = 0):
-    """(observed Δ, Δ on each bootstrap resample) of ``target``, paired seed by seed.
+    """(observed Δ, Δ on each bootstrap resample) of ``target``, paired seed by seed
+    (``harness.report.paired_bootstrap_samples``: the draws depend only on the test set, so the
+    vectors of two models can be subtracted). (None, None) without a seed pair."""
+    from harness.report import paired_bootstrap_samples
 
-    The resamples of a test set depend only on (seed, task, language) (``harness.report.Resampler``),
-    so two calls for two models draw the same test examples: their vectors can be subtracted.
-    """
-    from harness.report import Resampler, _side_scores
-
-    resampler = Resampler(resamples, seed)
     by_seed = {run.seed: run for run in baseline_runs}
-    pairs = []
-    for run in system_runs:
-        if run.seed not in by_seed:
-            continue
-        sides = []
-        for role, chosen in (("system", run), ("baseline", by_seed[run.seed])):
-            side = {}
-            for lang, outcome in outcomes_of(chosen).items():
-                key = (run.seed, role, lang)
-                resampler.add(target, lang, key, outcome)
-                side[lang] = key
-            sides.append({target: side})
-        pairs.append(sides)
+    pairs = [({target: outcomes_of(run)}, {target: outcomes_of(by_seed[run.seed])})
+             for run in system_runs if run.seed in by_seed]
     if not pairs:
         return None, None
-    observed, vector = 0.0, 0.0
-    for system, baseline in pairs:
-        (o_sys, v_sys), (o_base, v_base) = _side_scores(resampler, system), _side_scores(resampler, baseline)
-        observed += (o_sys - o_base) / len(pairs)
-        vector = vector + (v_sys - v_base) / len(pairs)
-    return observed, vector
+    return paired_bootstrap_samples(pairs, resamples, seed)
 
 
 def interval(vector, confidence: float = 0.95) -> tuple[float, float]:

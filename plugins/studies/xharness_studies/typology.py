@@ -107,8 +107,7 @@ class Typology(Study):
                         table.append(cells)
                 context.table(["intermediate", "distance", "languages", "Spearman ρ [95 % CI]", "Pearson r [95 % CI]"],
                               table)
-                if any(uriel.missing(sorted(degradations([r for r in runs if r.target == target])[0])).values()):
-                    lacking = uriel.missing(sorted(degradations([r for r in runs if r.target == target])[0]))
+                if lacking:  # the same languages in every row of a target
                     context.say("URIEL lacks: " + "; ".join(f"{lang} ({why})" for lang, why in sorted(lacking.items())))
                     context.say()
         self._reading(context)

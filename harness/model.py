@@ -27,8 +27,12 @@ class TaskModel(nn.Module):
         return self.kinds[task].forward(self.encoder, self.heads[task], batch)
 
 
-def load_backbone(location: str, revision: str | None = None):
-    """Load (tokenizer, encoder) from a local folder or a hub id; failures are one line."""
+def load_backbone(location: str, revision: str | None = None, speed=None):
+    """Load (tokenizer, encoder) from a local folder or a hub id; failures are one line.
+
+    ``speed`` (``harness.speed.Speed``) chooses the attention kernel."""
+    from harness.speed import load_options
+
     import transformers
     from transformers import AutoModel, AutoTokenizer
 
@@ -36,7 +40,7 @@ def load_backbone(location: str, revision: str | None = None):
     transformers.utils.logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
-        encoder = AutoModel.from_pretrained(location, revision=revision)
+        encoder = AutoModel.from_pretrained(location, revision=revision, **load_options(speed))
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot load model {location}: {first}") from None

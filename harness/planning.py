@@ -96,6 +96,9 @@ class Plan:
     target_settings: dict[str, Any]
     source: str
     plugin_versions: dict[str, str | None]
+    # --speed as asked for (checked while planning); resolved against the device when the cell runs
+    speed_request: dict[str, str] = field(default_factory=dict)
+    speed: Any = None
 
 
 def model_files(folder: Path) -> list[Path]:
@@ -456,8 +459,10 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         target_settings.update(kind_settings(target.spec, _by_model(dict(target.spec.defaults), model), given))
     if select_on != "en":  # only then: the keys of runs with the paper's selection stay as they were
         target_settings["select_on"] = select_on
+    from harness.speed import parse as parse_speed
+
     return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
-                registry.plugin_versions())
+                registry.plugin_versions(), speed_request=parse_speed(request.overrides.get("speed")))
 
 
 def _select_on(value: str | None, target: Registered, train_lang: str, languages: list[str],

@@ -37,17 +37,23 @@ def _ensure_built(model: ModelChoice) -> None:
         model.spec.spec.build(tmp)
 
 
-def _make_accelerator(heads: int = 1):
+def _make_accelerator(heads: int = 1, speed_request: dict[str, str] | None = None):
+    """The accelerator of a run and its resolved ``harness.speed.Speed`` (precision among them)."""
     import torch
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
 
+    from harness import speed
+
     gpu = torch.cuda.is_available()
-    precision = "bf16" if gpu and torch.cuda.is_bf16_supported() else "no"
+    chosen = speed.resolve(speed_request, device_type="cuda" if gpu else "cpu",
+                          bf16=gpu and torch.cuda.is_bf16_supported())
     # With several heads each step uses one, so DDP must expect unused parameters.
     handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if heads > 1 else []
     # cpu=True is what makes accelerate start gloo when torchrun launches CPU processes.
-    return Accelerator(mixed_precision=precision, cpu=not gpu, kwargs_handlers=handlers)
+    accelerator = Accelerator(mixed_precision="bf16" if chosen.precision == "bf16" else "no", cpu=not gpu,
+                              kwargs_handlers=handlers)
+    return accelerator, chosen
 
 
 @dataclass
@@ -130,7 +136,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
     request = plan.request
     for data in [*plan.inter, plan.target]:  # a plugin's kind that fails to import stops the run before training
         get_kind(data.spec.kind)
-    accelerator = _make_accelerator(heads=max(1, len(plan.inter)))
+    accelerator, plan.speed = _make_accelerator(heads=max(1, len(plan.inter)), speed_request=plan.speed_request)
     main = accelerator.is_main_process
     reporter = (reporter_factory or Reporter)(main)
     store = RunStore(request.output)
@@ -235,7 +241,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
             "git": git_state(),
             "environment": {"processes": accelerator.num_processes, "device": str(accelerator.device),
-                            "mixed_precision": accelerator.mixed_precision},
+                            "mixed_precision": accelerator.mixed_precision, "speed": plan.speed.as_dict()},
         }
         if main:
             def fill(tmp: Path) -> None:

@@ -62,7 +62,10 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
     from harness.train import TrainTask, train_tasks
 
     set_seed(plan.request.seed)
-    tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision)
+    from harness.speed import compile_encoder
+
+    tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision, plan.speed)
+    compile_encoder(encoder, plan.speed)
     cache = features_dir(plan)
     model = TaskModel(encoder)
     tasks = []
@@ -92,7 +95,8 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
                           pad_id=tokenizer.pad_token_id, reporter=reporter,
                           sampling=settings.get("sampling", "proportional"),
                           temperature=float(settings.get("temperature", 2.0)),
-                          cap=settings.get("max_examples_per_task"), fixed=fixed, checkpoints=checkpoints)
+                          cap=settings.get("max_examples_per_task"), fixed=fixed, checkpoints=checkpoints,
+                          speed=plan.speed)
     trained = accelerator.unwrap_model(prepared).encoder
 
     def save_encoder(folder: Path) -> None:
@@ -214,7 +218,10 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     from harness.train import train_and_select
 
     set_seed(plan.request.seed)
-    tokenizer, encoder = load_backbone(location, revision)
+    from harness.speed import compile_encoder
+
+    tokenizer, encoder = load_backbone(location, revision, plan.speed)
+    compile_encoder(encoder, plan.speed)
     cache = features_dir(plan)
     data = with_kind_settings(data, settings)
     kind = get_kind(data.spec.kind)
@@ -239,11 +246,13 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     selected: dict[str, Any] = {}
     history = train_and_select(accelerator, prepared, data.spec, kind, train, dev, settings=loop_settings,
                                seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter,
-                               checkpoints=checkpoints, target_dev=target_dev, selected=selected)
+                               checkpoints=checkpoints, target_dev=target_dev, selected=selected,
+                               speed=plan.speed)
 
     def evaluate(criterion: str) -> dict[str, dict]:
         return _evaluate_tests(accelerator, prepared, data, kind, tests, batch_size=loop_settings.per_device_batch_size * 2,
-                               pad_id=tokenizer.pad_token_id, reporter=reporter, criterion=criterion, pool=pool)
+                               pad_id=tokenizer.pad_token_id, reporter=reporter, criterion=criterion, pool=pool,
+                               speed=plan.speed)
 
     phase = {"task": data.spec.name, "train_examples": len(train), "dev_examples": len(dev),
              "model_commit": getattr(encoder.config, "_commit_hash", None), "history": history}
@@ -295,7 +304,8 @@ def _evaluate_selections(model, epochs: dict[str, int | None], selected: dict[st
 
 
 def _evaluate_tests(accelerator, model, data: TaskData, kind, tests: dict[str, list[dict]], *, batch_size: int,
-                    pad_id: int, reporter, criterion: str, pool: list[dict] | None = None) -> dict[str, dict]:
+                    pad_id: int, reporter, criterion: str, pool: list[dict] | None = None,
+                    speed=None) -> dict[str, dict]:
     """Scores, details, prediction files and outcomes of every test language, the model as it is.
 
     Each score is ``outcomes.score`` of that language's outcomes, exactly. A pooled kind (a dual
@@ -316,7 +326,7 @@ def _evaluate_tests(accelerator, model, data: TaskData, kind, tests: dict[str, l
     for test_lang, test in tests.items():
         shown = f"{data.spec.name} test {test_lang}" + (f" ({criterion}-selected)" if criterion != "en" else "")
         preds = predict(accelerator, model, data.spec.name, kind, test, batch_size=batch_size, pad_id=pad_id,
-                        reporter=reporter, description=shown, spec=data.spec)
+                        reporter=reporter, description=shown, spec=data.spec, speed=speed)
         (result["scores"][test_lang], result["details"][test_lang], result["predictions"][test_lang],
          result["outcomes"][test_lang]) = kind.evaluate_test(preds, test, data.spec, test_lang,
                                                              _test_ids(data, test_lang))
@@ -334,14 +344,17 @@ def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, r
     from harness.kinds.retrieval import default_layer
     from harness.model import load_backbone
 
-    tokenizer, encoder = load_backbone(location, revision)
+    from harness.speed import compile_encoder
+
+    tokenizer, encoder = load_backbone(location, revision, plan.speed)
+    compile_encoder(encoder, plan.speed)
     encoder = accelerator.prepare_model(encoder, evaluation_mode=True)
     num_layers = accelerator.unwrap_model(encoder).config.num_hidden_layers
     layer = settings["retrieval_layer"] if settings["retrieval_layer"] is not None else default_layer(num_layers)
     if layer > num_layers:
         raise UserError(f"--retrieval-layer {layer} is beyond the model's {num_layers} layers")
     options = {"layer": layer, "pooling": settings["pooling"], "batch_size": int(settings["per_device_batch_size"]) * 2,
-               "max_length": int(settings["max_length"]), "reporter": reporter}
+               "max_length": int(settings["max_length"]), "reporter": reporter, "speed": plan.speed}
     scores: dict[str, float | None] = {}
     predictions: dict[str, list] = {}
     details: dict[str, dict] = {}

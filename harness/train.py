@@ -79,14 +79,64 @@ def epoch_batches(lengths: list[int], per_device: int, *, seed: int, epoch: int,
     return even_shard(length_grouped_batches(lengths, per_device, seed=seed * 1000 + epoch), rank, world)
 
 
-def _to_device(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+def _to_device(batch: dict[str, torch.Tensor], device, speed=None, start: int = 0) -> dict[str, torch.Tensor]:
+    from harness.speed import transfer
+
+    return transfer(batch, device, speed, position_start_id=start)
 
 
-@torch.no_grad()
+def _position_start(accelerator, model) -> int:
+    from harness.speed import position_start
+
+    return position_start(getattr(accelerator.unwrap_model(model), "encoder", None))
+
+
+class Step:
+    """One training micro-step of the harness, in two halves.
+
+    ``prepare`` is the host's part: collate the batch, pin it and start its copy to the device
+    (see ``harness.speed.transfer``). ``run`` is the device's part: forward under autocast, the
+    kind's loss, backward (without gradient all-reduce until the last micro-step of an update),
+    and on that last one clipping, the optimizer and the schedule. Nothing in ``run`` reads a
+    value back from the device (``harness.speed.host_syncs`` proves it in the tests), so the host
+    prepares the next batch while the GPU is still busy with this one. Returns the micro-step's
+    loss as a device tensor, already multiplied back by the accumulation.
+    """
+
+    def __init__(self, accelerator, model, optimizer, scheduler, *, accumulation: int, max_grad_norm: float,
+                 pad_id: int, speed=None):
+        self.accelerator, self.model, self.optimizer, self.scheduler = accelerator, model, optimizer, scheduler
+        self.accumulation, self.max_grad_norm, self.pad_id, self.speed = accumulation, max_grad_norm, pad_id, speed
+        self.start = _position_start(accelerator, model)
+
+    def prepare(self, kind, features: list[dict]) -> dict:
+        return _to_device(kind.collate(features, self.pad_id), self.accelerator.device, self.speed, self.start)
+
+    def run(self, task_name: str, kind, batch: dict, last_micro: bool) -> torch.Tensor:
+        accelerator = self.accelerator
+        with accelerator.autocast():
+            logits = self.model(task_name, batch)
+        loss = kind.loss(logits, batch["labels"]) / self.accumulation
+        if last_micro:
+            accelerator.backward(loss)
+        else:
+            with accelerator.no_sync(self.model):
+                accelerator.backward(loss)
+        if last_micro:
+            accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach().float() * self.accumulation
+
+
 def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_size: int, pad_id: int,
-            reporter: Reporter, description: str, spec=None) -> list[int]:
+            reporter: Reporter, description: str, spec=None, speed=None) -> list[int]:
     """Predictions for every feature, in order, computed across all processes.
+
+    Batches are cut from the length-sorted features and run under ``torch.inference_mode``;
+    each batch's predictions are read back only after the next batch is on its way, so the
+    host's reading never leaves the GPU idle.
 
     A kind that predicts otherwise than batch by batch (a dual encoder ranks a pool) provides
     ``predict_features`` with the same arguments (``spec``: the task's, with its settings), and
@@ -101,12 +151,19 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
     batches = sorted_batches(lengths, batch_size)
     mine = batches[accelerator.process_index::accelerator.num_processes]
     results: list[tuple[int, int]] = []
-    with reporter.task(description, total=len(mine)) as advance:
+    start = _position_start(accelerator, model)
+    with reporter.task(description, total=len(mine)) as advance, torch.inference_mode():
+        pending = None
         for indices in mine:
-            batch = _to_device(kind.collate([features[i] for i in indices], pad_id), accelerator.device)
+            batch = _to_device(kind.collate([features[i] for i in indices], pad_id), accelerator.device, speed, start)
             with accelerator.autocast():
                 logits = model(task, batch)
-            results.extend(zip(indices, kind.predict(logits, batch)))
+            if pending is not None:
+                results.extend(zip(pending[0], kind.predict(*pending[1:])))
+                advance()
+            pending = (indices, logits, batch)
+        if pending is not None:
+            results.extend(zip(pending[0], kind.predict(*pending[1:])))
             advance()
     if accelerator.num_processes > 1:
         from accelerate.utils import gather_object
@@ -196,7 +253,7 @@ class BatchStream:
 def train_and_select(accelerator, model, spec, kind, train_features: list[dict], dev_features: list[dict], *,
                      settings: TrainSettings, seed: int, pad_id: int, reporter: Reporter,
                      checkpoints=None, target_dev: dict[str, list[dict]] | None = None,
-                     selected: dict[str, Any] | None = None) -> dict[str, Any]:
+                     selected: dict[str, Any] | None = None, speed=None) -> dict[str, Any]:
     """Train ``model`` on one task and leave it at its best epoch on dev; return the history.
 
     ``target_dev`` (language → dev features) adds a second criterion, the mean score over the
@@ -204,7 +261,7 @@ def train_and_select(accelerator, model, spec, kind, train_features: list[dict],
     """
     return train_tasks(accelerator, model, [TrainTask(spec, kind, train_features, dev_features)],
                        settings=settings, seed=seed, pad_id=pad_id, reporter=reporter, checkpoints=checkpoints,
-                       target_dev=target_dev, selected=selected)
+                       target_dev=target_dev, selected=selected, speed=speed)
 
 
 def _cpu_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -212,18 +269,34 @@ def _cpu_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _score_target_dev(accelerator, model, task: TrainTask, target_dev: dict[str, list[dict]], *, batch_size: int,
-                      pad_id: int, reporter: Reporter, entry: dict[str, Any]) -> float:
+                      pad_id: int, reporter: Reporter, entry: dict[str, Any], speed=None) -> float:
     """Score each target language's dev set, record the scores in the epoch's ``entry`` and
     return their mean (each language weighs the same, whatever its dev set's size)."""
     scores = {}
     for lang, features in target_dev.items():
         predictions = predict(accelerator, model, task.spec.name, task.kind, features, batch_size=batch_size,
                               pad_id=pad_id, reporter=reporter, description=f"{task.spec.name} dev {lang}",
-                              spec=task.spec)
+                              spec=task.spec, speed=speed)
         scores[lang] = task.kind.score(predictions, features, task.spec, lang)
     entry["target_dev_scores"] = scores
     entry["target_dev_score"] = sum(scores.values()) / len(scores)
     return entry["target_dev_score"]
+
+
+_CONTROL_GROUP: list = []
+
+
+def _control_group():
+    """A gloo process group for the loop's own agreements: its all-reduce runs on the host, so
+    agreeing after every update never waits for the GPU's queue to drain (as an all-reduce of a
+    GPU tensor read back with ``.item()`` would)."""
+    import torch.distributed as dist
+
+    if dist.get_backend() == "gloo":
+        return None
+    if not _CONTROL_GROUP:
+        _CONTROL_GROUP.append(dist.new_group(backend="gloo"))
+    return _CONTROL_GROUP[0]
 
 
 def _agree(accelerator, stop: bool, due: bool) -> tuple[bool, bool]:
@@ -231,16 +304,18 @@ def _agree(accelerator, stop: bool, due: bool) -> tuple[bool, bool]:
     process's signal decide for all."""
     if accelerator.num_processes == 1:
         return stop, due
-    flags = torch.tensor([float(stop), float(due and accelerator.is_main_process)], device=accelerator.device)
-    flags = accelerator.reduce(flags, reduction="sum")
-    return bool(flags[0].item()), bool(flags[1].item())
+    import torch.distributed as dist
+
+    flags = torch.tensor([float(stop), float(due and accelerator.is_main_process)])
+    dist.all_reduce(flags, op=dist.ReduceOp.SUM, group=_control_group())
+    return bool(flags[0]), bool(flags[1])
 
 
 def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSettings, seed: int, pad_id: int,
                 reporter: Reporter, sampling: str = "proportional", temperature: float = 2.0,
                 cap: int | None = None, fixed: dict[int, float] | None = None, checkpoints=None,
                 target_dev: dict[str, list[dict]] | None = None,
-                selected: dict[str, Any] | None = None) -> dict[str, Any]:
+                selected: dict[str, Any] | None = None, speed=None) -> dict[str, Any]:
     """Train ``model`` (one head per task, named after it) and keep its best state on dev.
 
     An "epoch" is as many updates as one pass over all tasks' training data takes; after each,
@@ -351,6 +426,8 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     # would stall a GPU pipeline just for logging.
     loss_sum = torch.full((), float(loop["loss_sum"]), device=accelerator.device)
     first_loss = None if loop["first_loss"] is None else torch.tensor(loop["first_loss"], device=accelerator.device)
+    step = Step(accelerator, model, optimizer, scheduler, accumulation=accumulation,
+                max_grad_norm=settings.max_grad_norm, pad_id=pad_id, speed=speed)
     with interrupt.deferred():
         while loop["update"] < total_updates:
             if not loop["in_epoch"]:
@@ -363,27 +440,15 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                 while loop["done"] < loop["target"]:
                     drawn = sampler.draw() if len(tasks) > 1 else 0
                     task, indices = tasks[drawn], next(streams[drawn])
-                    batch = _to_device(task.kind.collate([task.train[i] for i in indices], pad_id), accelerator.device)
+                    batch = step.prepare(task.kind, [task.train[i] for i in indices])
                     last_micro = (loop["micro"] + 1) % accumulation == 0
-                    with accelerator.autocast():
-                        logits = model(task.spec.name, batch)
-                    loss = task.kind.loss(logits, batch["labels"]) / accumulation
-                    if last_micro:
-                        accelerator.backward(loss)
-                    else:
-                        with accelerator.no_sync(model):
-                            accelerator.backward(loss)
-                    step_loss = loss.detach().float() * accumulation
+                    step_loss = step.run(task.spec.name, task.kind, batch, last_micro)
                     loss_sum += step_loss
                     loop["micro_steps"] += 1
                     loop["micro"] += 1
                     if first_loss is None:
                         first_loss = step_loss.clone()
                     if last_micro:
-                        accelerator.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
-                        optimizer.step()
-                        scheduler.step()
-                        optimizer.zero_grad(set_to_none=True)
                         loop["update"] += 1
                         loop["done"] += 1
                         advance()
@@ -392,7 +457,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             for task in (t for t in tasks if t.kind.validates):
                 predictions = predict(accelerator, model, task.spec.name, task.kind, task.dev,
                                       batch_size=per_device * 2, pad_id=pad_id, reporter=reporter,
-                                      description=f"{task.spec.name} dev", spec=task.spec)
+                                      description=f"{task.spec.name} dev", spec=task.spec, speed=speed)
                 scores[task.spec.name] = task.kind.score(predictions, task.dev, task.spec)
             score = sum(scores.values()) / len(scores)
             # every process ran the same number of micro-steps, so the mean of means is the global mean
@@ -410,7 +475,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             reporter.log(f"{label} epoch {loop['epoch'] + 1}: train loss {mean_loss:.4f}, dev {shown}")
             if target_dev is not None:
                 target_score = _score_target_dev(accelerator, model, tasks[0], target_dev, batch_size=per_device * 2,
-                                                 pad_id=pad_id, reporter=reporter, entry=entry)
+                                                 pad_id=pad_id, reporter=reporter, entry=entry, speed=speed)
                 reporter.log(f"{label} epoch {loop['epoch'] + 1}: target-language dev mean {target_score:.2f}")
                 if target_score > loop["best_target_score"]:
                     loop["best_target_score"] = target_score

@@ -134,5 +134,11 @@ def encode_rows(rows: list[list[int]], type_rows: list[list[int]] | None, pad_id
 
 
 def run_encoder(encoder: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
-    return encoder(**inputs).last_hidden_state
+    """The encoder's last hidden states, (batch, width, hidden), for a padded batch; through its
+    packed form when the batch carries one (``harness.speed``: unpadded batches), with a mask
+    built without reading the device otherwise."""
+    from harness.speed import encoder_inputs, packed_form, run_packed
+
+    if packed_form(batch) is not None:
+        return run_packed(encoder, batch)
+    return encoder(**encoder_inputs(encoder, batch)).last_hidden_state

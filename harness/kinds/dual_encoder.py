@@ -66,10 +66,12 @@ class DualHead(nn.Module):
 
     def embed(self, encoder: nn.Module, ids: torch.Tensor, mask: torch.Tensor,
               types: torch.Tensor | None = None) -> torch.Tensor:
+        from harness.speed import encoder_inputs
+
         inputs = {"input_ids": ids, "attention_mask": mask}
         if types is not None:  # a (sentence, paragraph) pair on a model with segment embeddings (mBERT)
             inputs["token_type_ids"] = types
-        hidden = encoder(**inputs).last_hidden_state
+        hidden = encoder(**encoder_inputs(encoder, inputs)).last_hidden_state
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
@@ -188,7 +190,7 @@ class DualEncoder(TaskKind):
         return logits.masked_fill(duplicate, torch.finfo(logits.dtype).min)
 
     # -- ranking ------------------------------------------------------------------------------
-    @torch.no_grad()
+    @torch.inference_mode()
     def _encode(self, accelerator, model, task: str, rows: list[tuple[list[int], list[int] | None]], *,
                 batch_size: int, pad_id: int, reporter, description: str) -> torch.Tensor:
         """Embeddings of ``(token ids, token types or None)`` rows, in order, computed across processes."""

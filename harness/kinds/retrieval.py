@@ -34,11 +34,15 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
 
 
 def hidden_state_batches(accelerator, encoder, tokenizer, texts: list[str], *, batch_size: int, max_length: int,
-                         reporter: Reporter, description: str):
+                         reporter: Reporter, description: str, speed=None):
     """This process's share of the texts, tokenised once (truncated to ``max_length``), in
     length-sorted batches of ``batch_size``, each through the encoder once with every hidden state:
     yields (row indices, hidden states, attention mask). Process ``r`` of ``n`` takes batches
-    ``r, r + n, …``; callers fill their rows and sum across processes."""
+    ``r, r + n, …``; callers fill their rows and sum across processes. Run it under
+    ``torch.inference_mode`` (``embed`` does)."""
+    from harness.kinds.base import pad_rows
+    from harness.speed import encoder_inputs, transfer
+
     if not texts:
         return
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
@@ -48,38 +52,52 @@ def hidden_state_batches(accelerator, encoder, tokenizer, texts: list[str], *, b
         for indices in mine:
             rows = [ids[i] for i in indices]
             width = max(len(r) for r in rows)
-            input_ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows],
-                                     device=accelerator.device)
-            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=accelerator.device)
+            batch = transfer({"input_ids": pad_rows(rows, tokenizer.pad_token_id, width),
+                              "attention_mask": pad_rows([[1] * len(r) for r in rows], 0, width)},
+                             accelerator.device, speed)
             with accelerator.autocast():
-                states = encoder(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states
-            yield torch.tensor(indices, device=accelerator.device), states, mask
+                states = encoder(**encoder_inputs(encoder, batch), output_hidden_states=True).hidden_states
+            yield torch.tensor(indices, device=accelerator.device), states, batch["attention_mask"]
             advance()
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def embed(accelerator, encoder, tokenizer, texts: list[str], *, layer: int, pooling: str, batch_size: int,
-          max_length: int, reporter: Reporter, description: str) -> torch.Tensor:
-    """L2-normalised sentence embeddings (float32, on the accelerator's device), in input order."""
+          max_length: int, reporter: Reporter, description: str, speed=None) -> torch.Tensor:
+    """L2-normalised sentence embeddings (float32, on the accelerator's device), in input order,
+    from length-sorted batches under ``torch.inference_mode``."""
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}")
     encoder.eval()
     out = torch.zeros(len(texts), accelerator.unwrap_model(encoder).config.hidden_size, device=accelerator.device)
     for where, states, mask in hidden_state_batches(accelerator, encoder, tokenizer, texts, batch_size=batch_size,
                                                     max_length=max_length, reporter=reporter,
-                                                    description=description):
+                                                    description=description, speed=speed):
         out[where] = pool(states[layer].float(), mask, pooling)
     if accelerator.num_processes > 1:  # each process filled its own rows; the rest are zeros
         out = accelerator.reduce(out, reduction="sum")
     return torch.nn.functional.normalize(out, dim=-1)
 
 
-def top_k(queries: torch.Tensor, keys: torch.Tensor, k: int = 1, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+#: similarity scores held at once by a search (256 MiB of float32): queries are taken in blocks of
+#: this many divided by the number of keys, so memory stays bounded whatever the corpus size
+#: (BUCC's 100,000 × 100,000 search holds 671 × 100,000 scores at a time, not 40 GB).
+SCORES_PER_BLOCK = 2 ** 26
+
+
+def block_rows(keys: int, chunk: int | None = None) -> int:
+    """Queries per block: ``chunk`` when given, else as many as ``SCORES_PER_BLOCK`` allows."""
+    return chunk if chunk is not None else max(1, SCORES_PER_BLOCK // max(1, keys))
+
+
+def top_k(queries: torch.Tensor, keys: torch.Tensor, k: int = 1,
+          chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Cosine scores and indices of each query's ``k`` nearest keys (inputs normalised).
 
-    Queries are processed ``chunk`` at a time, so memory is O(chunk × len(keys)), not
-    O(len(queries) × len(keys)).
+    Queries are processed in blocks (``block_rows``), on the inputs' device, so memory is
+    O(block × len(keys)), not O(len(queries) × len(keys)).
     """
+    chunk = block_rows(keys.shape[0], chunk)
     k = min(k, keys.shape[0])
     scores, indices = [], []
     for start in range(0, queries.shape[0], chunk):
@@ -98,13 +116,14 @@ def tatoeba_accuracy(source: torch.Tensor, target: torch.Tensor) -> tuple[float,
     return 100.0 * correct / len(predicted), predicted
 
 
-def tatoeba_search(source: torch.Tensor, target: torch.Tensor, chunk: int = 4096) -> tuple[list[int], list[int]]:
+def tatoeba_search(source: torch.Tensor, target: torch.Tensor, chunk: int | None = None) -> tuple[list[int], list[int]]:
     """Each source's prediction (as ``tatoeba_accuracy``) and the rank of its gold target (line i).
 
     Rank 1 means the search retrieved the gold sentence; otherwise it is 1 + the targets scoring
     above it + those tied with it (a tie the search broke the other way counts against it), so
     that ``rank == 1`` exactly when the prediction is right.
     """
+    chunk = block_rows(target.shape[0], chunk)
     predicted: list[int] = []
     ranks: list[int] = []
     for start in range(0, source.shape[0], chunk):
@@ -152,12 +171,14 @@ KIND = Retrieval()
 # -- bitext mining (BUCC) --------------------------------------------------------------------
 
 def margin_candidates(source: torch.Tensor, target: torch.Tensor, k: int = 4,
-                      chunk: int = 4096) -> list[tuple[int, int, float]]:
+                      chunk: int | None = None) -> list[tuple[int, int, float]]:
     """Candidate pairs by ratio margin (Artetxe & Schwenk, 2019), best match in both directions.
 
     margin(x, y) = cos(x, y) / ((mean cos of x's k nearest targets + mean cos of y's k nearest
     sources) / 2). Each source proposes its best target among its k nearest, each target its
     best source; candidates are taken in descending score, each sentence used at most once.
+    Everything up to that last greedy pass runs on the inputs' device, in bounded blocks, and
+    is read back in one transfer.
     """
     fwd_scores, fwd_index = top_k(source, target, k=k, chunk=chunk)
     bwd_scores, bwd_index = top_k(target, source, k=k, chunk=chunk)
@@ -166,9 +187,13 @@ def margin_candidates(source: torch.Tensor, target: torch.Tensor, k: int = 4,
     bwd_margin = bwd_scores / ((bwd_mean.unsqueeze(1) + fwd_mean[bwd_index]) / 2)
     fwd_best, fwd_at = fwd_margin.max(dim=1)
     bwd_best, bwd_at = bwd_margin.max(dim=1)
-    pairs = [(i, int(fwd_index[i, fwd_at[i]]), float(fwd_best[i])) for i in range(source.shape[0])]
-    pairs += [(int(bwd_index[j, bwd_at[j]]), j, float(bwd_best[j])) for j in range(target.shape[0])]
-    pairs.sort(key=lambda p: -p[2])
+    device = source.device
+    sources = torch.cat([torch.arange(source.shape[0], device=device), bwd_index.gather(1, bwd_at[:, None])[:, 0]])
+    targets = torch.cat([fwd_index.gather(1, fwd_at[:, None])[:, 0], torch.arange(target.shape[0], device=device)])
+    scores = torch.cat([fwd_best, bwd_best])
+    # best first; equal scores keep their order (forward proposals first, by index)
+    order = torch.sort(scores, descending=True, stable=True).indices
+    pairs = zip(sources[order].tolist(), targets[order].tolist(), scores[order].tolist())
     used_source, used_target, kept = set(), set(), []
     for i, j, score in pairs:
         if i not in used_source and j not in used_target:

@@ -39,7 +39,7 @@ class Alignment(Study):
         from harness.progress import Reporter
         from harness.protocol import _make_accelerator
 
-        accelerator = _make_accelerator()
+        accelerator, _ = _make_accelerator()
         reporter = Reporter(False)
         runs = context.runs()
         cells = {cell.run_dir.name: cell for cells in context.cells for cell in cells if cell.run_dir is not None}

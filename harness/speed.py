@@ -1,0 +1,283 @@
+"""How a cell is computed fast: attention kernel, precision, compilation, batch transfer, packing.
+
+Each choice is a setting (``--speed NAME=VALUE``), resolved against the device a run finds and
+recorded in ``results.json`` (``environment.speed``). None of them enters a phase key: they
+change how fast a cell is computed, not what it computes (bf16 and kernels change the last
+digits, as a different GPU does). ``benchmarks/speed.py`` measures each of them.
+
+- ``attention``: ``sdpa`` (PyTorch's fused kernels), ``eager`` (the reference implementation) or
+  ``flash_attention_2`` (needs the ``flash_attn`` package); ``auto`` takes flash_attention_2 on a
+  GPU where ``flash_attn`` imports, else sdpa.
+- ``precision``: ``bf16`` autocast or ``fp32``; ``auto`` is bf16 on a GPU that has it.
+- ``compile``: ``torch.compile`` of the encoder with dynamic shapes (``on``/``off``).
+- ``pin_memory``: batches are built in page-locked memory and copied without blocking, so the
+  copy overlaps the GPU's work; ``auto`` is on with a GPU.
+- ``unpadded``: each batch's sequences are concatenated without padding (one row, position ids
+  restarting per sequence, cumulative lengths for the attention kernel); only FlashAttention's
+  variable-length kernel reads them, so ``auto`` is on exactly when attention is flash_attention_2.
+
+The step itself never waits for the GPU: masks are built from what the host already knows (see
+``encoder_inputs``), losses stay on the device, and ``host_syncs`` counts the operations that would
+wait, so tests can prove it on the CPU.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.errors import UserError
+
+#: name → (allowed values, help); the first value is the default
+SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
+    "attention": (("auto", "sdpa", "eager", "flash_attention_2"),
+                  "attention kernel; auto: flash_attention_2 on a GPU where flash_attn imports, else sdpa"),
+    "precision": (("auto", "bf16", "fp32"), "auto: bf16 autocast on a GPU that supports it, else fp32"),
+    "compile": (("off", "on"), "torch.compile the encoder (dynamic shapes)"),
+    "pin_memory": (("auto", "on", "off"), "page-locked batches, copied without blocking; auto: on with a GPU"),
+    "unpadded": (("auto", "on", "off"),
+                 "concatenate each batch's sequences without padding (flash_attention_2 only); "
+                 "auto: on with flash_attention_2"),
+}
+
+# What the host knows about a batch travels with its tensors, as attributes, so a kind's batch
+# stays a plain dict of tensors (kinds, ours and plugins', iterate over it). A kind that reshapes
+# a tensor drops the hint with the old tensor and gets the general path, which is always right.
+#: on the attention mask: True when the batch has no padding at all
+FULL = "_xharness_full"
+#: on the input ids: the batch's packed form (see ``pack``)
+PACKED = "_xharness_packed"
+
+
+def help_text() -> str:
+    return "; ".join(f"{name}={'|'.join(values)} ({text})" for name, (values, text) in SETTINGS.items())
+
+
+def parse(pairs) -> dict[str, str]:
+    """``("attention=eager", …)`` → ``{"attention": "eager"}``, checked; mistakes are one line."""
+    chosen: dict[str, str] = {}
+    for pair in pairs or ():
+        name, sep, value = str(pair).partition("=")
+        name, value = name.strip().replace("-", "_"), value.strip()
+        if not sep or name not in SETTINGS:
+            raise UserError(f"--speed {pair}: expected NAME=VALUE with NAME one of {', '.join(SETTINGS)}")
+        if value not in SETTINGS[name][0]:
+            raise UserError(f"--speed {name}={value}: use one of {', '.join(SETTINGS[name][0])}")
+        chosen[name] = value
+    return chosen
+
+
+def flash_available() -> bool:
+    return importlib.util.find_spec("flash_attn") is not None
+
+
+@dataclass(frozen=True)
+class Speed:
+    """The resolved choices of one run, with a note for every automatic or refused one."""
+
+    attention: str = "sdpa"
+    precision: str = "fp32"
+    compile: bool = False
+    pin_memory: bool = False
+    unpadded: bool = False
+    device: str = "cpu"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["notes"] = list(self.notes)
+        return record
+
+
+def resolve(requested: dict[str, str] | None = None, *, device_type: str, bf16: bool = False,
+            flash: bool | None = None) -> Speed:
+    """The settings a run uses on ``device_type`` ("cuda" or "cpu"), given what was asked for."""
+    requested = dict(requested or {})
+    gpu = device_type == "cuda"
+    flash = flash_available() if flash is None else flash
+    notes: list[str] = []
+    attention = requested.get("attention", "auto")
+    if attention == "auto":
+        attention = "flash_attention_2" if gpu and flash else "sdpa"
+        if gpu and not flash:
+            notes.append("flash_attn is not installed: sdpa attention, batches grouped by length (padded)")
+    elif attention == "flash_attention_2" and not (gpu and flash):
+        raise UserError("--speed attention=flash_attention_2 needs a GPU and the flash_attn package "
+                        "(pip install flash-attn); use attention=sdpa")
+    precision = requested.get("precision", "auto")
+    if precision == "auto":
+        precision = "bf16" if gpu and bf16 else "fp32"
+    elif precision == "bf16" and gpu and not bf16:
+        raise UserError("--speed precision=bf16: this GPU has no bf16; use precision=fp32")
+    pin = requested.get("pin_memory", "auto")
+    pin_memory = gpu if pin == "auto" else (pin == "on" and gpu)
+    if pin == "on" and not gpu:
+        notes.append("pin_memory=on has no effect without a GPU")
+    unpad = requested.get("unpadded", "auto")
+    if unpad == "on" and attention != "flash_attention_2":
+        raise UserError("--speed unpadded=on needs attention=flash_attention_2 (only its kernel reads unpadded "
+                        "batches); use unpadded=off")
+    unpadded = attention == "flash_attention_2" if unpad == "auto" else unpad == "on"
+    return Speed(attention=attention, precision=precision, compile=requested.get("compile", "off") == "on",
+                 pin_memory=pin_memory, unpadded=unpadded, device=device_type, notes=tuple(notes))
+
+
+def for_accelerator(accelerator, requested: dict[str, str] | None = None) -> Speed:
+    import torch
+
+    device_type = accelerator.device.type
+    bf16 = device_type == "cuda" and torch.cuda.is_bf16_supported()
+    return resolve(requested, device_type=device_type, bf16=bf16)
+
+
+# -- batches on their way to the device ------------------------------------------------------
+
+def position_start(encoder) -> int:
+    """The first position id of a sequence: padding_idx + 1 for RoBERTa-family embeddings
+    (XLM-R counts positions from 2), 0 otherwise."""
+    embeddings = getattr(encoder, "embeddings", None)
+    padding_idx = getattr(embeddings, "padding_idx", None)
+    return int(padding_idx) + 1 if isinstance(padding_idx, int) else 0
+
+
+def pack(batch: dict, start: int) -> dict[str, Any]:
+    """The unpadded form of a padded batch (on the host): its real tokens in one row.
+
+    Returns ``input_ids``/``token_type_ids`` of shape (1, tokens), ``position_ids`` restarting at
+    ``start`` for every sequence, ``cu_seq_lens`` (int32, cumulative lengths from 0), ``max_length``
+    (a Python int, so the kernel needs no device read) and ``index`` (each token's place in the
+    flattened (batch × width) padded layout, to put the states back).
+    """
+    import torch
+
+    mask = batch["attention_mask"].bool()
+    lengths = mask.sum(dim=1)
+    index = mask.flatten().nonzero().flatten()
+    packed: dict[str, Any] = {"input_ids": batch["input_ids"].flatten()[index].unsqueeze(0)}
+    if "token_type_ids" in batch:
+        packed["token_type_ids"] = batch["token_type_ids"].flatten()[index].unsqueeze(0)
+    # for every token, its offset in its own sequence (mask rows are left-aligned)
+    offsets = torch.arange(mask.shape[1]).expand_as(mask).flatten()[index]
+    packed["position_ids"] = (offsets + start).unsqueeze(0)
+    packed["cu_seq_lens"] = torch.cat([torch.zeros(1, dtype=torch.int32), lengths.cumsum(0).to(torch.int32)])
+    packed["max_length"] = int(lengths.max())
+    packed["index"] = index
+    return packed
+
+
+def transfer(batch: dict, device, speed: Speed | None = None, *, position_start_id: int = 0) -> dict:
+    """A collated batch on ``device``: pinned and copied without blocking where the settings say.
+    Its attention mask carries ``FULL`` (whether the batch has no padding, known here on the host
+    for free) and, when unpadded batches are on, its input ids carry the packed form (``PACKED``)."""
+    import torch
+
+    pin = speed is not None and speed.pin_memory
+
+    def move(value):
+        return (value.pin_memory() if pin else value).to(device, non_blocking=True)
+
+    out = {name: move(value) if isinstance(value, torch.Tensor) else value for name, value in batch.items()}
+    mask = batch.get("attention_mask")
+    if isinstance(mask, torch.Tensor) and mask.device.type == "cpu" and "input_ids" in out:
+        setattr(out["attention_mask"], FULL, bool(mask.all()))
+        if speed is not None and speed.unpadded and mask.dim() == 2:
+            packed = pack(batch, position_start_id)
+            setattr(out["input_ids"], PACKED, {k: move(v) if isinstance(v, torch.Tensor) else v
+                                               for k, v in packed.items()})
+    return out
+
+
+def is_full(batch: dict) -> bool | None:
+    """True/False when the host marked the batch's mask (no padding / padding), None otherwise."""
+    return getattr(batch.get("attention_mask"), FULL, None)
+
+
+def packed_form(batch: dict) -> dict | None:
+    return getattr(batch.get("input_ids"), PACKED, None)
+
+
+def encoder_inputs(encoder, batch: dict) -> dict[str, Any]:
+    """The encoder's keyword arguments for a (padded) batch, built without reading the device.
+
+    transformers decides whether a mask can be dropped by testing ``mask.all()`` on the device,
+    which makes the host wait for the GPU once per forward pass. Here the host already knows
+    (``FULL``, set by ``transfer``): no padding → no mask; padding → the (batch, 1, 1, width) mask
+    the kernel reads (boolean for sdpa, additive for eager), which transformers passes on as it is.
+    """
+    import torch
+
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+    mask = inputs.get("attention_mask")
+    if mask is None or mask.dim() != 2:
+        return inputs
+    if is_full(batch) is True:
+        del inputs["attention_mask"]
+        return inputs
+    implementation = getattr(getattr(encoder, "config", None), "_attn_implementation", None)
+    if implementation == "sdpa":
+        inputs["attention_mask"] = mask.bool()[:, None, None, :]
+    elif implementation == "eager":
+        keep = mask[:, None, None, :].to(torch.float32)
+        inputs["attention_mask"] = (1.0 - keep) * torch.finfo(torch.float32).min
+    return inputs
+
+
+def run_packed(encoder, batch: dict, **extra):
+    """Last hidden states of a batch run through ``encoder`` in its packed form, put back in the
+    padded (batch, width, hidden) layout (zeros at padding), so heads see what they always see."""
+    import torch
+
+    packed = packed_form(batch)
+    inputs = {k: packed[k] for k in ("input_ids", "token_type_ids", "position_ids") if k in packed}
+    lengths, longest = packed["cu_seq_lens"], packed["max_length"]
+    hidden = encoder(**inputs, cu_seq_lens_q=lengths, cu_seq_lens_k=lengths, max_length_q=longest,
+                     max_length_k=longest, **extra).last_hidden_state[0]
+    rows, width = batch["input_ids"].shape[:2]
+    out = torch.zeros(rows * width, hidden.shape[-1], dtype=hidden.dtype, device=hidden.device)
+    out = out.index_copy(0, packed["index"], hidden)
+    return out.view(rows, width, -1)
+
+
+# -- proving that a step never waits ---------------------------------------------------------
+
+#: operations whose result the host must read from the device (a GPU would stall for them)
+SYNC_OPS = ("aten._local_scalar_dense", "aten.nonzero", "aten.masked_select", "aten.is_nonzero",
+            "aten._unique", "aten.unique", "aten.item")
+
+
+def host_syncs():
+    """A context manager recording every device-reading operation run inside it (on any device,
+    so a CPU test proves what a GPU would do): ``with host_syncs() as seen: …; seen.calls``."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.calls: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = str(func)
+            if name.startswith(SYNC_OPS):
+                import traceback
+
+                where = [line for line in traceback.format_stack(limit=12)[:-1] if "site-packages" in line or
+                         "harness" in line]
+                self.calls.append(name + ("\n" + "".join(where[-3:]) if where else ""))
+            return func(*args, **(kwargs or {}))
+
+    return Recorder()
+
+
+# -- the encoder -----------------------------------------------------------------------------
+
+def load_options(speed: Speed | None) -> dict[str, Any]:
+    """Keyword arguments for ``from_pretrained``: the attention kernel chosen."""
+    return {} if speed is None else {"attn_implementation": speed.attention}
+
+
+def compile_encoder(encoder, speed: Speed | None) -> None:
+    """``torch.compile`` the encoder in place (its parameter names, and so checkpoints, stay the
+    same), with dynamic shapes: length-grouped batches change width from batch to batch."""
+    if speed is not None and speed.compile:
+        encoder.compile(dynamic=True)

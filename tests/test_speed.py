@@ -1,0 +1,194 @@
+"""The fast path (harness.speed): settings, a training step that never waits for the device,
+masks and unpadded batches that compute what padded batches compute."""
+
+import json
+
+import pytest
+import torch
+
+from harness import speed
+from harness.errors import UserError
+from harness.kinds import get_kind
+from harness.model import TaskModel, load_backbone
+from harness.protocol import RunRequest, plan_run
+from harness.runners import with_kind_settings
+from harness.train import Step, _linear_schedule, _optimizer, TrainSettings
+
+
+def test_settings_resolve_per_device():
+    cpu = speed.resolve({}, device_type="cpu")
+    assert (cpu.attention, cpu.precision, cpu.pin_memory, cpu.unpadded, cpu.compile) == ("sdpa", "fp32", False,
+                                                                                          False, False)
+    gpu = speed.resolve({}, device_type="cuda", bf16=True, flash=False)
+    assert (gpu.attention, gpu.precision, gpu.pin_memory, gpu.unpadded) == ("sdpa", "bf16", True, False)
+    assert any("flash_attn" in note for note in gpu.notes)
+    flash = speed.resolve({}, device_type="cuda", bf16=True, flash=True)
+    assert (flash.attention, flash.unpadded) == ("flash_attention_2", True)
+    padded = speed.resolve({"unpadded": "off"}, device_type="cuda", bf16=True, flash=True)
+    assert (padded.attention, padded.unpadded) == ("flash_attention_2", False)
+    assert speed.resolve(speed.parse(["compile=on", "precision=fp32"]), device_type="cuda", bf16=True,
+                         flash=False).as_dict()["compile"] is True
+
+
+@pytest.mark.parametrize("pairs, message", [
+    (["attention"], "expected NAME=VALUE"),
+    (["kernel=sdpa"], "NAME one of attention"),
+    (["attention=fast"], "use one of auto, sdpa, eager, flash_attention_2"),
+])
+def test_bad_settings_are_one_line(pairs, message):
+    with pytest.raises(UserError, match=message) as caught:
+        speed.parse(pairs)
+    assert "\n" not in str(caught.value)
+
+
+def test_impossible_settings_say_what_to_do():
+    with pytest.raises(UserError, match="needs a GPU and the flash_attn package"):
+        speed.resolve({"attention": "flash_attention_2"}, device_type="cpu")
+    with pytest.raises(UserError, match="needs attention=flash_attention_2"):
+        speed.resolve({"unpadded": "on", "attention": "sdpa"}, device_type="cuda", bf16=True, flash=True)
+
+
+def test_speed_is_recorded_and_not_keyed(tmp_path, registry):
+    """--speed reaches results.json; it does not change the cell's key (a rerun with another
+    attention kernel reuses the finished cell)."""
+    from harness.protocol import execute
+
+    request = RunRequest(inter="none", target="pawsx", preset="smoke", output=tmp_path,
+                         overrides={"speed": ("attention=eager",)})
+    path, record = execute(plan_run(request, registry))
+    assert record["environment"]["speed"]["attention"] == "eager"
+    again = RunRequest(inter="none", target="pawsx", preset="smoke", output=tmp_path)
+    second, _ = execute(plan_run(again, registry))
+    assert second == path
+    assert json.loads(path.read_text())["environment"]["speed"]["attention"] == "eager"
+
+
+def _task(registry, tokenizer, target: str, count: int = 16):
+    plan = plan_run(RunRequest(inter="none", target=target, preset="smoke"), registry)
+    data = with_kind_settings(plan.target, plan.target_settings)
+    kind = get_kind(data.spec.kind)
+    examples = data.load("train", data.spec.train_language)[:count]
+    return data.spec, kind, kind.featurize(examples, tokenizer, 96, data.spec)
+
+
+@pytest.mark.parametrize("target, attention", [("pawsx", "sdpa"), ("udpos", "sdpa"), ("xquad", "sdpa"),
+                                               ("xcopa", "sdpa"), ("lareqa", "sdpa"), ("pawsx", "eager"),
+                                               ("xcopa", "eager")])
+def test_training_step_never_reads_the_device(registry, tiny_model_dir, target, attention):
+    """Forward, loss, backward, clipping and the fused AdamW update of every trained kind run
+    without one operation whose value the host must wait for (``.item()``, ``nonzero``, a
+    boolean mask's ``.all()`` …). On a GPU each would stall the queue once per step."""
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=True)
+    tokenizer, encoder = load_backbone(str(tiny_model_dir), speed=speed.resolve({"attention": attention},
+                                                                                device_type="cpu"))
+    spec, kind, features = _task(registry, tokenizer, target)
+    model = TaskModel(encoder)
+    model.add_head(spec.name, kind, spec)
+    model = accelerator.prepare_model(model)
+    settings = TrainSettings(epochs=1, lr=1e-4, batch_size=8, per_device_batch_size=4, max_length=64)
+    optimizer = _optimizer(model, settings)
+    step = Step(accelerator, model, optimizer, _linear_schedule(optimizer, 1, 4), accumulation=2,
+                max_grad_norm=1.0, pad_id=tokenizer.pad_token_id)
+    before = [p.detach().clone() for p in model.parameters()]
+    ordered = sorted(features, key=lambda f: f["length"])  # shortest and longest together: padding
+    batches = [step.prepare(kind, ordered[:2] + ordered[-2:]), step.prepare(kind, ordered[2:4] + ordered[-4:-2])]
+    assert all(isinstance(value, torch.Tensor) for value in batches[0].values())
+    if len({f["length"] for f in features}) > 1 and speed.is_full(batches[0]) is not None:
+        assert not speed.is_full(batches[0]), "the batch must hold padding"
+    with speed.host_syncs() as seen:
+        losses = [step.run(spec.name, kind, batches[0], False), step.run(spec.name, kind, batches[1], True)]
+    assert seen.calls == []
+    assert all(torch.isfinite(loss) for loss in losses)
+    assert any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters())), "no update happened"
+
+
+def test_the_detector_sees_a_wait():
+    with speed.host_syncs() as seen:
+        value = torch.ones(3).sum().item()
+        torch.tensor([0, 1, 1]).nonzero()
+    assert value == 3.0 and len(seen.calls) == 2
+
+
+def _padded_batch():
+    torch.manual_seed(0)
+    ids = torch.randint(5, 1000, (3, 12))
+    mask = torch.ones(3, 12, dtype=torch.long)
+    mask[1, 7:] = 0
+    mask[2, 3:] = 0
+    return {"input_ids": ids.masked_fill(mask == 0, 1), "attention_mask": mask}
+
+
+def _encoder(tiny_model_dir, attention: str):
+    tokenizer, encoder = load_backbone(str(tiny_model_dir), speed=speed.Speed(attention=attention))
+    return encoder.eval()
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_masks_built_on_the_host_compute_the_same(tiny_model_dir, attention):
+    encoder = _encoder(tiny_model_dir, attention)
+    batch = _padded_batch()
+    reference = encoder(**batch).last_hidden_state
+    moved = speed.transfer(batch, "cpu")
+    assert speed.is_full(moved) is False
+    ours = encoder(**speed.encoder_inputs(encoder, moved)).last_hidden_state
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(ours[real], reference[real])
+    full = speed.transfer({"input_ids": batch["input_ids"][:1], "attention_mask": batch["attention_mask"][:1]}, "cpu")
+    assert speed.is_full(full) is True
+    torch.testing.assert_close(encoder(**speed.encoder_inputs(encoder, full)).last_hidden_state, reference[:1])
+
+
+def test_pack_layout():
+    packed = speed.pack(_padded_batch(), start=2)
+    assert packed["cu_seq_lens"].tolist() == [0, 12, 19, 22]
+    assert packed["max_length"] == 12
+    positions = packed["position_ids"][0].tolist()
+    assert positions[:12] == list(range(2, 14)) and positions[12:19] == list(range(2, 9)) and positions[19:] == [2, 3, 4]
+    assert packed["input_ids"].shape == (1, 22)
+    assert packed["index"].tolist()[12:] == [12 + i for i in range(7)] + [24, 25, 26]
+
+
+def _varlen_reference(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """What FlashAttention's variable-length kernel computes, written plainly: attention within
+    each sequence of a packed row, sequences bounded by ``cu_seq_lens_q``."""
+    bounds = kwargs["cu_seq_lens_q"].tolist()
+    assert kwargs["max_length_q"] == max(b - a for a, b in zip(bounds, bounds[1:]))
+    parts = [torch.nn.functional.scaled_dot_product_attention(query[:, :, a:b], key[:, :, a:b], value[:, :, a:b],
+                                                               scale=scaling) for a, b in zip(bounds, bounds[1:])]
+    return torch.cat(parts, dim=2).transpose(1, 2).contiguous(), None
+
+
+def test_unpadded_batches_compute_what_padded_ones_do(tiny_model_dir):
+    """The packed path (one row, XLM-R position ids from 2, cumulative lengths passed to the
+    kernel, states put back in place) gives the padded path's states at every real token. The
+    attention kernel here is a plain reference registered with transformers, standing in for
+    flash_attn (no wheel on PyPI, no GPU here): everything around the kernel is what runs."""
+    from transformers import AttentionInterface
+
+    from harness.kinds.base import run_encoder
+
+    AttentionInterface.register("xharness_varlen_reference", _varlen_reference)
+    encoder = _encoder(tiny_model_dir, "sdpa")
+    batch = _padded_batch()
+    reference = encoder(**batch).last_hidden_state
+    encoder.set_attn_implementation("xharness_varlen_reference")
+    start = speed.position_start(encoder)
+    assert start == 2  # XLM-R: padding_idx 1, positions from 2
+    moved = speed.transfer(batch, "cpu", speed.Speed(attention="flash_attention_2", unpadded=True),
+                           position_start_id=start)
+    with speed.host_syncs() as seen:
+        ours = run_encoder(encoder, moved)
+    assert seen.calls == []
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(ours[real], reference[real])
+    assert ours[~real].abs().max() == 0
+
+
+def test_mining_memory_is_bounded():
+    from harness.kinds import retrieval
+
+    assert retrieval.block_rows(100_000) * 100_000 <= retrieval.SCORES_PER_BLOCK
+    assert retrieval.block_rows(10) == retrieval.SCORES_PER_BLOCK // 10
+    assert retrieval.block_rows(10, chunk=3) == 3

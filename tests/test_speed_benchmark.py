@@ -1,0 +1,45 @@
+"""benchmarks/speed.py --size tiny: the GPU benchmark's CPU mode runs end to end and its figures hold
+together (identical batches are identical, padding is counted as the batches padded it, the
+predictions agree, mining finds what was planted). Its numbers are not checked: this machine's."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, shared_data):
+    out = tmp_path / "speed.json"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "speed.py"), "--size", "tiny", "--json", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "(1) training, real tokens per second" in done.stdout and "(4) mining" in done.stdout
+    report = json.loads(out.read_text())
+    assert report["size"] == "tiny" and report["device"]["type"] == "cpu"
+    assert report["encoder"]["vocab_size"] > 100_000  # the real XLM-R vocabulary's ids (pruned to the data's)
+    for family, row in report["training"].items():
+        harness, same = row["harness"], row["trainer_same"]
+        # identical batches: the same examples and tokens, the same padding
+        assert (harness["real_tokens"], harness["padded_tokens"]) == (same["real_tokens"], same["padded_tokens"])
+        assert row["pad_to_max"]["padded_tokens"] == row["pad_to_max"]["examples"] * row["max_length"]
+        assert row["pad_to_max"]["real_tokens"] == harness["real_tokens"]
+        assert harness["padded_tokens"] < row["pad_to_max"]["padded_tokens"]
+        for name in ("harness", "trainer_same", "trainer_random", "pad_to_max", "eager"):
+            assert row[name]["tokens_per_second"] > 0 and row[name]["mfu"] is None  # no peak for a CPU
+        assert row["ratios"]["pad_to_max"] == round(harness["tokens_per_second"]
+                                                    / row["pad_to_max"]["tokens_per_second"], 3)
+        assert "flash_attn" in row["unpadded"]["skipped"]
+    compiled = report["training"]["classification"]["compile"]
+    assert compiled["backend"] == "aot_eager" and compiled["tokens_per_second"] > 0
+    evaluation = report["evaluation"]
+    assert evaluation["same_batches_no_grad"]["predictions_agree"] == 1.0
+    assert evaluation["random_batches_pad_to_max"]["padded_tokens"] == (evaluation["harness"]["examples"]
+                                                                       * evaluation["max_length"])
+    assert report["embedding"]["sentences"] > 0 and report["embedding"]["sentences_per_second"] > 0
+    mining = report["mining"]
+    assert mining["planted_pairs_found"] >= 0.95 * mining["planted_pairs"]
+    assert mining["score_block_bytes"] <= 4 * mining["scores_per_block_limit"] < mining["full_matrix_bytes"]

@@ -72,7 +72,7 @@ PLANS = {
     "large": {"examples": {"classification": 4096, "tagging": 4096, "span_qa": 2048}, "warmup": 5,
               "sentences": 20000, "mining": (100_000, 1024), "eval_examples": 8192},
     "tiny": {"examples": {"classification": 160, "tagging": 160, "span_qa": 64}, "warmup": 2,
-             "sentences": 600, "mining": (10_000, 128), "eval_examples": 384},
+             "sentences": 600, "mining": (20_000, 64), "eval_examples": 384},
 }
 FAMILIES = {"classification": ("xnli", 256, 32), "tagging": ("udpos", 256, 32), "span_qa": ("xquad", 384, 16)}
 
@@ -165,6 +165,18 @@ def synchronize(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def median_seconds(device, run, repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``run``, the device drained before and after each."""
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        began = time.perf_counter()
+        run()
+        synchronize(device)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
 def padded_to(batch: dict, width: int, pad_id: int) -> dict:
     """A collated batch padded on to ``width`` tokens (the pad-to-max baseline)."""
     import torch
@@ -209,6 +221,14 @@ class Bench:
         self.plan = PLANS[args.size]
         self.peak, self.peak_note = peak_flops(self.device, args.peak_tflops)
         self.pad_id = tokenizer.pad_token_id
+
+    def median(self, measure) -> dict:
+        """The run with the median throughput of ``--repeats`` runs of ``measure``."""
+        runs = sorted((measure() for _ in range(self.args.repeats)), key=lambda r: r["tokens_per_second"])
+        chosen = dict(runs[len(runs) // 2])
+        if len(runs) > 1:
+            chosen["tokens_per_second_runs"] = [r["tokens_per_second"] for r in runs]
+        return chosen
 
     # the harness' step, timed over a list of batches after a warm-up
     def harness_pass(self, model, spec, kind, features, batches, *, pad_to=None, speed=None) -> tuple[dict, float]:
@@ -320,9 +340,9 @@ def training(bench: Bench, examples: dict[str, list[dict]], tmp: Path, log) -> d
         kind = get_kind(spec.kind)
         rows = list(examples[family])
         random.Random(0).shuffle(rows)
-        features = kind.featurize(rows, bench.tokenizer, max_length, spec)
         wanted = bench.plan["examples"][family] + bench.plan["warmup"] * batch
-        features = features[:wanted]
+        # every example gives at least one feature (a QA context may give several windows)
+        features = kind.featurize(rows[:wanted], bench.tokenizer, max_length, spec)[:wanted]
         batches = epoch_batches(real_tokens(features), batch, seed=0, epoch=0)
         encoder = build_encoder(bench.args.size, len(bench.tokenizer), "sdpa", bench.device)
         model = TaskModel(encoder)
@@ -340,20 +360,23 @@ def training(bench: Bench, examples: dict[str, list[dict]], tmp: Path, log) -> d
                "mean_real_tokens": round(statistics.mean(lengths), 1), "max_real_tokens": max(lengths)}
         log(f"{family}: {len(features)} examples ({task}), batch {batch}, max length {max_length}, "
             f"mean {row['mean_real_tokens']} tokens")
-        row["harness"], _ = bench.harness_pass(fresh(), spec, kind, features, batches)
+        row["harness"] = bench.median(lambda: bench.harness_pass(fresh(), spec, kind, features, batches)[0])
         log(f"  harness        {row['harness']['tokens_per_second']:>12,.0f} tokens/s")
-        row["trainer_same"] = bench.trainer_pass(fresh(), spec, kind, features, batches, tmp, batch)
+        row["trainer_same"] = bench.median(lambda: bench.trainer_pass(fresh(), spec, kind, features, batches, tmp,
+                                                                      batch))
         log(f"  trainer_same   {row['trainer_same']['tokens_per_second']:>12,.0f} tokens/s")
-        row["trainer_random"] = bench.trainer_pass(fresh(), spec, kind, features, None, tmp, batch)
+        row["trainer_random"] = bench.median(lambda: bench.trainer_pass(fresh(), spec, kind, features, None, tmp,
+                                                                        batch))
         log(f"  trainer_random {row['trainer_random']['tokens_per_second']:>12,.0f} tokens/s")
-        row["pad_to_max"], _ = bench.harness_pass(fresh(), spec, kind, features, batches, pad_to=max_length)
+        row["pad_to_max"] = bench.median(lambda: bench.harness_pass(fresh(), spec, kind, features, batches,
+                                                                    pad_to=max_length)[0])
         log(f"  pad_to_max     {row['pad_to_max']['tokens_per_second']:>12,.0f} tokens/s")
-        row["eager"], _ = bench.harness_pass(fresh("eager"), spec, kind, features, batches)
+        row["eager"] = bench.median(lambda: bench.harness_pass(fresh("eager"), spec, kind, features, batches)[0])
         log(f"  eager          {row['eager']['tokens_per_second']:>12,.0f} tokens/s")
         if bench.speed.device == "cuda" and fast.flash_available():
             packed = fast.resolve({"attention": "flash_attention_2"}, device_type="cuda", bf16=True, flash=True)
-            row["unpadded"], _ = bench.harness_pass(fresh("flash_attention_2"), spec, kind, features, batches,
-                                                    speed=packed)
+            row["unpadded"] = bench.median(lambda: bench.harness_pass(fresh("flash_attention_2"), spec, kind,
+                                                                      features, batches, speed=packed)[0])
             log(f"  unpadded       {row['unpadded']['tokens_per_second']:>12,.0f} tokens/s")
         else:
             row["unpadded"] = {"skipped": "flash_attn is not importable here (it needs a GPU and its own wheel)"}
@@ -434,11 +457,7 @@ def evaluation(bench: Bench, examples: dict[str, list[dict]], log) -> dict:
 
     def timed(run):
         run()  # warm-up
-        synchronize(bench.device)
-        began = time.perf_counter()
-        run()
-        synchronize(bench.device)
-        return time.perf_counter() - began
+        return median_seconds(bench.device, run, bench.args.repeats)
 
     sorted_ = sorted_batches(lengths, batch)
     shuffled = random_batches(len(features), batch, seed=0)
@@ -485,11 +504,7 @@ def embedding(bench: Bench, log) -> dict:
 
     vectors = run()  # warm-up
     assert vectors.shape == (len(sentences), encoder.config.hidden_size) and bool(torch.isfinite(vectors).all())
-    synchronize(bench.device)
-    began = time.perf_counter()
-    run()
-    synchronize(bench.device)
-    seconds = time.perf_counter() - began
+    seconds = median_seconds(bench.device, run, bench.args.repeats)
     out = result(encoder.config, lengths, 0, seconds, bench.peak, training=False)
     out.update(sentences=len(sentences), sentences_per_second=round(len(sentences) / seconds, 1), layer=layer,
                batch_size=128, note="every layer up to the last runs; FLOPs count them all")
@@ -516,7 +531,7 @@ def mining(bench: Bench, log) -> dict:
     if bench.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(bench.device)
         base = torch.cuda.memory_allocated(bench.device)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before, rss_reset = reset_peak_rss()
     began = time.perf_counter()
     mined = margin_candidates(source, target, k=4)
     synchronize(bench.device)
@@ -530,11 +545,36 @@ def mining(bench: Bench, log) -> dict:
         out["peak_memory_bytes"] = torch.cuda.max_memory_allocated(bench.device) - base
         out["memory_note"] = "peak GPU memory allocated during mining, beyond the two embedding matrices"
     else:
-        out["peak_rss_growth_bytes"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) * 1024
-        out["memory_note"] = "growth of the process' peak resident memory during mining (0: within an earlier peak)"
+        out["peak_memory_bytes"] = peak_rss() - rss_before
+        out["memory_note"] = ("peak resident memory of the process during mining, beyond what it held before "
+                              "(Linux VmHWM, reset before mining)" if rss_reset else
+                              "growth of the process' peak resident memory (0: within an earlier peak)")
     log(f"mining: {size:,} × {size:,} × {dim} in {seconds:.2f} s, {found}/{pairs} planted pairs among "
         f"{len(mined):,} candidates; score blocks of {out['block_rows']} rows ({out['score_block_bytes'] / 2**20:.0f} MiB)")
     return out
+
+
+def peak_rss() -> int:
+    """The process' peak resident memory in bytes (Linux VmHWM; ru_maxrss elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak_rss() -> tuple[int, bool]:
+    """Reset the peak to the current resident memory where Linux allows it: (baseline, whether reset)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
+            handle.write("5")
+        reset = True
+    except OSError:
+        reset = False
+    return peak_rss(), reset
 
 
 def goals(report: dict) -> dict:
@@ -578,7 +618,7 @@ def print_tables(report: dict) -> None:
     em, mi = report["embedding"], report["mining"]
     print(f"\n(3) embedding: {em['sentences_per_second']:,.0f} Tatoeba sentences/s, {em['tokens_per_second']:,.0f} "
           f"tokens/s (layer {em['layer']}, batch {em['batch_size']})")
-    memory = mi.get("peak_memory_bytes", mi.get("peak_rss_growth_bytes"))
+    memory = mi["peak_memory_bytes"]
     print(f"(4) mining: {mi['sentences'][0]:,} × {mi['sentences'][1]:,} × {mi['dimension']} in {mi['seconds']} s, "
           f"peak memory {memory / 2**20:,.0f} MiB ({mi['memory_note']}); the full score matrix would be "
           f"{mi['full_matrix_bytes'] / 2**30:,.1f} GiB")
@@ -600,6 +640,8 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile measurement")
     parser.add_argument("--mining-size", type=int, default=None, help="sentences per side for the mining measurement")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads [torch's default]")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="timed runs of each measurement; the median is reported [1]")
     args = parser.parse_args()
     for needed in (SHARED / "data", SHARED / "models/multilingual-e5-small"):
         if not needed.exists():
@@ -614,6 +656,7 @@ def main() -> None:
         sys.exit("error: --device cuda but torch sees no GPU; use --device cpu or --size tiny")
     if args.threads:
         torch.set_num_threads(args.threads)
+    began = time.perf_counter()
     transformers.utils.logging.set_verbosity_error()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     registry = discover()
@@ -623,17 +666,17 @@ def main() -> None:
         args.compile_backend = "inductor" if bench.device.type == "cuda" else "aot_eager"
 
     def log(message: str) -> None:
-        print(message, flush=True)
+        print(f"[{time.perf_counter() - began:6.1f} s] {message}", flush=True)
 
     import tempfile
 
-    began = time.perf_counter()
     name = torch.cuda.get_device_name(bench.device) if bench.device.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
     log(f"device: {name}; encoder: {args.size} {SIZES[args.size]}; settings: {bench.speed.as_dict()}")
     examples = real_examples(registry)
     report = {"size": args.size, "encoder": {k: v for k, v in SIZES[args.size].items()},
               "device": {"type": bench.device.type, "name": name, "peak": bench.peak_note,
                          "peak_flops": bench.peak, "torch_threads": torch.get_num_threads()},
+              "repeats": args.repeats,
               "settings": bench.speed.as_dict(),
               "flops": "training 6·N·T + 12·L·h·T² per sequence of T real tokens, evaluation a third; "
                        "N: weights outside the embeddings",

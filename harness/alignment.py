@@ -30,7 +30,7 @@ from harness.kinds.retrieval import POOLINGS, hidden_state_batches, pool, tatoeb
 from harness.progress import Reporter
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def embed_all_layers(accelerator, encoder, tokenizer, texts: list[str], *, pooling: str, batch_size: int,
                      max_length: int, reporter: Reporter, description: str) -> torch.Tensor:
     """L2-normalised pooled sentence embeddings of every hidden state, in input order.

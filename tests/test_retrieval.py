@@ -84,7 +84,7 @@ def _plain_tatoeba(model_dir, source, target, layer):
 
 def test_tatoeba_with_real_weights_matches_a_plain_computation(tmp_path, e5_model, shared_data):
     result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "tatoeba", "--model", str(e5_model),
-                                      "--data-dir", str(shared_data), "--languages", "de,fr,sw",
+                                      "--data-dir", str(shared_data), "--languages", "de,sw",
                                       "--output", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (path,) = (tmp_path / "runs").glob("*/results.json")
@@ -95,7 +95,7 @@ def test_tatoeba_with_real_weights_matches_a_plain_computation(tmp_path, e5_mode
     assert scores["de"] >= 85.0
     assert min(scores.values()) > 25.0  # chance is 0.1 % (1 in 1000) and 0.26 % (1 in 390)
     folder = shared_data / "tatoeba" / "v1"
-    for lang, code in (("de", "deu"), ("fr", "fra"), ("sw", "swh")):
+    for lang, code in (("de", "deu"), ("sw", "swh")):  # a high- and a low-resource language
         source = (folder / f"tatoeba.{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
         target = (folder / f"tatoeba.{code}-eng.eng").read_text(encoding="utf-8").splitlines()
         assert scores[lang] == pytest.approx(_plain_tatoeba(e5_model, source, target, 7), abs=0.1)

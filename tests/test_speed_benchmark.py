@@ -43,3 +43,5 @@ def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, s
     mining = report["mining"]
     assert mining["planted_pairs_found"] >= 0.95 * mining["planted_pairs"]
     assert mining["score_block_bytes"] <= 4 * mining["scores_per_block_limit"] < mining["full_matrix_bytes"]
+    # bounded: a block of scores and its top-k, not the full matrix (within allocator slack)
+    assert 0 < mining["peak_memory_bytes"] < 3 * mining["score_block_bytes"] < mining["full_matrix_bytes"]

@@ -48,8 +48,10 @@ def _make_accelerator(heads: int = 1, speed_request: dict[str, str] | None = Non
     gpu = torch.cuda.is_available()
     chosen = speed.resolve(speed_request, device_type="cuda" if gpu else "cpu",
                           bf16=gpu and torch.cuda.is_bf16_supported())
-    # With several heads each step uses one, so DDP must expect unused parameters.
-    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if heads > 1 else []
+    # With several heads each step uses one, so DDP must expect unused parameters. The model's
+    # buffers (position and token-type ids, a fixed logit scale) never change, so DDP need not
+    # broadcast them before every forward pass.
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=heads > 1, broadcast_buffers=False)]
     # cpu=True is what makes accelerate start gloo when torchrun launches CPU processes.
     accelerator = Accelerator(mixed_precision="bf16" if chosen.precision == "bf16" else "no", cpu=not gpu,
                               kwargs_handlers=handlers)

@@ -69,7 +69,28 @@ def parse(pairs) -> dict[str, str]:
 
 
 def flash_available() -> bool:
-    return importlib.util.find_spec("flash_attn") is not None
+    """Whether FlashAttention 2 can run here: the package is installed, transformers accepts it,
+    and it imports (a wheel built against another torch does not)."""
+    if importlib.util.find_spec("flash_attn") is None:
+        return False
+    try:
+        from transformers.utils import is_flash_attn_2_available
+
+        if not is_flash_attn_2_available():
+            return False
+        importlib.import_module("flash_attn")
+    except Exception:  # a broken build fails in many ways; any of them means "not available"
+        return False
+    return True
+
+
+#: attention implementations that read packed rows (cumulative lengths): FlashAttention's
+#: variable-length kernels. Any other kernel would let a packed row's sequences attend to each other.
+VARLEN_KERNELS = {"flash_attention_2", "flash_attention_3"}
+
+
+def reads_packed(encoder) -> bool:
+    return getattr(getattr(encoder, "config", None), "_attn_implementation", None) in VARLEN_KERNELS
 
 
 @dataclass(frozen=True)
@@ -223,20 +244,26 @@ def encoder_inputs(encoder, batch: dict) -> dict[str, Any]:
     return inputs
 
 
-def run_packed(encoder, batch: dict, **extra):
-    """Last hidden states of a batch run through ``encoder`` in its packed form, put back in the
-    padded (batch, width, hidden) layout (zeros at padding), so heads see what they always see."""
+def run_packed(encoder, batch: dict, *, all_states: bool = False):
+    """A batch run through ``encoder`` in its packed form, its states put back in the padded
+    (batch, width, hidden) layout (zeros at padding), so heads see what they always see: the last
+    hidden states, or with ``all_states`` every hidden state (embedding output first)."""
     import torch
 
     packed = packed_form(batch)
     inputs = {k: packed[k] for k in ("input_ids", "token_type_ids", "position_ids") if k in packed}
     lengths, longest = packed["cu_seq_lens"], packed["max_length"]
-    hidden = encoder(**inputs, cu_seq_lens_q=lengths, cu_seq_lens_k=lengths, max_length_q=longest,
-                     max_length_k=longest, **extra).last_hidden_state[0]
+    output = encoder(**inputs, cu_seq_lens_q=lengths, cu_seq_lens_k=lengths, max_length_q=longest,
+                     max_length_k=longest, output_hidden_states=all_states)
     rows, width = batch["input_ids"].shape[:2]
-    out = torch.zeros(rows * width, hidden.shape[-1], dtype=hidden.dtype, device=hidden.device)
-    out = out.index_copy(0, packed["index"], hidden)
-    return out.view(rows, width, -1)
+
+    def padded(hidden):
+        out = torch.zeros(rows * width, hidden.shape[-1], dtype=hidden.dtype, device=hidden.device)
+        return out.index_copy(0, packed["index"], hidden[0]).view(rows, width, -1)
+
+    if all_states:
+        return tuple(padded(state) for state in output.hidden_states)
+    return padded(output.last_hidden_state)
 
 
 # -- proving that a step never waits ---------------------------------------------------------

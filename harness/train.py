@@ -134,9 +134,10 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
             reporter: Reporter, description: str, spec=None, speed=None) -> list[int]:
     """Predictions for every feature, in order, computed across all processes.
 
-    Batches are cut from the length-sorted features and run under ``torch.inference_mode``;
-    each batch's predictions are read back only after the next batch is on its way, so the
-    host's reading never leaves the GPU idle.
+    Batches are cut from the length-sorted features and run under ``torch.inference_mode``.
+    On a GPU each batch's logits are copied to pinned host memory without waiting and predicted
+    from there (with the host's copy of the batch) only after the next batch is queued, so the
+    GPU never idles while the host reads.
 
     A kind that predicts otherwise than batch by batch (a dual encoder ranks a pool) provides
     ``predict_features`` with the same arguments (``spec``: the task's, with its settings), and
@@ -152,19 +153,35 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
     mine = batches[accelerator.process_index::accelerator.num_processes]
     results: list[tuple[int, int]] = []
     start = _position_start(accelerator, model)
+    on_gpu = accelerator.device.type == "cuda"
+
+    def read(entry) -> None:
+        indices, logits, batch, copied = entry
+        if copied is not None:
+            copied.synchronize()  # this batch's logits are on the host; the GPU goes on with the next
+        results.extend(zip(indices, kind.predict(logits, batch)))
+        advance()
+
     with reporter.task(description, total=len(mine)) as advance, torch.inference_mode():
         pending = None
         for indices in mine:
-            batch = _to_device(kind.collate([features[i] for i in indices], pad_id), accelerator.device, speed, start)
+            collated = kind.collate([features[i] for i in indices], pad_id)
+            batch = _to_device(collated, accelerator.device, speed, start)
             with accelerator.autocast():
                 logits = model(task, batch)
+            if on_gpu:  # copy the logits out without waiting; predict from the host copy later
+                host = torch.empty(logits.shape, dtype=logits.dtype, pin_memory=True)
+                host.copy_(logits, non_blocking=True)
+                copied = torch.cuda.Event()
+                copied.record()
+                entry = (indices, host, collated, copied)
+            else:
+                entry = (indices, logits, batch, None)
             if pending is not None:
-                results.extend(zip(pending[0], kind.predict(*pending[1:])))
-                advance()
-            pending = (indices, logits, batch)
+                read(pending)
+            pending = entry
         if pending is not None:
-            results.extend(zip(pending[0], kind.predict(*pending[1:])))
-            advance()
+            read(pending)
     if accelerator.num_processes > 1:
         from accelerate.utils import gather_object
 
@@ -292,7 +309,7 @@ def _control_group():
     GPU tensor read back with ``.item()`` would)."""
     import torch.distributed as dist
 
-    if dist.get_backend() == "gloo":
+    if "gloo" in str(dist.get_backend()):  # "gloo", or e.g. "cuda:nccl,cpu:gloo": CPU tensors already work
         return None
     if not _CONTROL_GROUP:
         _CONTROL_GROUP.append(dist.new_group(backend="gloo"))

@@ -160,7 +160,7 @@ def _varlen_reference(module, query, key, value, attention_mask, scaling=None, d
     return torch.cat(parts, dim=2).transpose(1, 2).contiguous(), None
 
 
-def test_unpadded_batches_compute_what_padded_ones_do(tiny_model_dir):
+def test_unpadded_batches_compute_what_padded_ones_do(tiny_model_dir, monkeypatch):
     """The packed path (one row, XLM-R position ids from 2, cumulative lengths passed to the
     kernel, states put back in place) gives the padded path's states at every real token. The
     attention kernel here is a plain reference registered with transformers, standing in for
@@ -170,6 +170,7 @@ def test_unpadded_batches_compute_what_padded_ones_do(tiny_model_dir):
     from harness.kinds.base import run_encoder
 
     AttentionInterface.register("xharness_varlen_reference", _varlen_reference)
+    monkeypatch.setattr(speed, "VARLEN_KERNELS", {"xharness_varlen_reference"})
     encoder = _encoder(tiny_model_dir, "sdpa")
     batch = _padded_batch()
     reference = encoder(**batch).last_hidden_state
@@ -186,9 +187,48 @@ def test_unpadded_batches_compute_what_padded_ones_do(tiny_model_dir):
     assert ours[~real].abs().max() == 0
 
 
+def test_unpadded_sentence_embeddings_equal_padded_ones(tiny_model_dir, monkeypatch):
+    """Retrieval's embeddings (every hidden state, pooled) through packed batches, as above."""
+    from accelerate import Accelerator
+    from transformers import AttentionInterface
+
+    from harness.kinds.retrieval import embed
+    from harness.progress import Reporter
+
+    AttentionInterface.register("xharness_varlen_reference", _varlen_reference)
+    monkeypatch.setattr(speed, "VARLEN_KERNELS", {"xharness_varlen_reference"})
+    tokenizer, encoder = load_backbone(str(tiny_model_dir), speed=speed.Speed(attention="sdpa"))
+    encoder.eval()
+    texts = ["ein kurzer Satz", "a somewhat longer sentence with more words in it than the first", "x",
+             "zwei Wörter", "the last one, of middling length"]
+    options = {"layer": 1, "pooling": "mean", "batch_size": 4, "max_length": 32, "reporter": Reporter(False),
+               "description": "test"}
+    accelerator = Accelerator(cpu=True)
+    reference = embed(accelerator, encoder, tokenizer, texts, **options)
+    encoder.set_attn_implementation("xharness_varlen_reference")
+    packed = embed(accelerator, encoder, tokenizer, texts, speed=speed.Speed(attention="flash_attention_2",
+                                                                             unpadded=True), **options)
+    torch.testing.assert_close(packed, reference)
+
+
 def test_mining_memory_is_bounded():
     from harness.kinds import retrieval
 
     assert retrieval.block_rows(100_000) * 100_000 <= retrieval.SCORES_PER_BLOCK
     assert retrieval.block_rows(10) == retrieval.SCORES_PER_BLOCK // 10
     assert retrieval.block_rows(10, chunk=3) == 3
+
+
+def test_a_packed_batch_never_reaches_a_kernel_that_cannot_read_it(tiny_model_dir):
+    """sdpa and eager ignore cumulative lengths: a packed row would let its sequences attend to
+    each other. With such a kernel the batch goes the padded way, whatever it carries."""
+    from harness.kinds.base import run_encoder
+
+    encoder = _encoder(tiny_model_dir, "sdpa")
+    batch = _padded_batch()
+    reference = encoder(**batch).last_hidden_state
+    moved = speed.transfer(batch, "cpu", speed.Speed(attention="flash_attention_2", unpadded=True),
+                           position_start_id=2)
+    assert speed.packed_form(moved) is not None and not speed.reads_packed(encoder)
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(run_encoder(encoder, moved)[real], reference[real])

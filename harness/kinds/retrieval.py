@@ -41,10 +41,12 @@ def hidden_state_batches(accelerator, encoder, tokenizer, texts: list[str], *, b
     ``r, r + n, …``; callers fill their rows and sum across processes. Run it under
     ``torch.inference_mode`` (``embed`` does)."""
     from harness.kinds.base import pad_rows
-    from harness.speed import encoder_inputs, transfer
+    from harness.speed import encoder_inputs, packed_form, position_start, reads_packed, run_packed, transfer
 
     if not texts:
         return
+    bare = accelerator.unwrap_model(encoder)
+    start = position_start(bare)
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     batches = sorted_batches([len(row) for row in ids], batch_size)
     mine = batches[accelerator.process_index::accelerator.num_processes]
@@ -54,9 +56,12 @@ def hidden_state_batches(accelerator, encoder, tokenizer, texts: list[str], *, b
             width = max(len(r) for r in rows)
             batch = transfer({"input_ids": pad_rows(rows, tokenizer.pad_token_id, width),
                               "attention_mask": pad_rows([[1] * len(r) for r in rows], 0, width)},
-                             accelerator.device, speed)
+                             accelerator.device, speed, position_start_id=start)
             with accelerator.autocast():
-                states = encoder(**encoder_inputs(encoder, batch), output_hidden_states=True).hidden_states
+                if packed_form(batch) is not None and reads_packed(bare):
+                    states = run_packed(encoder, batch, all_states=True)
+                else:
+                    states = encoder(**encoder_inputs(encoder, batch), output_hidden_states=True).hidden_states
             yield torch.tensor(indices, device=accelerator.device), states, batch["attention_mask"]
             advance()
 

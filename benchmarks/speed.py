@@ -165,6 +165,22 @@ def synchronize(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def interleaved(contenders: list, repeats: int) -> dict[str, dict]:
+    """Each contender's run with the median throughput over ``repeats`` rounds; every round runs
+    them all, in reverse order every other round, so a machine's drift favours none of them."""
+    runs: dict[str, list[dict]] = {name: [] for name, _ in contenders}
+    for round_ in range(repeats):
+        for name, measure in (contenders if round_ % 2 == 0 else contenders[::-1]):
+            runs[name].append(measure())
+    chosen = {}
+    for name, results in runs.items():
+        ranked = sorted(results, key=lambda r: r["tokens_per_second"])
+        chosen[name] = dict(ranked[len(ranked) // 2])
+        if len(ranked) > 1:
+            chosen[name]["tokens_per_second_runs"] = [r["tokens_per_second"] for r in results]
+    return chosen
+
+
 def median_seconds(device, run, repeats: int) -> float:
     """Median wall time of ``repeats`` calls of ``run``, the device drained before and after each."""
     times = []
@@ -223,14 +239,6 @@ class Bench:
         self.plan = PLANS[args.size]
         self.peak, self.peak_note = peak_flops(self.device, args.peak_tflops)
         self.pad_id = tokenizer.pad_token_id
-
-    def median(self, measure) -> dict:
-        """The run with the median throughput of ``--repeats`` runs of ``measure``."""
-        runs = sorted((measure() for _ in range(self.args.repeats)), key=lambda r: r["tokens_per_second"])
-        chosen = dict(runs[len(runs) // 2])
-        if len(runs) > 1:
-            chosen["tokens_per_second_runs"] = [r["tokens_per_second"] for r in runs]
-        return chosen
 
     # the harness' step, timed over a list of batches after a warm-up
     def harness_pass(self, model, spec, kind, features, batches, *, pad_to=None, speed=None) -> tuple[dict, float]:
@@ -362,26 +370,22 @@ def training(bench: Bench, examples: dict[str, list[dict]], tmp: Path, log) -> d
                "mean_real_tokens": round(statistics.mean(lengths), 1), "max_real_tokens": max(lengths)}
         log(f"{family}: {len(features)} examples ({task}), batch {batch}, max length {max_length}, "
             f"mean {row['mean_real_tokens']} tokens")
-        row["harness"] = bench.median(lambda: bench.harness_pass(fresh(), spec, kind, features, batches)[0])
-        log(f"  harness        {row['harness']['tokens_per_second']:>12,.0f} tokens/s")
-        row["trainer_same"] = bench.median(lambda: bench.trainer_pass(fresh(), spec, kind, features, batches, tmp,
-                                                                      batch))
-        log(f"  trainer_same   {row['trainer_same']['tokens_per_second']:>12,.0f} tokens/s")
-        row["trainer_random"] = bench.median(lambda: bench.trainer_pass(fresh(), spec, kind, features, None, tmp,
-                                                                        batch))
-        log(f"  trainer_random {row['trainer_random']['tokens_per_second']:>12,.0f} tokens/s")
-        row["pad_to_max"] = bench.median(lambda: bench.harness_pass(fresh(), spec, kind, features, batches,
-                                                                    pad_to=max_length)[0])
-        log(f"  pad_to_max     {row['pad_to_max']['tokens_per_second']:>12,.0f} tokens/s")
-        row["eager"] = bench.median(lambda: bench.harness_pass(fresh("eager"), spec, kind, features, batches)[0])
-        log(f"  eager          {row['eager']['tokens_per_second']:>12,.0f} tokens/s")
+        contenders = [
+            ("harness", lambda: bench.harness_pass(fresh(), spec, kind, features, batches)[0]),
+            ("trainer_same", lambda: bench.trainer_pass(fresh(), spec, kind, features, batches, tmp, batch)),
+            ("trainer_random", lambda: bench.trainer_pass(fresh(), spec, kind, features, None, tmp, batch)),
+            ("pad_to_max", lambda: bench.harness_pass(fresh(), spec, kind, features, batches, pad_to=max_length)[0]),
+            ("eager", lambda: bench.harness_pass(fresh("eager"), spec, kind, features, batches)[0]),
+        ]
         if bench.speed.device == "cuda" and fast.flash_available():
             packed = fast.resolve({"attention": "flash_attention_2"}, device_type="cuda", bf16=True, flash=True)
-            row["unpadded"] = bench.median(lambda: bench.harness_pass(fresh("flash_attention_2"), spec, kind,
-                                                                      features, batches, speed=packed)[0])
-            log(f"  unpadded       {row['unpadded']['tokens_per_second']:>12,.0f} tokens/s")
+            contenders.append(("unpadded", lambda: bench.harness_pass(fresh("flash_attention_2"), spec, kind,
+                                                                      features, batches, speed=packed)[0]))
         else:
             row["unpadded"] = {"skipped": "flash_attn is not importable here (it needs a GPU and its own wheel)"}
+        row.update(interleaved(contenders, bench.args.repeats))
+        for name, _ in contenders:
+            log(f"  {name:<15}{row[name]['tokens_per_second']:>12,.0f} tokens/s")
         if family == "classification" and not bench.args.no_compile:
             # the warm-up batches without compilation, to separate compile time from first-step costs
             _, plain_warm = bench.harness_pass(fresh(), spec, kind, features, batches)
@@ -457,18 +461,19 @@ def evaluation(bench: Bench, examples: dict[str, list[dict]], log) -> dict:
             return [by_index[i] for i in range(len(features))]
         return out
 
-    def timed(run):
-        run()  # warm-up
-        return median_seconds(bench.device, run, bench.args.repeats)
-
     sorted_ = sorted_batches(lengths, batch)
     shuffled = random_batches(len(features), batch, seed=0)
-    seconds = {"harness": timed(harness_predict), "same_batches_no_grad": timed(lambda: plain(sorted_)),
-               "random_batches_pad_to_max": timed(lambda: plain(shuffled, max_length))}
-    padded = {"harness": sum(max(lengths[i] for i in b) * len(b) for b in sorted_),
-              "same_batches_no_grad": sum(max(lengths[i] for i in b) * len(b) for b in sorted_),
-              "random_batches_pad_to_max": max_length * len(features)}
-    out = {name: result(config, lengths, padded[name], s, bench.peak, training=False) for name, s in seconds.items()}
+    in_sorted = sum(max(lengths[i] for i in b) * len(b) for b in sorted_)
+    ways = {"harness": (harness_predict, in_sorted), "same_batches_no_grad": (lambda: plain(sorted_), in_sorted),
+            "random_batches_pad_to_max": (lambda: plain(shuffled, max_length), max_length * len(features))}
+
+    def measure(run, padded):
+        return lambda: result(config, lengths, padded, median_seconds(bench.device, run, 1), bench.peak,
+                              training=False)
+
+    for run, _ in ways.values():
+        run()  # warm-up
+    out = interleaved([(name, measure(run, padded)) for name, (run, padded) in ways.items()], bench.args.repeats)
     # the same predictions, whichever way they were computed (padding to the maximum may move a
     # near-tie: the kernels sum in another order)
     reference = harness_predict()
@@ -477,7 +482,7 @@ def evaluation(bench: Bench, examples: dict[str, list[dict]], log) -> dict:
     out["random_batches_pad_to_max"]["predictions_agree"] = agreement(reference, plain(shuffled, max_length,
                                                                                         order=True))
     out["ratios"] = {name: round(out["harness"]["tokens_per_second"] / out[name]["tokens_per_second"], 3)
-                     for name in seconds if name != "harness"}
+                     for name in ways if name != "harness"}
     out.update(task=task, batch_size=batch, max_length=max_length)
     log(f"evaluation: {out['harness']['tokens_per_second']:,.0f} tokens/s "
         f"({out['ratios']['random_batches_pad_to_max']}× random batches padded to max)")

@@ -141,6 +141,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
     accelerator, plan.speed = _make_accelerator(heads=max(1, len(plan.inter)), speed_request=plan.speed_request)
     main = accelerator.is_main_process
     reporter = (reporter_factory or Reporter)(main)
+    if plan.speed.device == "cuda" or plan.speed.notes or plan.speed_request:
+        reporter.log("speed: " + plan.speed.summary())
     store = RunStore(request.output)
     model_identity = _main_decides(accelerator, lambda: prepare_model(plan))
     paths = cell_paths(plan, model_identity)

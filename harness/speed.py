@@ -110,6 +110,13 @@ class Speed:
         record["notes"] = list(self.notes)
         return record
 
+    def summary(self) -> str:
+        """One line for the log: ``attention sdpa, bf16, compile off, pinned, padded (note …)``."""
+        parts = [f"attention {self.attention}", self.precision, f"compile {'on' if self.compile else 'off'}",
+                 "pinned transfers" if self.pin_memory else "plain transfers",
+                 "unpadded batches" if self.unpadded else "length-grouped padded batches"]
+        return ", ".join(parts) + "".join(f" ({note})" for note in self.notes)
+
 
 def resolve(requested: dict[str, str] | None = None, *, device_type: str, bf16: bool = False,
             flash: bool | None = None) -> Speed:

@@ -232,3 +232,26 @@ def test_a_packed_batch_never_reaches_a_kernel_that_cannot_read_it(tiny_model_di
     assert speed.packed_form(moved) is not None and not speed.reads_packed(encoder)
     real = batch["attention_mask"].bool()
     torch.testing.assert_close(run_encoder(encoder, moved)[real], reference[real])
+
+
+def test_compiling_keeps_parameter_names(tiny_model_dir):
+    """Compilation happens in place: checkpoints and saved encoders keep their names."""
+    _, encoder = load_backbone(str(tiny_model_dir))
+    names = list(encoder.state_dict())
+    speed.compile_encoder(encoder, speed.Speed(compile=False))
+    assert getattr(encoder, "_compiled_call_impl", None) is None
+    speed.compile_encoder(encoder, speed.Speed(compile=True))
+    assert encoder._compiled_call_impl is not None and list(encoder.state_dict()) == names
+
+
+def test_a_run_logs_its_speed_when_asked(tmp_path):
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+                                      "--output", str(tmp_path), "--speed", "attention=eager",
+                                      "--speed", "pin_memory=on"])
+    assert result.exit_code == 0, result.output
+    assert "speed: attention eager, fp32, compile off, plain transfers, length-grouped padded batches " \
+           "(pin_memory=on has no effect without a GPU)" in result.output

@@ -20,19 +20,12 @@ identical runs. It also checks that (a) equals (b) layer by layer (bit for bit).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+from common import SHARED  # sets the offline environment first
 CODES = {"de": "deu", "fr": "fra", "sw": "swh", "ru": "rus", "zh": "cmn", "ar": "ara", "hi": "hin", "es": "spa"}
 
 

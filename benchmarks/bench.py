@@ -25,13 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+from common import SHARED  # sets the offline environment first
 MAX_LENGTH = 256
 BATCH = 32
 EXAMPLES = 384

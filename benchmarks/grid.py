@@ -24,13 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from common import REPO, SHARED  # sets the offline environment first
 
-REPO = Path(__file__).resolve().parent.parent
-E5 = REPO.parent / "shared" / "models" / "multilingual-e5-small"
+E5 = SHARED / "models" / "multilingual-e5-small"
 
 
 class Quiet:

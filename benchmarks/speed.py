@@ -50,13 +50,7 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+from common import SHARED  # sets the offline environment first
 
 #: encoder shapes; "large" is XLM-R Large (Conneau et al., 2020; FacebookAI/xlm-roberta-large's config)
 SIZES = {
@@ -665,7 +659,6 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     began = time.perf_counter()
     transformers.utils.logging.set_verbosity_error()
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     registry = discover()
     tokenizer = AutoTokenizer.from_pretrained(SHARED / "models/multilingual-e5-small")
     bench = Bench(args, registry, tokenizer)

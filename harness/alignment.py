@@ -32,7 +32,7 @@ from harness.progress import Reporter
 
 @torch.inference_mode()
 def embed_all_layers(accelerator, encoder, tokenizer, texts: list[str], *, pooling: str, batch_size: int,
-                     max_length: int, reporter: Reporter, description: str) -> torch.Tensor:
+                     max_length: int, reporter: Reporter, description: str, speed=None) -> torch.Tensor:
     """L2-normalised pooled sentence embeddings of every hidden state, in input order.
 
     Returns a float32 tensor of shape ``(num_hidden_layers + 1, len(texts), hidden_size)`` on the
@@ -67,7 +67,7 @@ def embed_all_layers(accelerator, encoder, tokenizer, texts: list[str], *, pooli
     out = torch.zeros(num_states, len(texts), config.hidden_size, device=accelerator.device)
     for where, states, mask in hidden_state_batches(accelerator, encoder, tokenizer, texts, batch_size=batch_size,
                                                     max_length=max_length, reporter=reporter,
-                                                    description=description):
+                                                    description=description, speed=speed):
         if len(states) != num_states:
             raise ValueError(f"the encoder returned {len(states)} hidden states; its config promises "
                              f"{num_states} (num_hidden_layers + 1)")
@@ -182,7 +182,7 @@ def translation_gap_by_layer(source: torch.Tensor, target: torch.Tensor, *, seed
 
 def layer_profile(accelerator, encoder, tokenizer, pairs_by_language: dict[str, tuple[list[str], list[str]]], *,
                   pooling: str, batch_size: int, max_length: int, reporter: Reporter,
-                  ks: Sequence[int] = (1, 5, 10)) -> dict:
+                  ks: Sequence[int] = (1, 5, 10), speed=None) -> dict:
     """Alignment of each language with its targets at every layer, as one JSON-ready dict.
 
     ``pairs_by_language`` maps a language to ``(source_texts, target_texts)``, line i of one
@@ -215,7 +215,8 @@ def layer_profile(accelerator, encoder, tokenizer, pairs_by_language: dict[str, 
     for lang, (source_texts, target_texts) in pairs_by_language.items():
         if len(source_texts) != len(target_texts):
             raise ValueError(f"{lang}: {len(source_texts)} source sentences but {len(target_texts)} targets")
-        options = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length, "reporter": reporter}
+        options = {"pooling": pooling, "batch_size": batch_size, "max_length": max_length, "reporter": reporter,
+                   "speed": speed}
         source = embed_all_layers(accelerator, encoder, tokenizer, list(source_texts), description=f"{lang} side",
                                   **options)
         target = embed_all_layers(accelerator, encoder, tokenizer, list(target_texts),

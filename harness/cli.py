@@ -213,8 +213,9 @@ CELL_OPTIONS = [
         help="A setting of the task kind's own (repeatable), e.g. --setting query_max_length=64 for dual-encoder "
                    "targets; `xharness list` shows each kind's settings and defaults."),
     click.option("--speed", multiple=True, metavar="NAME=VALUE",
-        help="How fast, not what, is computed (repeatable; recorded in results.json, never part of a key): "
-             + speed_help() + "."),
+        help="How a cell is computed (repeatable; recorded in results.json as environment.speed, never part of a "
+             "key, so a finished cell is reused whatever these say; bf16 and fp32 results differ by more than "
+             "rounding): " + speed_help() + "."),
     click.option("--checkpoint-minutes", type=click.FloatRange(min=0), default=30.0, show_default=True,
         help="Save the full training state at least this often (and after every epoch); a rerun resumes "
                    "from it. 0: after every update."),

@@ -30,7 +30,9 @@ class TaskModel(nn.Module):
 def load_backbone(location: str, revision: str | None = None, speed=None):
     """Load (tokenizer, encoder) from a local folder or a hub id; failures are one line.
 
-    ``speed`` (``harness.speed.Speed``) chooses the attention kernel."""
+    ``speed`` (``harness.speed.Speed``) chooses the attention kernel; a kernel chosen
+    automatically that the backbone does not support gives way to transformers' own choice
+    (``harness.speed.after_load`` records which one it got)."""
     from harness.speed import load_options
 
     import transformers
@@ -38,10 +40,16 @@ def load_backbone(location: str, revision: str | None = None, speed=None):
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
+    options = load_options(speed)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
-        encoder = AutoModel.from_pretrained(location, revision=revision, **load_options(speed))
-    except (OSError, ValueError) as exc:
+        try:
+            encoder = AutoModel.from_pretrained(location, revision=revision, **options)
+        except (ImportError, ValueError):
+            if not (options and speed.attention_auto):
+                raise
+            encoder = AutoModel.from_pretrained(location, revision=revision)
+    except (OSError, ValueError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot load model {location}: {first}") from None
     if not hasattr(encoder.config, "hidden_size"):

@@ -48,10 +48,8 @@ def _make_accelerator(heads: int = 1, speed_request: dict[str, str] | None = Non
     gpu = torch.cuda.is_available()
     chosen = speed.resolve(speed_request, device_type="cuda" if gpu else "cpu",
                           bf16=gpu and torch.cuda.is_bf16_supported())
-    # With several heads each step uses one, so DDP must expect unused parameters. The model's
-    # buffers (position and token-type ids, a fixed logit scale) never change, so DDP need not
-    # broadcast them before every forward pass.
-    handlers = [DistributedDataParallelKwargs(find_unused_parameters=heads > 1, broadcast_buffers=False)]
+    # With several heads each step uses one, so DDP must expect unused parameters.
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if heads > 1 else []
     # cpu=True is what makes accelerate start gloo when torchrun launches CPU processes.
     accelerator = Accelerator(mixed_precision="bf16" if chosen.precision == "bf16" else "no", cpu=not gpu,
                               kwargs_handlers=handlers)
@@ -171,6 +169,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
         if _main_decides(accelerator, lambda: reusable(paths.run_dir, f"the finished run of {data.spec.name}")):
             record = json.loads(results_path.read_text(encoding="utf-8"))
             reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {paths.run_dir}")
+            if plan.speed_request:
+                _note_other_speed(record, plan.speed, reporter)
             return results_path, record
 
         # Phase 2 ----------------------------------------------------------------------
@@ -264,6 +264,19 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
                 checkpoints.clear()
         accelerator.wait_for_everyone()
     return results_path, record
+
+
+def _note_other_speed(record: dict[str, Any], speed, reporter) -> None:
+    """--speed does not enter keys: say so when a reused run was computed with other settings."""
+    then = (record.get("environment") or {}).get("speed")
+    if not then:
+        return
+    now = speed.as_dict()
+    differ = [f"{name} {then.get(name)}" for name in ("attention", "precision", "compile", "unpadded")
+              if then.get(name) != now.get(name)]
+    if differ:
+        reporter.log("note: the reused run was computed with " + ", ".join(differ) + " (--speed settings are not "
+                     "part of a cell's key; use another --output to compute it again)")
 
 
 def _outcome_files(run_dir: Path, test_outcomes: dict[str, dict],

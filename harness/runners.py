@@ -62,9 +62,10 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
     from harness.train import TrainTask, train_tasks
 
     set_seed(plan.request.seed)
-    from harness.speed import compile_encoder
+    from harness.speed import after_load, compile_encoder
 
     tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision, plan.speed)
+    plan.speed = after_load(plan.speed, encoder)
     compile_encoder(encoder, plan.speed)
     cache = features_dir(plan)
     model = TaskModel(encoder)
@@ -218,9 +219,10 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     from harness.train import train_and_select
 
     set_seed(plan.request.seed)
-    from harness.speed import compile_encoder
+    from harness.speed import after_load, compile_encoder
 
     tokenizer, encoder = load_backbone(location, revision, plan.speed)
+    plan.speed = after_load(plan.speed, encoder)
     compile_encoder(encoder, plan.speed)
     cache = features_dir(plan)
     data = with_kind_settings(data, settings)
@@ -344,9 +346,10 @@ def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, r
     from harness.kinds.retrieval import default_layer
     from harness.model import load_backbone
 
-    from harness.speed import compile_encoder
+    from harness.speed import after_load, compile_encoder
 
     tokenizer, encoder = load_backbone(location, revision, plan.speed)
+    plan.speed = after_load(plan.speed, encoder)
     compile_encoder(encoder, plan.speed)
     encoder = accelerator.prepare_model(encoder, evaluation_mode=True)
     num_layers = accelerator.unwrap_model(encoder).config.num_hidden_layers

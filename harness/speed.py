@@ -24,7 +24,7 @@ wait, so tests can prove it on the CPU.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from harness.errors import UserError
@@ -79,6 +79,10 @@ def flash_available() -> bool:
         if not is_flash_attn_2_available():
             return False
         importlib.import_module("flash_attn")
+        import torch
+
+        if torch.cuda.is_available() and torch.cuda.get_device_capability()[0] < 8:
+            return False  # FlashAttention 2 runs on Ampere and newer
     except Exception:  # a broken build fails in many ways; any of them means "not available"
         return False
     return True
@@ -95,7 +99,11 @@ def reads_packed(encoder) -> bool:
 
 @dataclass(frozen=True)
 class Speed:
-    """The resolved choices of one run, with a note for every automatic or refused one."""
+    """The resolved choices of one run, with a note for every automatic or refused one.
+
+    ``attention_auto``: the kernel was chosen automatically, so a backbone without it may fall back
+    to transformers' own choice; after loading, ``attention`` is the kernel the encoder really uses
+    (``after_load``)."""
 
     attention: str = "sdpa"
     precision: str = "fp32"
@@ -103,6 +111,7 @@ class Speed:
     pin_memory: bool = False
     unpadded: bool = False
     device: str = "cpu"
+    attention_auto: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
@@ -123,21 +132,28 @@ def resolve(requested: dict[str, str] | None = None, *, device_type: str, bf16: 
     """The settings a run uses on ``device_type`` ("cuda" or "cpu"), given what was asked for."""
     requested = dict(requested or {})
     gpu = device_type == "cuda"
-    flash = flash_available() if flash is None else flash
     notes: list[str] = []
-    attention = requested.get("attention", "auto")
-    if attention == "auto":
-        attention = "flash_attention_2" if gpu and flash else "sdpa"
-        if gpu and not flash:
-            notes.append("flash_attn is not installed: sdpa attention, batches grouped by length (padded)")
-    elif attention == "flash_attention_2" and not (gpu and flash):
-        raise UserError("--speed attention=flash_attention_2 needs a GPU and the flash_attn package "
-                        "(pip install flash-attn); use attention=sdpa")
     precision = requested.get("precision", "auto")
     if precision == "auto":
         precision = "bf16" if gpu and bf16 else "fp32"
     elif precision == "bf16" and gpu and not bf16:
         raise UserError("--speed precision=bf16: this GPU has no bf16; use precision=fp32")
+    attention = requested.get("attention", "auto")
+    automatic = attention == "auto"
+    if automatic:
+        flash = gpu and (flash_available() if flash is None else flash)
+        attention = "flash_attention_2" if flash and precision == "bf16" else "sdpa"
+        if gpu and not flash:
+            notes.append("flash_attn is not available: sdpa attention, batches grouped by length (padded)")
+        elif gpu and precision != "bf16":
+            notes.append("FlashAttention needs bf16: sdpa attention, batches grouped by length (padded)")
+    elif attention == "flash_attention_2":
+        if not (gpu and (flash_available() if flash is None else flash)):
+            raise UserError("--speed attention=flash_attention_2 needs a GPU (Ampere or newer) and the flash_attn "
+                            "package (pip install flash-attn); use attention=sdpa")
+        if precision != "bf16":
+            raise UserError("--speed attention=flash_attention_2 needs bf16 (FlashAttention has no fp32 kernel); "
+                            "drop precision=fp32 or use attention=sdpa")
     pin = requested.get("pin_memory", "auto")
     pin_memory = gpu if pin == "auto" else (pin == "on" and gpu)
     if pin == "on" and not gpu:
@@ -148,15 +164,21 @@ def resolve(requested: dict[str, str] | None = None, *, device_type: str, bf16: 
                         "batches); use unpadded=off")
     unpadded = attention == "flash_attention_2" if unpad == "auto" else unpad == "on"
     return Speed(attention=attention, precision=precision, compile=requested.get("compile", "off") == "on",
-                 pin_memory=pin_memory, unpadded=unpadded, device=device_type, notes=tuple(notes))
+                 pin_memory=pin_memory, unpadded=unpadded, device=device_type, attention_auto=automatic,
+                 notes=tuple(notes))
 
 
-def for_accelerator(accelerator, requested: dict[str, str] | None = None) -> Speed:
-    import torch
-
-    device_type = accelerator.device.type
-    bf16 = device_type == "cuda" and torch.cuda.is_bf16_supported()
-    return resolve(requested, device_type=device_type, bf16=bf16)
+def after_load(speed: Speed | None, encoder) -> Speed | None:
+    """``speed`` as the loaded encoder really runs it: the kernel it got (an automatic choice the
+    backbone does not support falls back to transformers' own), unpadded only where it reads it."""
+    if speed is None:
+        return None
+    actual = getattr(encoder.config, "_attn_implementation", None) or speed.attention
+    if actual == speed.attention:
+        return speed
+    unpadded = speed.unpadded and actual in VARLEN_KERNELS
+    note = f"{speed.attention} is not available for this backbone: {actual} attention"
+    return replace(speed, attention=actual, unpadded=unpadded, notes=(*speed.notes, note))
 
 
 # -- batches on their way to the device ------------------------------------------------------
@@ -280,9 +302,28 @@ SYNC_OPS = ("aten._local_scalar_dense", "aten.nonzero", "aten.masked_select", "a
             "aten._unique", "aten.unique", "aten.item")
 
 
+def _waits(name: str, args, kwargs) -> bool:
+    """Whether this dispatched operation makes the host wait for the device's result."""
+    import torch
+
+    if name.startswith(SYNC_OPS):
+        return True
+    if name.startswith(("aten.index.", "aten.index_put", "aten._index_put_impl")):
+        # boolean-mask indexing: the result's size depends on the mask's values
+        indices = args[1] if len(args) > 1 else ()
+        return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in indices or ())
+    if name.startswith("aten.repeat_interleave.Tensor"):
+        return (kwargs or {}).get("output_size") is None
+    return False
+
+
 def host_syncs():
-    """A context manager recording every device-reading operation run inside it (on any device,
-    so a CPU test proves what a GPU would do): ``with host_syncs() as seen: …; seen.calls``."""
+    """A context manager recording every device-reading operation run inside it, on any device,
+    so that a CPU test proves what a GPU would do: ``.item()``/``bool()``/``int()`` of a tensor,
+    ``nonzero``, ``masked_select``, ``unique``, boolean-mask indexing, ``repeat_interleave``
+    without ``output_size``. Not seen: ``.tolist()``, ``.cpu()`` and ``.numpy()`` of a tensor that
+    is already on the CPU (on a GPU they copy, and wait). Use: ``with host_syncs() as seen: …``,
+    then ``seen.calls``."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class Recorder(TorchDispatchMode):
@@ -292,7 +333,7 @@ def host_syncs():
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             name = str(func)
-            if name.startswith(SYNC_OPS):
+            if _waits(name, args, kwargs):
                 import traceback
 
                 where = [line for line in traceback.format_stack(limit=12)[:-1] if "site-packages" in line or
@@ -306,8 +347,11 @@ def host_syncs():
 # -- the encoder -----------------------------------------------------------------------------
 
 def load_options(speed: Speed | None) -> dict[str, Any]:
-    """Keyword arguments for ``from_pretrained``: the attention kernel chosen."""
-    return {} if speed is None else {"attn_implementation": speed.attention}
+    """Keyword arguments for ``from_pretrained``: the attention kernel chosen. An automatic sdpa is
+    left to transformers, which takes sdpa where the backbone has it and eager where it does not."""
+    if speed is None or (speed.attention_auto and speed.attention == "sdpa"):
+        return {}
+    return {"attn_implementation": speed.attention}
 
 
 def compile_encoder(encoder, speed: Speed | None) -> None:

@@ -47,8 +47,10 @@ class Grid:
 
     @property
     def ident(self) -> str:
-        return stable_hash({k: v for k, v in asdict(self).items() if k not in ("checkpoint_minutes",
-                                                                              "keep_checkpoints")}, 12)
+        """The grid's identity: what it computes, not how (checkpointing, --speed)."""
+        fields = {k: v for k, v in asdict(self).items() if k not in ("checkpoint_minutes", "keep_checkpoints")}
+        fields["overrides"] = {k: v for k, v in fields["overrides"].items() if k != "speed"}
+        return stable_hash(fields, 12)
 
     def requests(self) -> list[RunRequest]:
         cells = []

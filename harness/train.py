@@ -145,8 +145,9 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
     """
     own = getattr(kind, "predict_features", None)
     if own is not None:
-        return own(accelerator, model, task, features, batch_size=batch_size, pad_id=pad_id, reporter=reporter,
-                   description=description, spec=spec)
+        with torch.no_grad():
+            return own(accelerator, model, task, features, batch_size=batch_size, pad_id=pad_id, reporter=reporter,
+                       description=description, spec=spec)
     model.eval()
     lengths = [f["length"] for f in features]
     batches = sorted_batches(lengths, batch_size)
@@ -169,7 +170,7 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
             batch = _to_device(collated, accelerator.device, speed, start)
             with accelerator.autocast():
                 logits = model(task, batch)
-            if on_gpu:  # copy the logits out without waiting; predict from the host copy later
+            if on_gpu and isinstance(logits, torch.Tensor):  # copy out without waiting; predict from the copy later
                 host = torch.empty(logits.shape, dtype=logits.dtype, pin_memory=True)
                 host.copy_(logits, non_blocking=True)
                 copied = torch.cuda.Event()

@@ -24,6 +24,9 @@ def test_settings_resolve_per_device():
     assert any("flash_attn" in note for note in gpu.notes)
     flash = speed.resolve({}, device_type="cuda", bf16=True, flash=True)
     assert (flash.attention, flash.unpadded) == ("flash_attention_2", True)
+    fp32 = speed.resolve({"precision": "fp32"}, device_type="cuda", bf16=True, flash=True)
+    assert (fp32.attention, fp32.unpadded) == ("sdpa", False) and "needs bf16" in fp32.notes[0]
+    assert flash.attention_auto and not speed.resolve({"attention": "sdpa"}, device_type="cpu").attention_auto
     padded = speed.resolve({"unpadded": "off"}, device_type="cuda", bf16=True, flash=True)
     assert (padded.attention, padded.unpadded) == ("flash_attention_2", False)
     assert speed.resolve(speed.parse(["compile=on", "precision=fp32"]), device_type="cuda", bf16=True,
@@ -42,8 +45,11 @@ def test_bad_settings_are_one_line(pairs, message):
 
 
 def test_impossible_settings_say_what_to_do():
-    with pytest.raises(UserError, match="needs a GPU and the flash_attn package"):
+    with pytest.raises(UserError, match=r"needs a GPU \(Ampere or newer\) and the flash_attn package"):
         speed.resolve({"attention": "flash_attention_2"}, device_type="cpu")
+    with pytest.raises(UserError, match="needs bf16"):
+        speed.resolve({"attention": "flash_attention_2", "precision": "fp32"}, device_type="cuda", bf16=True,
+                      flash=True)
     with pytest.raises(UserError, match="needs attention=flash_attention_2"):
         speed.resolve({"unpadded": "on", "attention": "sdpa"}, device_type="cuda", bf16=True, flash=True)
 
@@ -51,15 +57,24 @@ def test_impossible_settings_say_what_to_do():
 def test_speed_is_recorded_and_not_keyed(tmp_path, registry):
     """--speed reaches results.json; it does not change the cell's key (a rerun with another
     attention kernel reuses the finished cell)."""
+    from harness.progress import Reporter
     from harness.protocol import execute
 
     request = RunRequest(inter="none", target="pawsx", preset="smoke", output=tmp_path,
                          overrides={"speed": ("attention=eager",)})
     path, record = execute(plan_run(request, registry))
     assert record["environment"]["speed"]["attention"] == "eager"
-    again = RunRequest(inter="none", target="pawsx", preset="smoke", output=tmp_path)
-    second, _ = execute(plan_run(again, registry))
+    again = RunRequest(inter="none", target="pawsx", preset="smoke", output=tmp_path,
+                       overrides={"speed": ("attention=sdpa",)})
+    lines = []
+
+    class Collect(Reporter):
+        def log(self, message):
+            lines.append(message)
+
+    second, _ = execute(plan_run(again, registry), reporter_factory=Collect)
     assert second == path
+    assert any("reused run was computed with attention eager" in line for line in lines), lines
     assert json.loads(path.read_text())["environment"]["speed"]["attention"] == "eager"
 
 
@@ -105,10 +120,20 @@ def test_training_step_never_reads_the_device(registry, tiny_model_dir, target, 
 
 
 def test_the_detector_sees_a_wait():
+    t = torch.arange(6.0)
     with speed.host_syncs() as seen:
-        value = torch.ones(3).sum().item()
-        torch.tensor([0, 1, 1]).nonzero()
-    assert value == 3.0 and len(seen.calls) == 2
+        assert t.sum().item() == 15.0
+        t.nonzero()
+        t[t > 2]
+        t[t > 2] = 0.0
+        torch.repeat_interleave(torch.tensor([1, 2]))
+        if t.any():
+            pass
+    assert len(seen.calls) == 6, seen.calls
+    with speed.host_syncs() as seen:  # what does not wait: arithmetic, integer indexing, masked_fill
+        t.masked_fill(t > 2, 0.0)[torch.tensor([0, 2])]
+        torch.repeat_interleave(torch.tensor([1, 2]), output_size=3)
+    assert seen.calls == []
 
 
 def _padded_batch():
@@ -211,12 +236,34 @@ def test_unpadded_sentence_embeddings_equal_padded_ones(tiny_model_dir, monkeypa
     torch.testing.assert_close(packed, reference)
 
 
-def test_mining_memory_is_bounded():
+def test_mining_holds_one_block_of_scores_at_a_time(monkeypatch):
+    """No score matrix larger than SCORES_PER_BLOCK is ever made, and the blocks mine the pairs
+    one whole matrix would."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
     from harness.kinds import retrieval
 
-    assert retrieval.block_rows(100_000) * 100_000 <= retrieval.SCORES_PER_BLOCK
-    assert retrieval.block_rows(10) == retrieval.SCORES_PER_BLOCK // 10
-    assert retrieval.block_rows(10, chunk=3) == 3
+    generator = torch.Generator().manual_seed(0)
+    source = torch.nn.functional.normalize(torch.randn(120, 16, generator=generator), dim=-1)
+    target = torch.nn.functional.normalize(torch.randn(90, 16, generator=generator), dim=-1)
+    whole = retrieval.margin_candidates(source, target, k=4, chunk=10_000)
+
+    class Largest(TorchDispatchMode):
+        largest = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if str(func).startswith("aten.mm"):
+                Largest.largest = max(Largest.largest, out.numel())
+            return out
+
+    monkeypatch.setattr(retrieval, "SCORES_PER_BLOCK", 1000)
+    assert retrieval.block_rows(100_000) == 1 and retrieval.block_rows(90) == 11
+    with Largest():
+        blocked = retrieval.margin_candidates(source, target, k=4)
+    assert 0 < Largest.largest <= 1000
+    assert [(i, j) for i, j, _ in blocked] == [(i, j) for i, j, _ in whole]  # scores: to float rounding
+    assert [score for *_, score in blocked] == pytest.approx([score for *_, score in whole], abs=1e-5)
 
 
 def test_a_packed_batch_never_reaches_a_kernel_that_cannot_read_it(tiny_model_dir):
@@ -255,3 +302,70 @@ def test_a_run_logs_its_speed_when_asked(tmp_path):
     assert result.exit_code == 0, result.output
     assert "speed: attention eager, fp32, compile off, plain transfers, length-grouped padded batches " \
            "(pin_memory=on has no effect without a GPU)" in result.output
+
+
+def test_an_automatic_kernel_gives_way_to_what_the_backbone_supports(tiny_model_dir, monkeypatch):
+    """A backbone without the automatically chosen kernel loads with transformers' own choice, and
+    the run records the kernel it really got; an explicitly asked kernel it lacks is one line."""
+    from transformers import XLMRobertaModel
+
+    asked = speed.resolve({}, device_type="cuda", bf16=True, flash=True)  # flash_attention_2, automatically
+    assert speed.load_options(speed.resolve({}, device_type="cpu")) == {}  # automatic sdpa: transformers decides
+    _, encoder = load_backbone(str(tiny_model_dir), speed=asked)  # no flash_attn here: the fallback
+    got = speed.after_load(asked, encoder)
+    assert got.attention == encoder.config._attn_implementation == "sdpa" and not got.unpadded
+    assert "flash_attention_2 is not available for this backbone" in got.notes[-1]
+    monkeypatch.setattr(XLMRobertaModel, "_supports_sdpa", False)
+    with pytest.raises(UserError, match="cannot load model") as caught:
+        load_backbone(str(tiny_model_dir), speed=speed.resolve({"attention": "sdpa"}, device_type="cpu"))
+    assert "\n" not in str(caught.value)
+    _, encoder = load_backbone(str(tiny_model_dir), speed=speed.resolve({}, device_type="cpu"))
+    assert encoder.config._attn_implementation == "eager"
+
+
+def test_speed_does_not_change_a_sweeps_identity():
+    from harness.sweep import Grid
+
+    plain = Grid(inter=["none"], target=["pawsx"], seeds=[1], models=["tiny"], overrides={"lr": 1e-4})
+    fast = Grid(inter=["none"], target=["pawsx"], seeds=[1], models=["tiny"],
+                overrides={"lr": 1e-4, "speed": ["attention=eager"]})
+    other = Grid(inter=["none"], target=["pawsx"], seeds=[1], models=["tiny"], overrides={"lr": 2e-4})
+    assert plain.ident == fast.ident != other.ident
+
+
+def test_a_training_step_on_packed_batches_matches_the_padded_one(registry, tiny_model_dir, monkeypatch):
+    """The harness step with unpadded batches (the reference varlen kernel standing in for
+    FlashAttention) gives the padded step's loss and update, without waiting on the device."""
+    from accelerate import Accelerator
+    from transformers import AttentionInterface
+
+    AttentionInterface.register("xharness_varlen_reference", _varlen_reference)
+    monkeypatch.setattr(speed, "VARLEN_KERNELS", {"xharness_varlen_reference"})
+    accelerator = Accelerator(cpu=True)
+    settings = TrainSettings(epochs=1, lr=1e-3, batch_size=4, per_device_batch_size=4, max_length=64)
+    results = {}
+    for label, chosen in (("padded", speed.Speed(attention="sdpa")),
+                          ("packed", speed.Speed(attention="flash_attention_2", unpadded=True))):
+        torch.manual_seed(0)
+        tokenizer, encoder = load_backbone(str(tiny_model_dir))
+        spec, kind, features = _task(registry, tokenizer, "pawsx")
+        model = TaskModel(encoder)
+        model.add_head(spec.name, kind, spec)
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+        if label == "packed":
+            encoder.set_attn_implementation("xharness_varlen_reference")
+        optimizer = _optimizer(model, settings)
+        step = Step(accelerator, model, optimizer, _linear_schedule(optimizer, 0, 2), accumulation=1,
+                    max_grad_norm=1.0, pad_id=tokenizer.pad_token_id, speed=chosen)
+        ordered = sorted(features, key=lambda f: f["length"])
+        batch = step.prepare(kind, ordered[:2] + ordered[-2:])
+        assert (speed.packed_form(batch) is not None) == (label == "packed")
+        with speed.host_syncs() as seen:
+            loss = step.run(spec.name, kind, batch, True)
+        assert seen.calls == []
+        results[label] = (loss, [p.detach().clone() for p in model.parameters()])
+    torch.testing.assert_close(results["packed"][0], results["padded"][0])
+    for packed, padded in zip(results["packed"][1], results["padded"][1]):
+        torch.testing.assert_close(packed, padded, atol=1e-5, rtol=1e-4)

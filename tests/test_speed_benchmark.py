@@ -30,11 +30,11 @@ def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, s
         assert harness["padded_tokens"] < row["pad_to_max"]["padded_tokens"]
         for name in ("harness", "trainer_same", "trainer_random", "pad_to_max", "eager"):
             assert row[name]["tokens_per_second"] > 0 and row[name]["mfu"] is None  # no peak for a CPU
-        assert row["ratios"]["pad_to_max"] == round(harness["tokens_per_second"]
-                                                    / row["pad_to_max"]["tokens_per_second"], 3)
         assert "flash_attn" in row["unpadded"]["skipped"]
     compiled = report["training"]["classification"]["compile"]
     assert compiled["backend"] == "aot_eager" and compiled["tokens_per_second"] > 0
+    assert compiled["real_tokens"] == report["training"]["classification"]["harness"]["real_tokens"]
+    assert "goals" not in report  # the H100 goals are checked only for --size large on a GPU
     evaluation = report["evaluation"]
     assert evaluation["same_batches_no_grad"]["predictions_agree"] == 1.0
     assert evaluation["random_batches_pad_to_max"]["padded_tokens"] == (evaluation["harness"]["examples"]
@@ -42,6 +42,5 @@ def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, s
     assert report["embedding"]["sentences"] > 0 and report["embedding"]["sentences_per_second"] > 0
     mining = report["mining"]
     assert mining["planted_pairs_found"] >= 0.95 * mining["planted_pairs"]
-    assert mining["score_block_bytes"] <= 4 * mining["scores_per_block_limit"] < mining["full_matrix_bytes"]
     # bounded: a block of scores and its top-k, not the full matrix (within allocator slack)
     assert 0 < mining["peak_memory_bytes"] < 3 * mining["score_block_bytes"] < mining["full_matrix_bytes"]

@@ -38,8 +38,10 @@ class Alignment(Study):
         from harness.model import load_backbone
         from harness.progress import Reporter
         from harness.protocol import _make_accelerator
+        from harness.speed import after_load
 
-        accelerator, _ = _make_accelerator()
+        # the settings a run here resolves to, so embeddings are computed as the runs computed theirs
+        accelerator, speed = _make_accelerator()
         reporter = Reporter(False)
         runs = context.runs()
         cells = {cell.run_dir.name: cell for cells in context.cells for cell in cells if cell.run_dir is not None}
@@ -66,18 +68,21 @@ class Alignment(Study):
                 else:
                     location, revision = str(cells[run.folder.name].inter_folder / "encoder"), None
                     encoder_name = run.inter
-                tokenizer, encoder = load_backbone(location, revision)
+                tokenizer, encoder = load_backbone(location, revision, speed)
+                encoder_speed = after_load(speed, encoder)
                 encoder = accelerator.prepare_model(encoder, evaluation_mode=True)
                 profile = layer_profile(accelerator, encoder, tokenizer, pairs, pooling=settings["pooling"],
                                         batch_size=int(settings["per_device_batch_size"]) * 2,
-                                        max_length=int(settings["max_length"]), reporter=reporter)
+                                        max_length=int(settings["max_length"]), reporter=reporter,
+                                        speed=encoder_speed)
                 key = f"{model}/{encoder_name}/seed{run.seed}"
                 context.number(f"profile/{key}", profile, runs=[run.folder.name], default_layer=layer)
                 recall_default = {lang: p["recall"]["1"][layer] for lang, p in profile["per_language"].items()}
                 context.number(f"check/{key}", {"recall_at_1_default_layer": recall_default,
                                                 "run_accuracy": run.record["scores"]["per_language"]},
                                runs=[run.folder.name], layer=layer)
-                for task, measured in self._other_tasks(context, accelerator, encoder, tokenizer, settings, run):
+                for task, measured in self._other_tasks(context, accelerator, encoder, tokenizer, settings, run,
+                                                        encoder_speed):
                     context.number(f"retrieval/{key}/{task}", measured, runs=[run.folder.name], default_layer=layer)
                     others.setdefault((model, encoder_name, task), []).append(measured["mean"]["1"])
                 curves.setdefault((model, encoder_name), []).append(profile["mean_recall_at_1"])
@@ -90,7 +95,7 @@ class Alignment(Study):
         self._figures(context, curves, gaps)
 
     @staticmethod
-    def _other_tasks(context, accelerator, encoder, tokenizer, settings, run):
+    def _other_tasks(context, accelerator, encoder, tokenizer, settings, run, speed=None):
         """Recall@1/5/10 by layer on BUCC (gold pairs among the distractors) and LAReQA (a question's
         answer sentences in every language, pooled), where installed and readable, with the same
         pooling, length and batch size as the Tatoeba run. Yields (task, JSON-ready result)."""
@@ -100,7 +105,7 @@ class Alignment(Study):
         from xharness_studies.common import readable
 
         options = {"pooling": settings["pooling"], "batch_size": int(settings["per_device_batch_size"]) * 2,
-                   "max_length": int(settings["max_length"]), "reporter": Reporter(False)}
+                   "max_length": int(settings["max_length"]), "reporter": Reporter(False), "speed": speed}
         table = context.registry.tasks["target"]
         for task in ("bucc2018", "lareqa"):
             if task not in table or not readable(table[task], context.options):

@@ -216,10 +216,17 @@ def pack(batch: dict, start: int) -> dict[str, Any]:
     return packed
 
 
-def transfer(batch: dict, device, speed: Speed | None = None, *, position_start_id: int = 0) -> dict:
+#: the (ids, mask, token types) keys of the encoder inputs in a kind's batch; a kind whose batch
+#: holds others (the dual encoder's queries and candidates) names them in ``encoder_input_keys``
+ENCODER_INPUT_KEYS = (("input_ids", "attention_mask", "token_type_ids"),)
+
+
+def transfer(batch: dict, device, speed: Speed | None = None, *, position_start_id: int = 0,
+             keys=ENCODER_INPUT_KEYS) -> dict:
     """A collated batch on ``device``: pinned and copied without blocking where the settings say.
-    Its attention mask carries ``FULL`` (whether the batch has no padding, known here on the host
-    for free) and, when unpadded batches are on, its input ids carry the packed form (``PACKED``)."""
+    For each encoder input (``keys``), its mask carries ``FULL`` (whether it has no padding, known
+    here on the host for free) and, when unpadded batches are on, its ids carry the packed form
+    (``PACKED``; of the flattened rows when the ids are (batch, choices, width))."""
     import torch
 
     pin = speed is not None and speed.pin_memory
@@ -228,14 +235,29 @@ def transfer(batch: dict, device, speed: Speed | None = None, *, position_start_
         return (value.pin_memory() if pin else value).to(device, non_blocking=True)
 
     out = {name: move(value) if isinstance(value, torch.Tensor) else value for name, value in batch.items()}
-    mask = batch.get("attention_mask")
-    if isinstance(mask, torch.Tensor) and mask.device.type == "cpu" and "input_ids" in out:
-        setattr(out["attention_mask"], FULL, bool(mask.all()))
-        if speed is not None and speed.unpadded and mask.dim() == 2:
-            packed = pack(batch, position_start_id)
-            setattr(out["input_ids"], PACKED, {k: move(v) if isinstance(v, torch.Tensor) else v
-                                               for k, v in packed.items()})
+    for ids_key, mask_key, types_key in keys:
+        mask, ids = batch.get(mask_key), batch.get(ids_key)
+        if not (isinstance(mask, torch.Tensor) and isinstance(ids, torch.Tensor) and mask.device.type == "cpu"):
+            continue
+        setattr(out[mask_key], FULL, bool(mask.all()))
+        if speed is not None and speed.unpadded and mask.dim() in (2, 3) and mask.shape == ids.shape:
+            rows = {"input_ids": ids.reshape(-1, ids.shape[-1]), "attention_mask": mask.reshape(-1, mask.shape[-1])}
+            if isinstance(batch.get(types_key), torch.Tensor):
+                rows["token_type_ids"] = batch[types_key].reshape(-1, ids.shape[-1])
+            packed = pack(rows, position_start_id)
+            setattr(out[ids_key], PACKED, {k: move(v) if isinstance(v, torch.Tensor) else v
+                                           for k, v in packed.items()})
     return out
+
+
+def carry_hints(source: dict, flat: dict) -> dict:
+    """Hand the host's hints of ``source``'s encoder input on to ``flat``, its (batch × choices,
+    width) flattening (multiple choice), which holds new tensors."""
+    for key, hint in (("input_ids", PACKED), ("attention_mask", FULL)):
+        value = getattr(source.get(key), hint, None)
+        if value is not None and key in flat:
+            setattr(flat[key], hint, value)
+    return flat
 
 
 def is_full(batch: dict) -> bool | None:
@@ -277,14 +299,20 @@ def run_packed(encoder, batch: dict, *, all_states: bool = False):
     """A batch run through ``encoder`` in its packed form, its states put back in the padded
     (batch, width, hidden) layout (zeros at padding), so heads see what they always see: the last
     hidden states, or with ``all_states`` every hidden state (embedding output first)."""
+    return run_packed_ids(encoder, batch["input_ids"], all_states=all_states)
+
+
+def run_packed_ids(encoder, ids, *, all_states: bool = False):
+    """As ``run_packed``, for input ids that carry their packed form (``PACKED``); ids of shape
+    (rows, width) give states of shape (rows, width, hidden)."""
     import torch
 
-    packed = packed_form(batch)
+    packed = getattr(ids, PACKED)
     inputs = {k: packed[k] for k in ("input_ids", "token_type_ids", "position_ids") if k in packed}
     lengths, longest = packed["cu_seq_lens"], packed["max_length"]
     output = encoder(**inputs, cu_seq_lens_q=lengths, cu_seq_lens_k=lengths, max_length_q=longest,
                      max_length_k=longest, output_hidden_states=all_states)
-    rows, width = batch["input_ids"].shape[:2]
+    rows, width = ids.reshape(-1, ids.shape[-1]).shape
 
     def padded(hidden):
         out = torch.zeros(rows * width, hidden.shape[-1], dtype=hidden.dtype, device=hidden.device)

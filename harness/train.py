@@ -79,10 +79,11 @@ def epoch_batches(lengths: list[int], per_device: int, *, seed: int, epoch: int,
     return even_shard(length_grouped_batches(lengths, per_device, seed=seed * 1000 + epoch), rank, world)
 
 
-def _to_device(batch: dict[str, torch.Tensor], device, speed=None, start: int = 0) -> dict[str, torch.Tensor]:
-    from harness.speed import transfer
+def _to_device(batch: dict[str, torch.Tensor], device, speed=None, start: int = 0, kind=None) -> dict[str, torch.Tensor]:
+    from harness.speed import ENCODER_INPUT_KEYS, transfer
 
-    return transfer(batch, device, speed, position_start_id=start)
+    return transfer(batch, device, speed, position_start_id=start,
+                    keys=getattr(kind, "encoder_input_keys", ENCODER_INPUT_KEYS))
 
 
 def _position_start(accelerator, model) -> int:
@@ -110,7 +111,7 @@ class Step:
         self.start = _position_start(accelerator, model)
 
     def prepare(self, kind, features: list[dict]) -> dict:
-        return _to_device(kind.collate(features, self.pad_id), self.accelerator.device, self.speed, self.start)
+        return _to_device(kind.collate(features, self.pad_id), self.accelerator.device, self.speed, self.start, kind)
 
     def run(self, task_name: str, kind, batch: dict, last_micro: bool) -> torch.Tensor:
         accelerator = self.accelerator
@@ -167,7 +168,7 @@ def predict(accelerator, model, task: str, kind, features: list[dict], *, batch_
         pending = None
         for indices in mine:
             collated = kind.collate([features[i] for i in indices], pad_id)
-            batch = _to_device(collated, accelerator.device, speed, start)
+            batch = _to_device(collated, accelerator.device, speed, start, kind)
             with accelerator.autocast():
                 logits = model(task, batch)
             if on_gpu and isinstance(logits, torch.Tensor):  # copy out without waiting; predict from the copy later

@@ -66,12 +66,15 @@ class DualHead(nn.Module):
 
     def embed(self, encoder: nn.Module, ids: torch.Tensor, mask: torch.Tensor,
               types: torch.Tensor | None = None) -> torch.Tensor:
-        from harness.speed import encoder_inputs
+        from harness.speed import PACKED, encoder_inputs, reads_packed, run_packed_ids
 
-        inputs = {"input_ids": ids, "attention_mask": mask}
-        if types is not None:  # a (sentence, paragraph) pair on a model with segment embeddings (mBERT)
-            inputs["token_type_ids"] = types
-        hidden = encoder(**encoder_inputs(encoder, inputs)).last_hidden_state
+        if getattr(ids, PACKED, None) is not None and reads_packed(encoder):  # unpadded (harness.speed)
+            hidden = run_packed_ids(encoder, ids)
+        else:
+            inputs = {"input_ids": ids, "attention_mask": mask}
+            if types is not None:  # a (sentence, paragraph) pair on a model with segment embeddings (mBERT)
+                inputs["token_type_ids"] = types
+            hidden = encoder(**encoder_inputs(encoder, inputs)).last_hidden_state
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
@@ -119,6 +122,8 @@ def top_k_ranked(scores: torch.Tensor, k: int) -> list[list[int]]:
 
 class DualEncoder(TaskKind):
     name = "dual_encoder"
+    #: the encoder inputs of a training batch, for ``harness.speed.transfer``
+    encoder_input_keys = (("query_ids", "query_mask", None), ("candidate_ids", "candidate_mask", "candidate_types"))
 
     # -- features --------------------------------------------------------------------------
     def featurize(self, examples, tokenizer, max_length, spec):

@@ -51,7 +51,9 @@ class MultipleChoice(TaskKind):
 
     def forward(self, encoder, head, batch):
         size, choices = batch["input_ids"].shape[:2]
-        flat = {k: v.flatten(0, 1) for k, v in batch.items() if k != "labels"}
+        from harness.speed import carry_hints
+
+        flat = carry_hints(batch, {k: v.flatten(0, 1) for k, v in batch.items() if k != "labels"})
         return head(run_encoder(encoder, flat)).view(size, choices)
 
 

@@ -281,6 +281,7 @@ def test_a_packed_batch_never_reaches_a_kernel_that_cannot_read_it(tiny_model_di
     torch.testing.assert_close(run_encoder(encoder, moved)[real], reference[real])
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 def test_compiling_keeps_parameter_names(tiny_model_dir):
     """Compilation happens in place: checkpoints and saved encoders keep their names."""
     _, encoder = load_backbone(str(tiny_model_dir))

@@ -377,3 +377,28 @@ def test_a_training_step_on_packed_batches_matches_the_padded_one(registry, tiny
     assert len(results["packed"][1]) == len(results["padded"][1]) > 0
     for packed, padded in zip(results["packed"][1], results["padded"][1]):
         torch.testing.assert_close(packed, padded, atol=1e-5, rtol=1e-3)  # summation order differs
+
+
+def test_dual_encoder_rankings_from_packed_batches_equal_padded_ones(registry, tiny_model_dir, monkeypatch):
+    """The dual encoder's evaluation (its own batching of queries and candidates) packs its
+    batches when the kernel reads packed rows, and ranks as the padded batches do."""
+    from accelerate import Accelerator
+    from transformers import AttentionInterface
+
+    from harness.progress import Reporter
+
+    AttentionInterface.register("xharness_varlen_reference", _varlen_reference)
+    monkeypatch.setattr(speed, "VARLEN_KERNELS", {"xharness_varlen_reference"})
+    accelerator = Accelerator(cpu=True)
+    vectors = {}
+    for label in ("padded", "packed"):
+        tokenizer, encoder = load_backbone(str(tiny_model_dir))
+        spec, kind, features = _task(registry, tokenizer, "lareqa")
+        model = TaskModel(encoder)
+        model.add_head(spec.name, kind, spec)
+        if label == "packed":
+            encoder.set_attn_implementation("xharness_varlen_reference")
+        rows = [(f["query_ids"], None) for f in features]
+        vectors[label] = kind._encode(accelerator, model, spec.name, rows, batch_size=5,
+                                      pad_id=tokenizer.pad_token_id, reporter=Reporter(False), description="q")
+    torch.testing.assert_close(vectors["packed"], vectors["padded"])

@@ -199,10 +199,15 @@ class DualEncoder(TaskKind):
     def _encode(self, accelerator, model, task: str, rows: list[tuple[list[int], list[int] | None]], *,
                 batch_size: int, pad_id: int, reporter, description: str) -> torch.Tensor:
         """Embeddings of ``(token ids, token types or None)`` rows, in order, computed across processes."""
+        from harness.speed import Speed, position_start, reads_packed, transfer
+
         unwrapped = accelerator.unwrap_model(model)
         encoder, head = unwrapped.encoder, unwrapped.heads[task]
         was_training = unwrapped.training
         unwrapped.eval()
+        # packed where the encoder's kernel reads packed rows (FlashAttention), pinned on a GPU
+        moving = Speed(unpadded=reads_packed(encoder), pin_memory=accelerator.device.type == "cuda")
+        start = position_start(encoder)
         out = None
         batches = sorted_batches([len(r[0]) for r in rows], batch_size)
         mine = batches[accelerator.process_index::accelerator.num_processes]
@@ -210,9 +215,13 @@ class DualEncoder(TaskKind):
             for indices in mine:
                 ids, mask = _pad([rows[i][0] for i in indices], pad_id)
                 types = _pad_types([rows[i][1] for i in indices])
+                batch = {"input_ids": ids, "attention_mask": mask}
+                if types is not None:
+                    batch["token_type_ids"] = types
+                batch = transfer(batch, accelerator.device, moving, position_start_id=start)
                 with accelerator.autocast():
-                    vectors = head.embed(encoder, ids.to(accelerator.device), mask.to(accelerator.device),
-                                         None if types is None else types.to(accelerator.device))
+                    vectors = head.embed(encoder, batch["input_ids"], batch["attention_mask"],
+                                         batch.get("token_type_ids"))
                 if out is None:
                     out = torch.zeros(len(rows), vectors.shape[1], device=accelerator.device)
                 out[torch.tensor(indices, device=accelerator.device)] = vectors

@@ -662,6 +662,9 @@ def main() -> None:
 
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("error: --device cuda but torch sees no GPU; use --device cpu or --size tiny")
+    if args.size == "large" and args.device == "auto" and not torch.cuda.is_available():
+        sys.exit("error: no GPU here, and --size large would take hours on the CPU; use --size tiny "
+                 "(or --device cpu to run it anyway)")
     if args.threads:
         torch.set_num_threads(args.threads)
     began = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from harness.errors import UserError
+from harness.speed import load_options
 
 
 class TaskModel(nn.Module):
@@ -33,8 +34,6 @@ def load_backbone(location: str, revision: str | None = None, speed=None):
     ``speed`` (``harness.speed.Speed``) chooses the attention kernel; a kernel chosen
     automatically that the backbone does not support gives way to transformers' own choice
     (``harness.speed.after_load`` records which one it got)."""
-    from harness.speed import load_options
-
     import transformers
     from transformers import AutoModel, AutoTokenizer
 

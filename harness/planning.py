@@ -19,6 +19,7 @@ from harness.errors import UnknownNameError, UserError
 from harness.fsutil import sha256_files
 from harness.kinds import is_trained, kind_spec
 from harness.plugins import Registered, Registry
+from harness.speed import parse as parse_speed
 from harness.store import RunStore
 
 #: The protocol's defaults (jiant's, as used by Phang et al., 2020); tasks override per task.
@@ -459,8 +460,6 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         target_settings.update(kind_settings(target.spec, _by_model(dict(target.spec.defaults), model), given))
     if select_on != "en":  # only then: the keys of runs with the paper's selection stay as they were
         target_settings["select_on"] = select_on
-    from harness.speed import parse as parse_speed
-
     return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
                 registry.plugin_versions(), speed_request=parse_speed(request.overrides.get("speed")))
 

@@ -56,17 +56,25 @@ def mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _load_encoder(plan: Plan, location: str, revision: str | None):
+    """(tokenizer, encoder) with the run's attention kernel, compiled if asked; ``plan.speed``
+    then records the kernel the encoder really got."""
+    from harness.model import load_backbone
+    from harness.speed import after_load, compile_encoder
+
+    tokenizer, encoder = load_backbone(location, revision, plan.speed)
+    plan.speed = after_load(plan.speed, encoder)
+    compile_encoder(encoder, plan.speed)
+    return tokenizer, encoder
+
+
 def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind, set_seed, checkpoints=None):
     """Train phase 2 on one task or several (one head each); return its record and an encoder saver."""
-    from harness.model import TaskModel, load_backbone
+    from harness.model import TaskModel
     from harness.train import TrainTask, train_tasks
 
     set_seed(plan.request.seed)
-    from harness.speed import after_load, compile_encoder
-
-    tokenizer, encoder = load_backbone(plan.model.location, plan.model.revision, plan.speed)
-    plan.speed = after_load(plan.speed, encoder)
-    compile_encoder(encoder, plan.speed)
+    tokenizer, encoder = _load_encoder(plan, plan.model.location, plan.model.revision)
     cache = features_dir(plan)
     model = TaskModel(encoder)
     tasks = []
@@ -215,15 +223,11 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     ``test_outcomes`` (per language) of the headline selection and, with ``--select-on both``,
     ``selection_outcomes`` of the other one.
     """
-    from harness.model import TaskModel, load_backbone
+    from harness.model import TaskModel
     from harness.train import train_and_select
 
     set_seed(plan.request.seed)
-    from harness.speed import after_load, compile_encoder
-
-    tokenizer, encoder = load_backbone(location, revision, plan.speed)
-    plan.speed = after_load(plan.speed, encoder)
-    compile_encoder(encoder, plan.speed)
+    tokenizer, encoder = _load_encoder(plan, location, revision)
     cache = features_dir(plan)
     data = with_kind_settings(data, settings)
     kind = get_kind(data.spec.kind)
@@ -344,13 +348,8 @@ def run_retrieval(accelerator, plan: Plan, data: TaskData, settings, location, r
     """Evaluate an untrained kind: each language through its kind's ``evaluate_language`` (Tatoeba
     embeds both sides and searches, BUCC mines), with the (phase-2) encoder as it is."""
     from harness.kinds.retrieval import default_layer
-    from harness.model import load_backbone
 
-    from harness.speed import after_load, compile_encoder
-
-    tokenizer, encoder = load_backbone(location, revision, plan.speed)
-    plan.speed = after_load(plan.speed, encoder)
-    compile_encoder(encoder, plan.speed)
+    tokenizer, encoder = _load_encoder(plan, location, revision)
     encoder = accelerator.prepare_model(encoder, evaluation_mode=True)
     num_layers = accelerator.unwrap_model(encoder).config.num_hidden_layers
     layer = settings["retrieval_layer"] if settings["retrieval_layer"] is not None else default_layer(num_layers)

@@ -2,12 +2,13 @@
 
 Each choice is a setting (``--speed NAME=VALUE``), resolved against the device a run finds and
 recorded in ``results.json`` (``environment.speed``). None of them enters a phase key: they
-change how fast a cell is computed, not what it computes (bf16 and kernels change the last
-digits, as a different GPU does). ``benchmarks/speed.py`` measures each of them.
+choose how a cell is computed, not which cell it is. Kernels and compilation change the last
+digits, as a different GPU does; bf16 against fp32 changes more, which is why a run that reuses a
+cell computed otherwise says so. ``benchmarks/speed.py`` measures each of them.
 
 - ``attention``: ``sdpa`` (PyTorch's fused kernels), ``eager`` (the reference implementation) or
   ``flash_attention_2`` (needs the ``flash_attn`` package); ``auto`` takes flash_attention_2 on a
-  GPU where ``flash_attn`` imports, else sdpa.
+  GPU where ``flash_attn`` imports and bf16 is on, else sdpa.
 - ``precision``: ``bf16`` autocast or ``fp32``; ``auto`` is bf16 on a GPU that has it.
 - ``compile``: ``torch.compile`` of the encoder with dynamic shapes (``on``/``off``).
 - ``pin_memory``: batches are built in page-locked memory and copied without blocking, so the
@@ -32,7 +33,7 @@ from harness.errors import UserError
 #: name → (allowed values, help); the first value is the default
 SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
     "attention": (("auto", "sdpa", "eager", "flash_attention_2"),
-                  "attention kernel; auto: flash_attention_2 on a GPU where flash_attn imports, else sdpa"),
+                  "attention kernel; auto: flash_attention_2 on a GPU where flash_attn imports (with bf16), else sdpa"),
     "precision": (("auto", "bf16", "fp32"), "auto: bf16 autocast on a GPU that supports it, else fp32"),
     "compile": (("off", "on"), "torch.compile the encoder (dynamic shapes)"),
     "pin_memory": (("auto", "on", "off"), "page-locked batches, copied without blocking; auto: on with a GPU"),

@@ -22,6 +22,7 @@ import torch
 from harness.batching import even_shard, length_grouped_batches, sorted_batches
 from harness.errors import UserError
 from harness.progress import Reporter
+from harness.speed import ENCODER_INPUT_KEYS, position_start, transfer
 
 
 @dataclass(frozen=True)
@@ -80,15 +81,11 @@ def epoch_batches(lengths: list[int], per_device: int, *, seed: int, epoch: int,
 
 
 def _to_device(batch: dict[str, torch.Tensor], device, speed=None, start: int = 0, kind=None) -> dict[str, torch.Tensor]:
-    from harness.speed import ENCODER_INPUT_KEYS, transfer
-
     return transfer(batch, device, speed, position_start_id=start,
                     keys=getattr(kind, "encoder_input_keys", ENCODER_INPUT_KEYS))
 
 
 def _position_start(accelerator, model) -> int:
-    from harness.speed import position_start
-
     return position_start(getattr(accelerator.unwrap_model(model), "encoder", None))
 
 

@@ -44,3 +44,16 @@ def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, s
     assert mining["planted_pairs_found"] >= 0.95 * mining["planted_pairs"]
     # bounded: a block of scores and its top-k, not the full matrix (within allocator slack)
     assert 0 < mining["peak_memory_bytes"] < 3 * mining["score_block_bytes"] < mining["full_matrix_bytes"]
+
+
+def test_large_without_a_gpu_is_one_line(tmp_path):
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: --size large is what it is for")
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "speed.py"), "--size", "large"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == ["error: no GPU here, and --size large would take hours on the CPU; "
+                                                "use --size tiny (or --device cpu to run it anyway)"]

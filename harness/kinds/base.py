@@ -9,6 +9,7 @@ from torch import nn
 
 from harness import outcomes
 from harness.spec import Example, TaskSpec
+from harness.speed import encoder_inputs, packed_form, reads_packed, run_packed
 
 Feature = dict[str, Any]
 
@@ -137,8 +138,6 @@ def run_encoder(encoder: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Ten
     """The encoder's last hidden states, (batch, width, hidden), for a padded batch; through its
     packed form when the batch carries one (``harness.speed``: unpadded batches), with a mask
     built without reading the device otherwise."""
-    from harness.speed import encoder_inputs, packed_form, reads_packed, run_packed
-
     if packed_form(batch) is not None and reads_packed(encoder):
         return run_packed(encoder, batch)
     return encoder(**encoder_inputs(encoder, batch)).last_hidden_state

@@ -34,6 +34,8 @@ from torch import nn
 from harness import metrics, outcomes
 from harness.batching import sorted_batches
 from harness.kinds.base import TaskKind, pad_rows
+from harness.speed import (PACKED, Speed, encoder_inputs, position_start, reads_packed, run_packed_ids,
+                           transfer)
 
 POOLINGS = ("cls", "mean")
 #: Query-by-candidate scores computed at once: 2**26 float32 = 256 MiB (64 queries against a
@@ -66,8 +68,6 @@ class DualHead(nn.Module):
 
     def embed(self, encoder: nn.Module, ids: torch.Tensor, mask: torch.Tensor,
               types: torch.Tensor | None = None) -> torch.Tensor:
-        from harness.speed import PACKED, encoder_inputs, reads_packed, run_packed_ids
-
         if getattr(ids, PACKED, None) is not None and reads_packed(encoder):  # unpadded (harness.speed)
             hidden = run_packed_ids(encoder, ids)
         else:
@@ -199,8 +199,6 @@ class DualEncoder(TaskKind):
     def _encode(self, accelerator, model, task: str, rows: list[tuple[list[int], list[int] | None]], *,
                 batch_size: int, pad_id: int, reporter, description: str) -> torch.Tensor:
         """Embeddings of ``(token ids, token types or None)`` rows, in order, computed across processes."""
-        from harness.speed import Speed, position_start, reads_packed, transfer
-
         unwrapped = accelerator.unwrap_model(model)
         encoder, head = unwrapped.encoder, unwrapped.heads[task]
         was_training = unwrapped.training

@@ -11,6 +11,7 @@ import json
 import torch
 
 from harness.kinds.base import ClsHead, TaskKind, encode_rows, head_dropout, run_encoder
+from harness.speed import carry_hints
 
 
 class MultipleChoice(TaskKind):
@@ -51,8 +52,6 @@ class MultipleChoice(TaskKind):
 
     def forward(self, encoder, head, batch):
         size, choices = batch["input_ids"].shape[:2]
-        from harness.speed import carry_hints
-
         flat = carry_hints(batch, {k: v.flatten(0, 1) for k, v in batch.items() if k != "labels"})
         return head(run_encoder(encoder, flat)).view(size, choices)
 

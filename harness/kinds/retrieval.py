@@ -14,7 +14,9 @@ import torch
 from harness import outcomes
 from harness.batching import sorted_batches
 from harness.errors import UserError
+from harness.kinds.base import pad_rows
 from harness.progress import Reporter
+from harness.speed import encoder_inputs, packed_form, position_start, reads_packed, run_packed, transfer
 
 POOLINGS = ("mean", "cls")
 
@@ -40,9 +42,6 @@ def hidden_state_batches(accelerator, encoder, tokenizer, texts: list[str], *, b
     yields (row indices, hidden states, attention mask). Process ``r`` of ``n`` takes batches
     ``r, r + n, …``; callers fill their rows and sum across processes. Run it under
     ``torch.inference_mode`` (``embed`` does)."""
-    from harness.kinds.base import pad_rows
-    from harness.speed import encoder_inputs, packed_form, position_start, reads_packed, run_packed, transfer
-
     if not texts:
         return
     bare = accelerator.unwrap_model(encoder)

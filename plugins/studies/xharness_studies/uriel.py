@@ -263,22 +263,23 @@ def _codes(lang: str, reference: str) -> tuple[str | None, str | None, str | Non
     return code, ref, None
 
 
-def distance(lang: str, kind: str, reference: str = "en") -> float | None:
-    """URIEL distance of ``kind`` between two harness languages, or None if URIEL cannot give one."""
+def _lookup(lang: str, kind: str, reference: str) -> tuple[float | None, str | None]:
+    """(distance, None) or (None, why there is none)."""
     _check_kind(kind)
     code, ref, reason = _codes(lang, reference)
     if reason:
-        return None
-    return _compute(code, kind, ref)[0]
+        return None, reason
+    return _compute(code, kind, ref)[:2]
+
+
+def distance(lang: str, kind: str, reference: str = "en") -> float | None:
+    """URIEL distance of ``kind`` between two harness languages, or None if URIEL cannot give one."""
+    return _lookup(lang, kind, reference)[0]
 
 
 def why_missing(lang: str, kind: str, reference: str = "en") -> str | None:
     """Why :func:`distance` is None for these arguments (None when it has a value)."""
-    _check_kind(kind)
-    code, ref, reason = _codes(lang, reference)
-    if reason:
-        return reason
-    return _compute(code, kind, ref)[1]
+    return _lookup(lang, kind, reference)[1]
 
 
 def shared_features(lang: str, kind: str, reference: str = "en") -> int:

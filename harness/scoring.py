@@ -27,10 +27,10 @@ def map_at_20(labels: dict[str, list[str]], predictions: dict[str, list[str]]) -
     return {"map@20": 100.0 * sum(values) / len(values) if values else 0.0}
 
 
-#: metric name → (reader kind, function); readers are "lines", "tags", "squad" or "ranked".
+#: metric name → (reader kind, function); readers are "lines", "pairs", "tags", "squad" or "ranked".
 METRICS = {
     "accuracy": ("lines", metrics.accuracy),
-    "pair_f1": ("lines", metrics.pair_f1),
+    "pair_f1": ("pairs", metrics.pair_f1),
     "seqeval": ("tags", metrics.seqeval_prf),
     "squad": ("squad", metrics.squad_em_f1),
     "mlqa": ("squad", metrics.mlqa_em_f1),
@@ -43,6 +43,52 @@ UNORDERED = ("pair_f1", "squad", "mlqa", "map_at_20")  # scored as sets or by id
 def read_lines(path: Path) -> list[str]:
     with open(path, encoding="utf-8") as handle:
         return [line.strip() for line in handle]
+
+
+def read_pairs(path: Path) -> list[str]:
+    """BUCC's id pairs, one ``source-id<TAB>target-id`` a line, checked.
+
+    A line with another number of fields, another separator, an empty id, whitespace in an id
+    or control characters (a binary file) would match no gold pair and lower the score without a
+    word, so it stops with the file and line instead. Lines are otherwise read as XTREME's
+    ``evaluate.py`` reads them (stripped). Blank lines at the end of the file are not pairs and
+    are left out; a UTF-8 byte-order mark is dropped.
+    """
+    pairs: list[str] = []
+    blank = 0
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, raw in enumerate(handle, start=1):
+            text = raw.rstrip("\r\n")
+            if not text.strip():
+                blank = blank or number
+                continue
+            if blank:
+                raise DataFormatError(path, blank, "empty line between id pairs; each line is "
+                                                   "source-id<TAB>target-id")
+            pair, problem = _pair(text)
+            if problem:
+                raise DataFormatError(path, number, f"{problem}; each line is source-id<TAB>target-id")
+            pairs.append(pair)
+    return pairs
+
+
+def _pair(text: str) -> tuple[str, str | None]:
+    """(the line as a pair, None) or ("", what is wrong with it)."""
+    bad = next((c for c in text if (ord(c) < 32 and c != "\t") or 127 <= ord(c) < 160), None)
+    if bad is not None:
+        return "", f"control character {bad!r} (is this a binary file?)"
+    fields = text.split("\t")
+    if len(fields) != 2:
+        spaced = len(fields) == 1 and len(text.split()) == 2
+        return "", (f"expected 2 tab-separated ids, found {len(fields)}"
+                    + (" (the ids are separated by spaces, not a tab)" if spaced else ""))
+    source, target = fields[0].lstrip(), fields[1].rstrip()  # the line's own ends may hold spaces
+    for side, value in (("source", source), ("target", target)):
+        if not value.strip():
+            return "", f"the {side} id is empty"
+        if any(c.isspace() for c in value):
+            return "", f"the {side} id {value!r} contains whitespace"
+    return f"{source}\t{target}", None
 
 
 def read_tags(path: Path) -> list[list[str]]:
@@ -76,6 +122,8 @@ def _read(kind: str, path: Path, side: str):
             return _jsonl_labels(path)
         if kind == "lines":
             return read_lines(path)
+        if kind == "pairs":
+            return read_pairs(path)
         if kind == "tags":
             return read_tags(path)
         data = _read_json(path)

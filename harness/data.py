@@ -14,6 +14,7 @@ from typing import Any
 
 from harness import hub
 from harness.errors import DataFormatError, UserError
+from harness.formats import answer_problem, strict_answers
 from harness.fsutil import sha256_files
 from harness.plugins import Registered
 from harness.spec import Example, TaskSpec
@@ -82,12 +83,19 @@ class TaskData:
         return self._loaded[(split, lang)]
 
     def _read(self, split: str, lang: str) -> list[Example]:
+        # Training places a QA answer by its offset: an answer off it is refused there, not skipped
+        # (evaluation scores answer texts only, and keeps XTREME's lenient reading).
+        training = split == "train"
         if self.source == "hub":
-            return _load_hub(self.spec, split, lang)
+            examples = _load_hub(self.spec, split, lang)
+            if training and self.spec.kind == "span_qa":
+                _check_hub_answers(self.spec.name, examples, self.where(split, lang))
+            return examples
         examples: list[Example] = []
         for path in self.files[(split, lang)]:
             try:
-                examples.extend(self.spec.local.read(path, split, lang))
+                with strict_answers(training):
+                    examples.extend(self.spec.local.read(path, split, lang))
             except UnicodeDecodeError as exc:
                 # A reader may also read files beside ``path`` (BUCC's and Tatoeba's English side).
                 error = DataFormatError.not_utf8(path) or DataFormatError(
@@ -186,6 +194,19 @@ def _find_one(spec: TaskSpec, base: Path, relative: str) -> list[Path] | None:
         elif (folder / relative).is_file():
             return [folder / relative]
     return None
+
+
+def _check_hub_answers(task: str, examples: list[Example], where: str) -> None:
+    """Span-QA training rows from the hub: every answer at its ``answer_start`` in the context."""
+    for example in examples:
+        for answer in example.get("answers") or ():
+            try:
+                problem = answer_problem(example["context"], answer["text"], int(answer["answer_start"]))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                problem = f"answer {str(answer)[:60]} is not {{text, answer_start}} in a context"
+            if problem:
+                raise UserError(f"{task}: {where}: question {example.get('id')!r}: {problem}; training "
+                                f"places each answer by its offset: pass --data-dir with corrected files")
 
 
 def _load_hub(spec: TaskSpec, split: str, lang: str) -> list[Example]:

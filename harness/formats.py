@@ -11,11 +11,48 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from harness.errors import DataFormatError
 
 log = logging.getLogger(__name__)
+
+#: Whether an answer off its offset stops the reading (see ``strict_answers``).
+_STRICT_ANSWERS: ContextVar[bool] = ContextVar("xharness_strict_answers", default=False)
+
+
+@contextmanager
+def strict_answers(strict: bool = True) -> Iterator[None]:
+    """Within the block, ``read_squad_json`` refuses an answer that is not at its ``answer_start``
+    (naming the file, the question and what is wrong) instead of skipping it.
+
+    A run reads its training data so (``harness.data``): the kinds place an answer by its offset,
+    so a wrong one would train on another span of the context. Read on their own, files keep
+    XTREME's lenient reading.
+    """
+    token = _STRICT_ANSWERS.set(strict)
+    try:
+        yield
+    finally:
+        _STRICT_ANSWERS.reset(token)
+
+
+def answer_problem(context: str, text: str, start: int) -> str | None:
+    """What is wrong with an answer of ``context`` (None when ``_answer_span`` finds it there)."""
+    if _answer_span(context, text, start) is not None:
+        return None
+    if not str(text).strip():
+        return "its answer text is empty"
+    if not 0 <= start < len(context):
+        return f"answer_start {start} of answer {_short(text)} lies outside its context ({len(context)} characters)"
+    return (f"answer {_short(text)} is not at its answer_start {start} (the context has "
+            f"{_short(context[start:start + len(text)])} there)")
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def read_squad_json(path: Path, id_prefix: str | None = None) -> Iterator[dict]:
@@ -25,8 +62,10 @@ def read_squad_json(path: Path, id_prefix: str | None = None) -> Iterator[dict]:
     SQuAD 2.0's unanswerable questions come with an empty ``answers`` list. An answer whose text
     is not at its ``answer_start`` in the context is skipped, and a question left with none of
     its answers is dropped (as XTREME's SQuAD scripts skip such training questions); one log
-    line per file says how many.
+    line per file says how many. Under ``strict_answers()`` (a run's training data) such an
+    answer stops the reading with a ``DataFormatError`` naming the question instead.
     """
+    strict = _STRICT_ANSWERS.get()
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
@@ -45,6 +84,11 @@ def read_squad_json(path: Path, id_prefix: str | None = None) -> Iterator[dict]:
                     given = [] if qa.get("is_impossible") else qa.get("answers", [])
                     answers = [span for a in given
                                if (span := _answer_span(context, a["text"], int(a["answer_start"]))) is not None]
+                    if strict and len(answers) < len(given):
+                        problem = next(p for a in given
+                                       if (p := answer_problem(context, a["text"], int(a["answer_start"]))))
+                        raise DataFormatError(path, None, f"question {qa['id']!r}: {problem}; training places "
+                                                          f"each answer by its offset: correct or remove it")
                     bad_answers += len(given) - len(answers)
                     if given and not answers:
                         dropped += 1

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
+from harness.errors import UserError
 
 
 def _one_error_line(result, *expected: str) -> str:
@@ -87,3 +88,112 @@ def test_well_formed_bucc_variants_score_as_the_plain_file(shared_data, tmp_path
     assert json.loads(_score(tmp_path, "--json").output)["bucc2018"] == plain
     predictions.write_text("", encoding="utf-8")  # nothing mined: a valid file that scores 0
     assert json.loads(_score(tmp_path, "--json").output)["bucc2018"]["f1"]["de"] == 0.0
+
+
+# -- SQuAD-format answers off their context -----------------------------------------------------
+
+CONTEXT = "Denver Broncos won Super Bowl 50 in\nSanta Clara."
+
+
+def _squad_file(path, qas, context=CONTEXT):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": "1.1", "data": [{"title": "t", "paragraphs": [
+        {"context": context, "qas": [{"id": i, "question": f"{i}?",
+                                      "answers": [{"text": t, "answer_start": s} for t, s in answers]}
+                                     for i, answers in qas]}]}]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("answer", "problem"), [
+    (("Santa Clara", 400), "answer_start 400 of answer 'Santa Clara' lies outside its context (48 characters)"),
+    (("Santa Clara", -1), "answer_start -1 of answer 'Santa Clara' lies outside its context (48 characters)"),
+    (("Super Bowl 50", 20), "answer 'Super Bowl 50' is not at its answer_start 20 (the context has 'uper Bowl 50 ' there)"),
+    (("  ", 3), "its answer text is empty"),
+])
+def test_training_answer_off_its_context_is_refused_naming_file_and_question(registry, tmp_path, answer, problem):
+    """Before: the answer was skipped with a warning, or (from the hub) kept and trained on the wrong span."""
+    from harness.data import plan_task_data
+
+    path = _squad_file(tmp_path / "squad" / "train-v1.1.json", [("good", [("Broncos", 7)]),
+                                                               ("q-17", [("Denver", 0), answer])])
+    data = plan_task_data(registry.task("intermediate", "squad"), [("train", "en")], source="local",
+                          data_dir=tmp_path)
+    with pytest.raises(UserError) as caught:
+        data.load("train", "en")
+    assert str(caught.value) == (f"{path}: question 'q-17': {problem}; training places each answer by its offset: "
+                                 f"correct or remove it")
+
+
+def test_evaluation_data_keeps_the_lenient_reading(registry, tmp_path, caplog):
+    """Scores read answer texts only: dev and test files skip such an answer with one warning, as before."""
+    from harness.data import plan_task_data
+
+    path = _squad_file(tmp_path / "xquad" / "xquad.de.json", [("good", [("Broncos", 7)]), ("bad", [("Lima", 3)])])
+    data = plan_task_data(registry.task("target", "xquad"), [("test", "de")], source="local", data_dir=tmp_path)
+    assert [e["id"] for e in data.load("test", "de")] == ["good"]
+    assert "skipped 1 answer(s)" in caplog.text
+
+
+def test_whitespace_differences_are_not_refused(registry, tmp_path):
+    from harness.data import plan_task_data
+
+    _squad_file(tmp_path / "train-v1.1.json", [("spaces", [(" Santa  Clara ", 35)])])
+    data = plan_task_data(registry.task("target", "xquad"), [("train", "en")], source="local", data_dir=tmp_path)
+    (example,) = data.load("train", "en")
+    assert example["answers"] == [{"text": "Santa Clara", "answer_start": 36}]
+
+
+def test_hub_training_rows_are_checked_too(registry, monkeypatch):
+    from harness import data as data_module
+
+    rows = [{"id": "5733be284776f41900661182", "question": "?", "context": CONTEXT,
+             "answers": [{"text": "Broncos", "answer_start": 7}]},
+            {"id": "5733be284776f4190066117f", "question": "?", "context": CONTEXT,
+             "answers": [{"text": "Broncos", "answer_start": 9}]}]
+    monkeypatch.setattr(data_module, "_load_hub", lambda spec, split, lang: [dict(r) for r in rows])
+    data = data_module.TaskData(registry.task("target", "xquad"), "hub", [("train", "en"), ("test", "de")])
+    with pytest.raises(UserError, match=r"^xquad: hub rajpurkar/squad split train: question '5733be284776f4190066117f': "
+                                        r"answer 'Broncos' is not at its answer_start 9 \(the context has 'oncos w' "
+                                        r"there\); training places each answer by its offset"):
+        data.load("train", "en")
+    assert len(data.load("test", "de")) == 2  # evaluation rows are not refused
+
+
+def test_a_run_stops_before_training_on_a_misaligned_training_answer(registry, tmp_path):
+    import xharness_xtreme
+
+    samples = __import__("pathlib").Path(xharness_xtreme.__file__).parent / "samples"
+    data = tmp_path / "data"
+    shutil.copytree(samples / "squad", data / "squad")
+    shutil.copy(samples / "xquad" / "xquad.de.json", data / "xquad.de.json")
+    train = data / "squad" / "train-v1.1.json"
+    raw = json.loads(train.read_text(encoding="utf-8"))
+    qa = raw["data"][0]["paragraphs"][0]["qas"][0]
+    qa["answers"][0]["answer_start"] += 1
+    train.write_text(json.dumps(raw), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "xquad", "--preset", "smoke",
+                                      "--languages", "de", "--data-dir", str(data), "--output", str(tmp_path / "out")])
+    _one_error_line(result, f"{train}: question {qa['id']!r}: answer ", "is not at its answer_start")
+    assert not (tmp_path / "out" / "runs").exists() or not any((tmp_path / "out" / "runs").iterdir())
+
+
+def test_real_and_bundled_squad_format_files_read_under_the_strict_check(shared_data):
+    """All real SQuAD, XQuAD, MLQA (test, dev, translate-train), TyDiQA-GoldP files and the bundled
+    samples hold every answer at its offset, so refusing costs them nothing."""
+    import xharness_stilts
+    import xharness_xtreme
+
+    from harness.formats import read_squad_json, strict_answers
+
+    plugins = [__import__("pathlib").Path(m.__file__).parent / "samples" for m in (xharness_xtreme, xharness_stilts)]
+    paths = sorted([*shared_data.glob("squad/**/*.json"), *shared_data.glob("xquad/*.json"),
+                    *shared_data.glob("mlqa/MLQA_V1/*/*.json"), *shared_data.glob("mlqa/mlqa-translate-train/*.json"),
+                    *shared_data.glob("tydiqa/*.json"),
+                    *(p for folder in plugins for p in folder.glob("**/*.json")
+                      if "lareqa" not in p.parts and "mewslix" not in p.parts)])
+    assert len(paths) >= 80
+    with strict_answers():
+        for path in paths:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            count = sum(len(p["qas"]) for a in raw["data"] for p in a["paragraphs"])
+            assert len(list(read_squad_json(path))) == count, path

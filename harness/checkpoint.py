@@ -8,7 +8,10 @@ scores and predictions are bitwise those of an uninterrupted run.
 
 Checkpoints live in ``<store>/checkpoints/<phase folder>/<update>-<when>/`` (``state.pt`` and
 a manifest), written through a temporary folder and sealed like a finished phase; a damaged one
-is set aside with a warning and an older one (or a fresh start) is used instead. Older
+is set aside with a warning and an older one (or a fresh start) is used instead. ``state.pt`` is
+read with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers only, never
+an object that runs code when loaded (numpy's RNG state is kept as a tensor for that reason), so
+a checkpoint planted in a shared store can at worst resume a wrong state, never run a program. Older
 checkpoints of the phase are removed once a newer one is complete, and all of them once the
 phase is finished (unless ``--keep-checkpoints``).
 """
@@ -25,15 +28,35 @@ from typing import Any
 from harness.store import RunStore, problem, seal
 from harness.fsutil import atomic_dir
 
-FORMAT = 1
+FORMAT = 2  # 2: only what torch.load(weights_only=True) reads (numpy's RNG state as a tensor)
 STATE = "state.pt"
+
+
+def read_state(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(the checkpoint's state, None), or (None, why it cannot be used); never runs code from the file."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        return None, f"it holds more than plain tensors and numbers, so it is not loaded ({first})"
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        return None, f"it was written by another version of xharness (format {found})"
+    return state, None
 
 
 def rng_state() -> dict[str, Any]:
     import numpy
     import torch
 
-    return {"python": random.getstate(), "numpy": numpy.random.get_state(), "torch": torch.get_rng_state(),
+    name, keys, position, has_gauss, cached = numpy.random.get_state()
+    return {"python": random.getstate(),
+            "numpy": (name, torch.from_numpy(keys.astype(numpy.int64)), int(position), int(has_gauss), float(cached)),
+            "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
 
 
@@ -42,7 +65,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
     import torch
 
     random.setstate(state["python"])
-    numpy.random.set_state(state["numpy"])
+    name, keys, position, has_gauss, cached = state["numpy"]
+    numpy.random.set_state((name, keys.numpy().astype(numpy.uint32), position, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -81,10 +105,9 @@ class Checkpointer:
         for candidate in self._candidates():
             trouble = problem(candidate)
             if trouble is None:
-                state = torch.load(candidate / STATE, map_location="cpu", weights_only=False)
-                if state.get("format") == FORMAT:
+                state, trouble = read_state(candidate / STATE)
+                if state is not None:
                     return state
-                trouble = f"it was written by another version of xharness (format {state.get('format')})"
             if self.main:
                 try:
                     kept = self.store.set_aside(candidate)

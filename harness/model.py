@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from torch import nn
 
 from harness.errors import UserError
@@ -40,14 +42,18 @@ def load_backbone(location: str, revision: str | None = None, speed=None):
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     options = load_options(speed)
+    folder = Path(location)
+    # a folder with safetensors weights is read from them alone, never from a pickle-based
+    # pytorch_model.bin that someone put beside them (code is never trusted: no trust_remote_code)
+    safe = {"use_safetensors": True} if folder.is_dir() and any(folder.glob("*.safetensors")) else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, revision=revision)
         try:
-            encoder = AutoModel.from_pretrained(location, revision=revision, **options)
+            encoder = AutoModel.from_pretrained(location, revision=revision, **options, **safe)
         except (ImportError, ValueError):
             if not (options and speed.attention_auto):
                 raise
-            encoder = AutoModel.from_pretrained(location, revision=revision)
+            encoder = AutoModel.from_pretrained(location, revision=revision, **safe)
     except (OSError, ValueError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot load model {location}: {first}") from None

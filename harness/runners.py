@@ -42,6 +42,17 @@ def featurize(kind, data: TaskData, split: str, lang: str, tokenizer, settings, 
     return cached_featurize(kind, data, split, lang, tokenizer, settings, cache_dir=cache_dir, compute=compute)
 
 
+def save_tokenizer(tokenizer, folder: Path) -> None:
+    """Save ``tokenizer`` without the truncation and padding of its last call: a fast tokenizer's
+    ``tokenizer.json`` otherwise records them, so the encoder folder would differ byte for byte
+    depending on whether this process featurised anything or read every feature from the cache."""
+    backend = getattr(tokenizer, "backend_tokenizer", None) if getattr(tokenizer, "is_fast", False) else None
+    if backend is not None:
+        backend.no_truncation()
+        backend.no_padding()
+    tokenizer.save_pretrained(folder)
+
+
 def train_settings(settings: dict[str, Any]):
     from harness.train import TrainSettings
 
@@ -110,7 +121,7 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
 
     def save_encoder(folder: Path) -> None:
         trained.save_pretrained(folder)
-        tokenizer.save_pretrained(folder)
+        save_tokenizer(tokenizer, folder)
 
     record = {"key": key, "tasks": [t.spec.name for t in tasks],
               "labels": {t.spec.name: len(t.spec.labels) for t in tasks if t.spec.labels},

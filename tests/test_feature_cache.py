@@ -13,7 +13,7 @@ import pytest
 
 from harness import features as cache
 from harness.data import plan_task_data
-from harness.features import cached_featurize, feature_key, tokenizer_identity
+from harness.features import cached_featurize, feature_key, read_entry, tokenizer_identity
 from harness.kinds import get_kind
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,7 +97,7 @@ def test_second_call_returns_equal_features_without_featurising(registry, tokeni
     assert calls == 0
     # == between a list and a tuple is False, so this also checks that offsets stay tuples
     assert second == first == kind.featurize(data.load("train", "en"), tokenizer, max_length, data.spec)
-    assert len(list(tmp_path.glob("*.pkl"))) == 1 and not list(tmp_path.glob("*.tmp"))
+    assert len(list(tmp_path.glob("*.safetensors"))) == 1 and not list(tmp_path.glob("*.tmp"))
 
 
 def test_span_qa_features_keep_their_types(registry, tokenizer, tmp_path):
@@ -248,24 +248,31 @@ def _damage_truncate(path: Path, other: Path) -> None:
 
 
 def _damage_garbage(path: Path, other: Path) -> None:
-    path.write_bytes(b"not a pickle at all")
+    path.write_bytes(b"not a safetensors file at all")
 
 
 def _damage_wrong_type(path: Path, other: Path) -> None:
     path.write_bytes(pickle.dumps([{"input_ids": [1, 2]}]))
 
 
+def _damage_flipped_bit(path: Path, other: Path) -> None:
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0x01  # a token id changes, or the JSON breaks
+    path.write_bytes(bytes(content))
+
+
 def _damage_other_key(path: Path, other: Path) -> None:
     path.write_bytes(other.read_bytes())  # a valid entry, but of another split
 
 
-@pytest.mark.parametrize("damage", [_damage_truncate, _damage_garbage, _damage_wrong_type, _damage_other_key])
+@pytest.mark.parametrize("damage", [_damage_truncate, _damage_garbage, _damage_wrong_type, _damage_other_key,
+                                    _damage_flipped_bit])
 def test_damaged_entry_is_a_miss_and_is_replaced(pawsx, tokenizer, tmp_path, damage):
     kind = get_kind("classification")
     expected, _ = _cached(kind, pawsx, "train", "en", tokenizer, SETTINGS, tmp_path)
-    (path,) = tmp_path.glob("*.pkl")
+    (path,) = tmp_path.glob("*.safetensors")
     _cached(kind, pawsx, "dev", "en", tokenizer, SETTINGS, tmp_path)
-    (other,) = set(tmp_path.glob("*.pkl")) - {path}
+    (other,) = set(tmp_path.glob("*.safetensors")) - {path}
     damage(path, other)
     result, calls = _cached(kind, pawsx, "train", "en", tokenizer, SETTINGS, tmp_path)
     assert calls == 1 and result == expected
@@ -330,10 +337,10 @@ def test_concurrent_writers_and_readers_of_one_key(pawsx, tokenizer, tiny_model_
         # at most the first call may miss: a reader that saw a partial file would have recomputed
         assert result["calls"] in ([], [0]), result["calls"]
     assert sum(len(r["calls"]) for r in results) >= 2, "no two workers wrote the key at the same time"
-    assert [p.name for p in cache_dir.iterdir()] == [next(cache_dir.glob("*.pkl")).name], "leftover files"
+    assert [p.name for p in cache_dir.iterdir()] == [next(cache_dir.glob("*.safetensors")).name], "leftover files"
     kind = get_kind("classification")
     base = kind.featurize(pawsx.load("train", "en"), tokenizer, 128, pawsx.spec)
-    stored = pickle.loads(next(cache_dir.glob("*.pkl")).read_bytes())["features"]
+    stored = read_entry(next(cache_dir.glob("*.safetensors")))
     assert stored == [copy.deepcopy(f) for _ in range(100) for f in base]
 
 

@@ -7,9 +7,9 @@ as it did before several languages were possible.
 
 import csv
 import json
-import pickle
 import shutil
 from collections import Counter
+from harness.features import read_entry
 from pathlib import Path
 
 import pytest
@@ -82,7 +82,7 @@ def test_several_languages_train_on_their_union(registry, tmp_path):
     assert expected > _translated_mnli_count(registry, "de") > 0
     assert record["phases"]["intermediate"]["train_examples"] == expected
     # each language's features are a cache entry of their own, joined for training
-    sizes = [len(pickle.loads(entry.read_bytes())["features"]) for entry in (tmp_path / "features").glob("*.pkl")]
+    sizes = [len(read_entry(entry)) for entry in (tmp_path / "features").glob("*.safetensors")]
     for size, times in Counter(_translated_mnli_count(registry, lang) for lang in ("de", "es")).items():
         assert sizes.count(size) >= times
 

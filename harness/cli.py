@@ -352,7 +352,9 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
         _fail(error)
         return
     except Interrupted as stop:
-        click.echo(f"sweep stopped by {stop.name}: finished cells and phases are kept"
+        who = f"({worker_name}) " if worker_name else ""
+        workers = f"{stop.workers} (each said above what it kept); " if stop.workers else ""
+        click.echo(f"{who}sweep stopped by {stop.name}: {workers}finished cells and phases are kept"
                    f"{' and the running one checkpointed' if stop.checkpointed else ''}; run the same command "
                    f"again to continue", err=True)
         sys.exit(stop.exit_code)
@@ -769,8 +771,9 @@ def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_
         _fail(error)
         return
     except Interrupted as stop:
-        log(f"study stopped by {stop.name}: finished cells and phases are kept; run the same command again "
-            f"to continue")
+        workers = f"{stop.workers} (each said above what it kept); " if stop.workers else ""
+        log(f"study stopped by {stop.name}: {workers}finished cells and phases are kept; run the same command "
+            f"again to continue")
         sys.exit(stop.exit_code)
     sys.exit(1 if failed else 0)
 

@@ -38,6 +38,7 @@ class Interrupted(BaseException):
         self.exit_code = EXIT_CODES.get(signum, 128 + signum)
         self.checkpointed = checkpointed  # a training checkpoint was written on the way out
         self.kept: list[str] = []  # what finished and stays on disk, filled in on the way out
+        self.workers: str | None = None  # a sweep's: what became of its worker processes
         super().__init__(f"interrupted by {self.name}")
 
 

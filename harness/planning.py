@@ -6,6 +6,7 @@ second, and a sweep can plan a whole grid (keys included, see ``harness.protocol
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -122,6 +123,98 @@ def model_digest(folder: Path) -> tuple[list[str], str]:
     if not any(p.match(pattern) for p in files for pattern in WEIGHT_PATTERNS):
         raise UserError(f"model folder {folder} holds no weight files ({', '.join(WEIGHT_PATTERNS)})")
     return [p.relative_to(folder).as_posix() for p in files], sha256_files(files, root=folder)
+
+
+#: Model types whose position ids start after the padding index (RoBERTa's
+#: ``create_position_ids_from_input_ids``): n tokens read positions up to n + pad_token_id.
+PADDING_OFFSET_TYPES = frozenset({"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "roberta-prelayernorm",
+                                  "data2vec-text", "xmod", "mpnet", "longformer", "luke", "ibert"})
+
+
+def model_config(model: ModelChoice) -> dict[str, Any] | None:
+    """The model's config.json: of its folder, or, for a hub model, the copy in the local cache;
+    None when there is none (nothing is downloaded) or it is unreadable (loading will say why)."""
+    if model.source in ("built", "local"):
+        path = Path(model.location) / "config.json"
+    else:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            found = try_to_load_from_cache(model.location, "config.json", revision=model.revision)
+        except Exception:  # an odd id or cache: the check is skipped, loading reports the real problem
+            return None
+        if not isinstance(found, str):
+            return None
+        path = Path(found)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def model_positions(config: dict[str, Any]) -> int | None:
+    """How many tokens one sequence may hold, by the config's learned absolute positions; None
+    when unknown or not bounded so (rotary or relative-only positions)."""
+    positions = config.get("max_position_embeddings")
+    if not isinstance(positions, int) or isinstance(positions, bool) or positions <= 0:
+        return None
+    if (config.get("position_embedding_type") == "rotary" or config.get("position_biased_input") is False
+            or any(key in config for key in ("rope_theta", "rope_scaling", "rotary_emb_base"))):
+        return None
+    if config.get("model_type") in PADDING_OFFSET_TYPES:
+        pad = config.get("pad_token_id")
+        positions -= (pad if isinstance(pad, int) and pad >= 0 else 1) + 1
+    return positions
+
+
+def _lengths(plan: Plan):
+    """(option, value, where it comes from) of every sequence length the run tokenises to.
+
+    A kind's own ``*_max_length`` settings (a dual encoder's query and candidate lengths) are
+    capped by ``max_length``: the smaller of the two is the length used, and the one to lower.
+    """
+    given = parse_setting_overrides(plan.request.overrides.get("setting"))
+    phases = [(plan.inter, plan.inter_settings)] if plan.inter else []
+    for tasks, settings in [*phases, ([plan.target], plan.target_settings)]:
+        max_length = int(settings["max_length"])
+        preset = PRESETS.get(plan.request.preset or "", {})
+        if plan.request.overrides.get("max_length") is not None:
+            shown = ""
+        elif "max_length" in preset.get("settings", {}):
+            shown = f" (--preset {plan.request.preset})"
+        else:
+            shown = f" ({tasks[0].spec.name}'s default)" if len(tasks) == 1 else " (the default)"
+        for data in tasks:
+            names = [n for n in kind_spec(data.spec.kind).settings if n.endswith("_max_length")]
+            if len(tasks) == 1:
+                own = settings
+            else:
+                own = (settings.get("kind_settings") or {}).get(data.spec.name, {})
+            if not names:
+                yield "--max-length", max_length, shown
+            for name in names:
+                value = int(own.get(name, kind_spec(data.spec.kind).settings[name]))
+                if value < max_length:
+                    note = "" if name in given else f" ({data.spec.name}'s default)"
+                    yield f"--setting {name}", value, note
+                else:
+                    yield "--max-length", max_length, shown
+
+
+def check_max_length(plan: Plan) -> None:
+    """Stop before training when a sequence length of the run is beyond the model's positions
+    (found in its config.json; no config, no check): training would otherwise end in an index
+    error at the first batch long enough to reach them."""
+    config = model_config(plan.model)
+    limit = model_positions(config) if config else None
+    if limit is None:
+        return
+    for option, value, note in _lengths(plan):
+        if value > limit:
+            sep = "=" if option.startswith("--setting") else " "
+            raise UserError(f"{option}{sep}{value}{note} is beyond what model {plan.model.name} takes ({limit} "
+                            f"positions); use {option}{sep}{limit} or less")
 
 
 def cache_root() -> Path:

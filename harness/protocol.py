@@ -22,7 +22,7 @@ from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, sta
 from harness.interrupt import Interrupted
 from harness.kinds import is_trained
 from harness.planning import (  # noqa: F401  (re-exported: callers import the cell's API from here)
-    CORE_DEFAULTS, PRESETS, ModelChoice, Plan, RunRequest, _slug, cache_root, model_digest, plan_run,
+    CORE_DEFAULTS, PRESETS, ModelChoice, Plan, RunRequest, _slug, cache_root, check_max_length, model_digest, plan_run,
 )
 from harness.record import SCHEMA, git_state, package_versions
 from harness.runners import mean, run_intermediate, run_retrieval, run_target
@@ -95,6 +95,7 @@ def prepare_model(plan: Plan) -> dict[str, Any]:
     """Build the model if it is a built one; return its identity (files hashed) for the keys."""
     if plan.model.source == "built":
         _ensure_built(plan.model)
+    check_max_length(plan)  # before any training: a length beyond the model's positions fails in one line
     return plan.model.identity()
 
 

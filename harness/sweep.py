@@ -307,16 +307,84 @@ def _duration(seconds: float) -> str:
 
 
 def spawn_workers(grid_file: Path, devices: list[str], log) -> int:
-    """One worker process per device (``CUDA_VISIBLE_DEVICES``), each taking the next missing cell."""
-    processes = []
-    for device in devices:
-        env = dict(os.environ)
-        if device != "cpu":
-            env["CUDA_VISIBLE_DEVICES"] = device
-        command = [sys.executable, "-m", "harness", "sweep", str(grid_file), "--worker-name", f"device {device}"]
-        processes.append(subprocess.Popen(command, env=env))
-        log(f"worker on device {device}: pid {processes[-1].pid}")
-    return max(p.wait() for p in processes)
+    """One worker process per device (``CUDA_VISIBLE_DEVICES``), each taking the next missing cell.
+
+    The workers run in a session of their own, so a stop signal reaches each of them exactly once:
+    this process forwards SIGTERM, SIGUSR2 and SIGINT (Ctrl-C in a terminal reaches only this
+    process) to every live worker, waits for all of them to stop, and re-raises the
+    :class:`~harness.interrupt.Interrupted` with what became of them in ``workers``.
+    """
+    from harness import interrupt
+
+    processes: list[tuple[str, subprocess.Popen]] = []
+    hangup = _forward_hangup(processes)
+    try:
+        for device in devices:
+            env = dict(os.environ)
+            if device != "cpu":
+                env["CUDA_VISIBLE_DEVICES"] = device
+            command = [sys.executable, "-m", "harness", "sweep", str(grid_file), "--worker-name", f"device {device}"]
+            processes.append((device, subprocess.Popen(command, env=env, start_new_session=True)))
+            log(f"worker on device {device}: pid {processes[-1][1].pid}")
+        return max(process.wait() for _, process in processes)
+    except interrupt.Interrupted as stop:
+        stop.workers = stop_workers(processes, stop.signum)
+        raise
+    finally:
+        if hangup is not None:
+            signal.signal(signal.SIGHUP, hangup)
+
+
+def stop_workers(processes: list[tuple[str, subprocess.Popen]], signum: int) -> str:
+    """Send ``signum`` to every live worker and wait for all to exit (each further stop signal is
+    passed on too); say what became of them: only what their exit codes show."""
+    from harness import interrupt
+
+    for _, process in processes:
+        if process.poll() is None:
+            process.send_signal(signum)
+    while True:
+        try:
+            for _, process in processes:
+                process.wait()
+            break
+        except interrupt.Interrupted as again:  # a second Ctrl-C: pass it on, keep waiting
+            for _, process in processes:
+                if process.poll() is None:
+                    process.send_signal(again.signum)
+    resumable = (interrupt.EXIT_RESUMABLE, interrupt.EXIT_CODES[signal.SIGINT])
+    stopped = sum(process.returncode in resumable for _, process in processes)
+    return ", ".join([f"{stopped} worker{'s' if stopped != 1 else ''} stopped"] + [
+        f"the worker on device {device} ended with {_ending(process.returncode)}"
+        for device, process in processes if process.returncode not in resumable])
+
+
+def _ending(code: int) -> str:
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _forward_hangup(processes: list[tuple[str, subprocess.Popen]]):
+    """In their own session the workers no longer get the terminal's hang-up: while this process
+    would die of SIGHUP, pass it on to them first. Returns the handler replaced (None: untouched)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGHUP) is not signal.SIG_DFL:
+        return None
+
+    def forward(signum, frame):
+        for _, process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGHUP)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGHUP)
+
+    return signal.signal(signal.SIGHUP, forward)
 
 
 # -- Slurm (submitit) ----------------------------------------------------------------------

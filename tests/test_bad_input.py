@@ -197,3 +197,93 @@ def test_real_and_bundled_squad_format_files_read_under_the_strict_check(shared_
             raw = json.loads(path.read_text(encoding="utf-8"))
             count = sum(len(p["qas"]) for a in raw["data"] for p in a["paragraphs"])
             assert len(list(read_squad_json(path))) == count, path
+
+
+# -- --max-length beyond the model's positions --------------------------------------------------
+
+def _plan(registry, tmp_path, target="pawsx", model=None, inter="none", **overrides):
+    from harness.planning import RunRequest, plan_run
+
+    setting = [f"{k}={v}" for k, v in overrides.pop("setting", {}).items()]
+    return plan_run(RunRequest(inter=inter, target=target, model=model, preset="smoke", output=tmp_path / "out",
+                               overrides={**overrides, "setting": setting}), registry)
+
+
+def test_max_length_beyond_the_tiny_models_positions_stops_before_training(tmp_path):
+    """Before: the run started and died with an index error at the first batch that long."""
+    result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
+                                      "--max-length", "600", "--output", str(tmp_path / "out")])
+    line = _one_error_line(result)
+    assert line == "error: --max-length 600 is beyond what model tiny takes (512 positions); use --max-length 512 or less"
+    assert not list((tmp_path / "out").glob("*/*/phase.json")) and not list((tmp_path / "out").glob("*/*/results.json"))
+
+
+@pytest.mark.parametrize(("model", "limit"), [("tiny", 512), ("e5", 512)])
+def test_max_length_up_to_the_limit_passes_and_one_more_is_refused(registry, tmp_path, e5_model, model, limit):
+    """XLM-R-style tiny (514 positions, padding index 1) and BERT-style e5 (512) both take 512 tokens."""
+    from harness.planning import check_max_length
+    from harness.protocol import prepare_model
+
+    name = str(e5_model) if model == "e5" else None
+    prepare_model(_plan(registry, tmp_path, model=name, max_length=limit))
+    with pytest.raises(UserError, match=rf"^--max-length {limit + 1} is beyond what model \S+ takes \({limit} "
+                                        rf"positions\); use --max-length {limit} or less$"):
+        check_max_length(_plan(registry, tmp_path, model=name, max_length=limit + 1))
+
+
+def test_the_limits_are_where_the_models_really_fail():
+    """The offset rule checked against transformers itself, on small configs of both families."""
+    import torch
+    from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
+
+    from harness.planning import model_positions
+
+    small = {"vocab_size": 50, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
+             "intermediate_size": 8, "max_position_embeddings": 20, "pad_token_id": 1}
+    for config, model_class in ((XLMRobertaConfig(**small), XLMRobertaModel), (BertConfig(**small), BertModel)):
+        limit = model_positions(config.to_dict())
+        assert limit == (18 if model_class is XLMRobertaModel else 20)
+        model = model_class(config).eval()
+        with torch.no_grad():
+            model(input_ids=torch.full((1, limit), 5))
+            with pytest.raises((IndexError, RuntimeError)):
+                model(input_ids=torch.full((1, limit + 1), 5))
+
+
+def test_default_max_length_names_where_it_comes_from(registry, tmp_path, monkeypatch):
+    from harness import planning
+
+    monkeypatch.setattr(planning, "model_positions", lambda config: 100)
+    with pytest.raises(UserError, match=r"^--max-length 128 \(--preset smoke\) is beyond what model tiny takes"):
+        planning.check_max_length(_plan(registry, tmp_path))
+
+
+def test_dual_encoder_lengths_are_checked_as_they_are_used(registry, tmp_path):
+    """Its query and candidate lengths are capped by --max-length: the smaller one is what must fit."""
+    from harness.planning import check_max_length
+    from harness.protocol import prepare_model
+
+    prepare_model(_plan(registry, tmp_path, target="lareqa", max_length=600))  # 96 and 256 tokens: fine
+    with pytest.raises(UserError, match=r"^--setting candidate_max_length=600 is beyond what model tiny takes \(512 "
+                                        r"positions\); use --setting candidate_max_length=512 or less$"):
+        check_max_length(_plan(registry, tmp_path, target="lareqa", max_length=1000,
+                               setting={"candidate_max_length": 600}))
+    with pytest.raises(UserError, match=r"^--max-length 700 is beyond"):
+        check_max_length(_plan(registry, tmp_path, target="lareqa", max_length=700,
+                               setting={"candidate_max_length": 800}))
+
+
+def test_intermediate_settings_are_checked_too(registry, tmp_path):
+    from harness import planning
+
+    plan = _plan(registry, tmp_path, inter="hellaswag,mnli", max_length=512)
+    planning.check_max_length(plan)
+    plan.inter_settings["max_length"] = 513  # e.g. a task default above the model's positions
+    with pytest.raises(UserError, match=r"^--max-length 513 is beyond"):
+        planning.check_max_length(plan)
+
+
+def test_a_hub_model_without_a_cached_config_is_not_checked():
+    from harness.planning import ModelChoice, model_config
+
+    assert model_config(ModelChoice("nobody/no-such-model", "hub", "nobody/no-such-model", "main")) is None

@@ -1,0 +1,90 @@
+"""A sweep in a store a lab shares: stop signals reach every worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+FAST = ["--preset", "smoke", "--languages", "en,de", "--inter-epochs", "1", "--target-epochs", "1"]
+
+
+# -- signals reach the whole sweep ---------------------------------------------------------
+
+class Workers:
+    """`xharness sweep --devices cpu,cpu` in a session of its own, as a shell starts a job."""
+
+    def __init__(self, output: Path):
+        grid = ["--inter", "hellaswag,mnli,none", "--target", "pawsx,xnli", "--seeds", "1,2", *FAST,
+                "--checkpoint-minutes", "0"]
+        self.output = output
+        self.process = subprocess.Popen([sys.executable, "-m", "harness", "sweep", *grid, "--devices", "cpu,cpu",
+                                         "--output", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                                        start_new_session=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True)
+        self._reader.start()
+
+    def training(self) -> list[psutil.Process]:
+        """Wait until both workers run and one has written a training checkpoint; the processes under
+        the sweep (the workers and anything they started)."""
+        deadline = time.monotonic() + 300
+        while not [p for p in self.output.glob("checkpoints/*/*/*") if not p.name.startswith(".")]:
+            assert self.process.poll() is None and time.monotonic() < deadline, "".join(self.lines)
+            time.sleep(0.02)
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        assert len([c for c in children if c.ppid() == self.process.pid]) == 2, "".join(self.lines)
+        return children
+
+    def wait(self) -> int:
+        code = self.process.wait(timeout=300)
+        self._reader.join(timeout=10)
+        return code
+
+
+def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _stop_and_check(tmp_path: Path, send, signum: int, code: int) -> list[str]:
+    run = Workers(tmp_path / "out")
+    workers: list[psutil.Process] = []
+    try:
+        workers = run.training()
+        send(run.process.pid)
+        assert run.wait() == code, "".join(run.lines)
+        _, still = psutil.wait_procs(workers, timeout=30)
+        assert not _alive(still), f"workers still running after the sweep stopped: {still}"
+    finally:
+        for process in _alive(workers):  # ours only, by pid: never leave a training behind
+            process.kill()
+        if run.process.poll() is None:
+            run.process.kill()
+    text = "".join(run.lines)
+    assert "Traceback" not in text and "Aborted!" not in text, text
+    name = signal.Signals(signum).name
+    assert text.count(f"(device cpu) sweep stopped by {name}") == 2, text  # each worker, once
+    last = run.lines[-1]
+    assert last.startswith(f"sweep stopped by {name}: 2 workers stopped"), last
+    assert "run the same command again" in last and "checkpointed" not in last  # its own line claims no more
+    output = tmp_path / "out"
+    assert not [p for p in [*output.glob("runs/.*.tmp"), *output.glob("intermediate/.*.tmp")]], "temporary left"
+    if "the running one checkpointed" in text:  # a worker that said so left its checkpoint
+        assert [p for p in output.glob("checkpoints/*/*/*") if not p.name.startswith(".")]
+    return run.lines
+
+
+def test_sigterm_to_the_sweep_stops_every_worker(tmp_path):
+    """Without forwarding, the parent exits 75 at once and both workers train on."""
+    _stop_and_check(tmp_path, lambda pid: os.kill(pid, signal.SIGTERM), signal.SIGTERM, 75)
+
+
+def test_ctrl_c_in_a_terminal_stops_every_worker_once(tmp_path):
+    """Ctrl-C goes to the terminal's foreground process group: the sweep's, not its workers' (they
+    have a session of their own), so each worker is stopped once, by the sweep."""
+    _stop_and_check(tmp_path, lambda pid: os.killpg(pid, signal.SIGINT), signal.SIGINT, 130)

@@ -10,6 +10,7 @@ once and then reused by every target of its row.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -198,7 +199,11 @@ def summarize(cells: list[PlannedCell]) -> dict[str, Any]:
 # -- running -----------------------------------------------------------------------------
 
 class CellReporter:
-    """A cell's progress: to the terminal as usual, and every log line into the cell's log file."""
+    """A cell's progress: to the terminal as usual, and every log line into the cell's log file.
+
+    The log file is opened so that a symbolic link is never followed: in a store shared by a lab,
+    a link planted at a log path would otherwise make the sweep append to the file it points at.
+    """
 
     def __init__(self, log_file: Path | None, enabled: bool = True):
         from harness.progress import Reporter
@@ -213,22 +218,34 @@ class CellReporter:
         self.write(message)
 
     def write(self, text: str) -> None:
-        if self._file is not None:
-            with open(self._file, "a", encoding="utf-8") as handle:
-                handle.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+        if self._file is None:
+            return
+        try:  # 0o666: the umask decides, as for every file of the store
+            fd = os.open(self._file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP and self._file.is_symlink():
+                raise UserError(f"the log file {self._file} is a symbolic link, which a sweep never follows: "
+                                f"remove it (rm {self._file}) and run the sweep again") from None
+            raise UserError(f"cannot write the log file {self._file}: {exc.strerror or exc}") from None
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(f"{time.strftime('%H:%M:%S')} {text}\n")
 
     def task(self, description: str, total: int):
         return self._inner.task(description, total)
 
 
 def run_cell(cell: PlannedCell, registry, *, wait: bool) -> tuple[str, str | None]:
-    """Run one cell in this process: ("done" | "busy" | "failed", error line)."""
+    """Run one cell in this process: ("done" | "busy" | "failed", error line). A cell whose log
+    file cannot be written (a symbolic link there, say) fails before anything runs."""
     from harness.planning import plan_run
     from harness.protocol import execute
     from harness.store import BusyError
 
     reporter = CellReporter(Path(cell.log) if cell.log else None)
-    reporter.write(f"cell {cell.label}")
+    try:
+        reporter.write(f"cell {cell.label}")
+    except UserError as error:
+        return "failed", str(error)
     request = cell.request
     request.wait = wait
     try:
@@ -236,12 +253,20 @@ def run_cell(cell: PlannedCell, registry, *, wait: bool) -> tuple[str, str | Non
     except BusyError:
         return "busy", None
     except UserError as error:
-        reporter.write(f"error: {error}")
+        _try_write(reporter, f"error: {error}")
         return "failed", str(error)
     except Exception as error:  # a bug in a plugin or the core fails this cell, not the sweep
-        reporter.write(traceback.format_exc())
+        _try_write(reporter, traceback.format_exc())
         return "failed", f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
     return "done", None
+
+
+def _try_write(reporter: CellReporter, text: str) -> None:
+    """Log a cell's failure; when the log itself is what failed, the error line says so already."""
+    try:
+        reporter.write(text)
+    except UserError:
+        pass
 
 
 def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2.0) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""A sweep in a store a lab shares: stop signals reach every worker."""
+"""A sweep in a store a lab shares: stop signals reach every worker, and a symbolic link at a log
+path is refused."""
 
 import os
 import signal
@@ -9,8 +10,16 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import cli
 
 FAST = ["--preset", "smoke", "--languages", "en,de", "--inter-epochs", "1", "--target-epochs", "1"]
+
+
+def sweep(output: Path, *args: str):
+    return CliRunner().invoke(cli, ["sweep", *args, "--output", str(output)])
 
 
 # -- signals reach the whole sweep ---------------------------------------------------------
@@ -88,3 +97,47 @@ def test_ctrl_c_in_a_terminal_stops_every_worker_once(tmp_path):
     """Ctrl-C goes to the terminal's foreground process group: the sweep's, not its workers' (they
     have a session of their own), so each worker is stopped once, by the sweep."""
     _stop_and_check(tmp_path, lambda pid: os.killpg(pid, signal.SIGINT), signal.SIGINT, 130)
+
+
+# -- a symbolic link at a log path ---------------------------------------------------------
+
+def test_the_cell_log_never_follows_a_symbolic_link(tmp_path):
+    from harness.errors import UserError
+    from harness.sweep import CellReporter
+
+    victim = tmp_path / "someone-elses-file"
+    victim.write_text("theirs\n")
+    log = tmp_path / "logs" / "cell.log"
+    log.parent.mkdir()
+    log.symlink_to(victim)
+    with pytest.raises(UserError) as refused:
+        CellReporter(log, enabled=False).write("a line")
+    message = str(refused.value)
+    assert f"the log file {log} is a symbolic link" in message and "remove it" in message
+    assert victim.read_text() == "theirs\n" and log.is_symlink()
+
+
+def test_a_sweep_fails_the_cell_whose_log_is_a_symbolic_link(tmp_path, registry):
+    from harness.sweep import Grid, plan_grid
+
+    output = tmp_path / "out"
+    grid = Grid(inter=["none"], target=["pawsx", "xnli"], preset="smoke", output=str(output), languages=["en", "de"],
+                overrides={"target_epochs": 1.0})
+    planted, other = plan_grid(grid, registry)
+    victim = tmp_path / "someone-elses-file"
+    victim.write_text("theirs\n")
+    os.chmod(victim, 0o666)  # writable by anyone: only the sweep's refusal keeps it whole
+    Path(planted.log).parent.mkdir(parents=True)
+    Path(planted.log).symlink_to(victim)
+    previous = os.umask(0o002)
+    try:
+        result = sweep(output, "--inter", "none", "--target", "pawsx,xnli", *FAST)
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 1, result.output
+    assert "summary: 1 done now, 0 reused (done before), 1 failed" in result.output
+    failure = next(line for line in result.output.splitlines() if line.strip().startswith("failed: none → pawsx"))
+    assert f"the log file {planted.log} is a symbolic link" in failure and "remove it" in failure
+    assert victim.read_text() == "theirs\n" and Path(planted.log).is_symlink()
+    assert Path(other.log).stat().st_mode & 0o777 == 0o664  # a new log file follows the umask
+    assert [p.name for p in output.glob("runs/*")] == [other.run_dir.name]

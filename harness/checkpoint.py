@@ -25,8 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.errors import UserError
+from harness.fsutil import atomic_dir, storage_fault
 from harness.store import RunStore, problem, seal
-from harness.fsutil import atomic_dir
 
 FORMAT = 2  # 2: only what torch.load(weights_only=True) reads (numpy's RNG state as a tensor)
 STATE = "state.pt"
@@ -126,9 +127,19 @@ class Checkpointer:
             target = self.folder / name
             if target.exists():  # written before a crash and now again: the same state, replace it
                 shutil.rmtree(target)
-            with atomic_dir(target) as tmp:
-                torch.save(dict(state, format=FORMAT), tmp / STATE)
-                seal(tmp)
+            try:
+                with atomic_dir(target) as tmp:
+                    with open(tmp / STATE, "wb") as handle:  # a file object: a full disk is an OSError
+                        torch.save(dict(state, format=FORMAT), handle)
+                    seal(tmp)
+            except Exception as exc:
+                reason = storage_fault(exc)
+                if reason is None:
+                    raise
+                kept = [p for p in self._candidates() if p.name < name]
+                last = f"the last good checkpoint, {kept[0]}, is kept" if kept else "no earlier checkpoint exists"
+                raise UserError(f"could not write the training checkpoint {target} ({reason}); {last}: free some "
+                                f"space and run the same command again to resume") from None
             for older in self._candidates():
                 if older.name < name:
                     _remove(older)

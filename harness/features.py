@@ -30,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.fsutil import current_umask, file_sha256, stable_hash
+from harness.fsutil import current_umask, file_sha256, stable_hash, storage_fault
 
 if TYPE_CHECKING:
     from harness.data import TaskData
@@ -195,6 +195,16 @@ def read_entry(path: Path, key: str | None = None) -> list[dict]:
         raise EntryError(f"its columns do not decode ({type(exc).__name__}: {exc})") from None
 
 
+def _full_store(exc: OSError, path: Path) -> None:
+    """A full or read-only store stops the run now, before training that could not be saved."""
+    reason = storage_fault(exc)
+    if reason is not None:
+        from harness.errors import UserError
+
+        raise UserError(f"could not write the feature cache entry {path} ({reason}); free some space (or run with "
+                        f"XHARNESS_FEATURE_CACHE=0) and run the same command again") from None
+
+
 def _tensors_digest(tensors: dict[str, Any]) -> str:
     """SHA-256 over every tensor's name, type, shape and bytes: a flipped bit anywhere is noticed."""
     digest = hashlib.sha256()
@@ -227,6 +237,7 @@ def _store(path: Path, key: str, features: list[dict]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:  # the cache only saves time; a run goes on without it
+        _full_store(exc, path)
         log.warning("cannot write the feature cache in %s (%s); features are not cached", path.parent, exc)
         return
     try:
@@ -238,6 +249,7 @@ def _store(path: Path, key: str, features: list[dict]) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
+        _full_store(exc, path)
         log.warning("cannot write the feature cache entry %s (%s); features are not cached", path, exc)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

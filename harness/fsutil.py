@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+
+#: Write errors that no retry fixes: the disk or the quota is full, or the file system is read-only.
+STORAGE_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                  errno.EROFS: "read-only file system"}
+
+
+def storage_fault(exc: BaseException | None) -> str | None:
+    """What is wrong in words, when ``exc`` says that storage is full or read-only; else None.
+
+    Libraries wrap the operating system's error: torch's writer raises a RuntimeError whose
+    context is the OSError of the file object it was given, safetensors a SafetensorError whose
+    text ends in "(os error 28)"."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
+            return STORAGE_ERRORS[exc.errno]
+        found = re.search(r"os error (\d+)", str(exc))
+        if found and int(found.group(1)) in STORAGE_ERRORS:
+            return STORAGE_ERRORS[int(found.group(1))]
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 def current_umask() -> int:
@@ -19,14 +44,28 @@ def current_umask() -> int:
     return mask
 
 
-def _share_as_umask_says(path: Path | int, *, folder: bool) -> None:
-    """mkstemp/mkdtemp create private (0600/0700) entries; results belong to a research group,
-    so give them the mode any other tool would under the user's umask."""
-    mode = (0o777 if folder else 0o666) & ~current_umask()
+def _share_as_umask_says(path: Path | int, *, folder: bool, umask: int | None = None) -> None:
+    """mkstemp/mkdtemp (and libraries such as safetensors) create private (0600/0700) entries;
+    results belong to a research group, so give them the mode any other tool would under the
+    user's umask. A folder keeps its set-group-ID bit (inherited from a shared store's folder),
+    so that what is created inside it stays in the group."""
+    mode = (0o777 if folder else 0o666) & ~(current_umask() if umask is None else umask)
     if isinstance(path, int):
-        os.fchmod(path, mode)
+        os.fchmod(path, mode | (os.fstat(path).st_mode & stat.S_ISGID if folder else 0))
     else:
-        os.chmod(path, mode)
+        os.chmod(path, mode | (os.stat(path).st_mode & stat.S_ISGID if folder else 0))
+
+
+def share_tree(root: Path) -> None:
+    """Give every file and folder under ``root`` (itself included) the mode the umask says,
+    whatever mode the code that wrote them chose; links are left alone."""
+    umask = current_umask()
+    for folder, folders, files in os.walk(root):
+        _share_as_umask_says(Path(folder), folder=True, umask=umask)
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                _share_as_umask_says(path, folder=False, umask=umask)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -59,6 +98,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     try:
         _share_as_umask_says(tmp, folder=True)
         yield tmp
+        share_tree(tmp)  # weights (safetensors writes 0600) and whatever else was written inside
         try:
             os.rename(tmp, path)
         except OSError:

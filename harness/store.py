@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.fsutil import atomic_dir, atomic_write_json, file_sha256
+from harness.fsutil import atomic_dir, atomic_write_json, file_sha256, storage_fault
 
 MANIFEST = "manifest.json"
 #: Every stale temporary folder this process removed, with its size (a sweep's summary reports them).
@@ -116,6 +117,8 @@ class RunStore:
             probe.acquire(timeout=0)
         except Timeout:
             return True
+        except OSError:  # a read-only store: nobody can be writing there
+            return False
         probe.release()
         return False
 
@@ -175,22 +178,37 @@ class RunStore:
     def damaged_root(self) -> Path:
         return self.root / "damaged"
 
-    def check_writable(self) -> None:
-        """Fail during planning, not after hours of training, if nothing can be written here."""
+    def check_folder(self) -> None:
+        """Fail during planning if ``--output`` lies under a file (nothing could ever be read there)."""
+        existing = self._existing()
+        if not existing.is_dir():
+            raise UserError(f"--output {self.root}: {existing} is a file, not a folder; choose another --output")
+
+    def _existing(self) -> Path:
         existing = self.root
         while not existing.exists():
             if existing.parent == existing:
                 break
             existing = existing.parent
-        if not existing.is_dir():
-            raise UserError(f"--output {self.root}: {existing} is a file, not a folder; choose another --output")
-        probes = [existing] + [self.root / sub for sub in ("intermediate", "runs") if (self.root / sub).is_dir()]
+        return existing
+
+    def unwritable(self) -> str | None:
+        """Why nothing can be written in the store (its first folder that refuses a write), or None."""
+        existing = self._existing()
+        probes = [existing] + [self.root / sub for sub in ("intermediate", "runs", "locks") if (self.root / sub).is_dir()]
         for folder in probes:
             try:
                 os.rmdir(tempfile.mkdtemp(prefix=".xharness-write-test.", dir=folder))
             except OSError as exc:
-                raise UserError(f"--output {self.root} cannot be written ({folder}: {exc.strerror or exc}); "
-                                f"choose a writable --output") from None
+                return f"{folder}: {exc.strerror or exc}"
+        return None
+
+    def check_writable(self) -> None:
+        """Fail before any training, not after hours of it, if nothing can be written here."""
+        self.check_folder()
+        why = self.unwritable()
+        if why is not None:
+            raise UserError(f"--output {self.root} cannot be written ({why}); choose a writable --output")
 
     def reusable(self, folder: Path, describe: str, log: Callable[[str], None], *, move_aside: bool = True) -> bool:
         """True if ``folder`` holds a sound finished phase; a damaged one is moved aside (and said so).
@@ -233,8 +251,11 @@ class RunStore:
             with atomic_dir(folder) as tmp:
                 fill(tmp)
                 seal(tmp)
-        except OSError as exc:
-            reason = exc.strerror or str(exc) or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+        except Exception as exc:
+            reason = storage_fault(exc)
+            if reason is None and not isinstance(exc, OSError):
+                raise
+            reason = reason or exc.strerror or str(exc) or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
             rescued = self._rescue(folder, fill)
             if rescued is None:
                 raise UserError(f"could not write {folder} ({reason}), and no rescue folder could be written "
@@ -245,16 +266,40 @@ class RunStore:
     def _rescue(self, folder: Path, fill: Callable[[Path], None]) -> Path | None:
         from harness.planning import cache_root  # the user's cache, usually on another disk than --output
 
-        for base in (cache_root() / "rescued", Path(tempfile.gettempdir()) / "xharness-rescued"):
+        for base in rescue_roots(cache_root()):
             target = base / f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}"
             try:
+                _private_folder(base)
                 with atomic_dir(target) as tmp:
                     fill(tmp)
                     seal(tmp)
                 return target
-            except OSError:
-                continue
+            except Exception as exc:  # this place is full or not ours too: try the next
+                if isinstance(exc, OSError) or storage_fault(exc):
+                    continue
+                raise
         return None
+
+
+def rescue_roots(cache: Path) -> list[Path]:
+    """Where a phase that could not be written to the store is kept, in order of preference: the
+    user's own cache (often another disk), else a folder of this user's in ``$TMPDIR``."""
+    return [cache / "rescued", Path(tempfile.gettempdir()) / f"xharness-rescued-{os.getuid()}"]
+
+
+def _private_folder(path: Path) -> None:
+    """Create ``path`` 0700, or check that an existing one is this user's own folder (not a link
+    or another user's folder planted in a shared ``/tmp``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise PermissionError(errno.EPERM, "not this user's own folder", str(path))
+    if info.st_mode & 0o077:
+        os.chmod(path, 0o700)
 
 
 def _describe_owner(owner: dict | None) -> str:

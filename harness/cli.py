@@ -324,13 +324,13 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
                 _print_status(cells, counts)
                 sys.exit(0 if counts["done"] == counts["cells"] else 1)
             _print_plan(grid, counts)
-            if dry_run:
-                return
             invalid = [c for c in cells if c.status == "invalid"]
-            for cell in invalid:
+            for cell in invalid:  # a dry run too: the plan is only good when every cell can run
                 click.echo(f"error: {cell.label}: {cell.error}", err=True)
             if invalid:
                 sys.exit(2)
+            if dry_run:
+                return
             grid_path = _save_grid(grid)
             if launcher == "slurm":
                 missing = [c for c in cells if c.status in ("missing", "failed")]
@@ -368,7 +368,7 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
     """The grid from a TOML (or saved JSON) file and/or the options; options given explicitly win."""
     from click.core import ParameterSource
 
-    from harness.sweep import Grid, load_toml, split_list
+    from harness.sweep import Grid, GridFileError, check_grid_values, load_toml, split_list
 
     def explicit(name: str) -> bool:
         return context.get_parameter_source(name) == ParameterSource.COMMANDLINE
@@ -379,18 +379,23 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
             try:
                 values = json.loads(grid_file.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise UserError(f"grid file {grid_file} cannot be read ({exc})") from None
+                raise GridFileError(f"grid file {grid_file} cannot be read ({exc})") from None
+            if not isinstance(values, dict):
+                raise GridFileError(f"grid file {grid_file} holds no grid (a JSON object with inter and target)")
         else:
             values = load_toml(grid_file)
     elif status_only and not (inter or target):
         values = _last_grid(Path(output))
     known = {"inter", "target", "seeds", "models", "output", "data_dir", "preset", "languages", "overrides",
              "checkpoint_minutes", "keep_checkpoints"}
+    for key in values:
+        if key not in known and key not in overrides:
+            raise GridFileError(f"grid file {grid_file}: unknown key {key!r} (use run options' long names)")
+    check_grid_values(grid_file or Path(output) / "sweeps" / "last.json", values,
+                      {p.name: p for p in context.command.params if p.name in overrides}, context)
     settings = dict(values.pop("overrides", {}) or {})
     for key in list(values):
         if key not in known:
-            if key not in overrides:
-                raise UserError(f"grid file {grid_file}: unknown key {key!r} (use run options' long names)")
             settings[key] = values.pop(key)
     settings.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items()
                      if v is not None and v != ()})
@@ -439,7 +444,8 @@ def _print_plan(grid, counts: dict) -> None:
     click.echo(f"plan: {counts['cells']} cells ({len(grid.inter)} intermediate × {len(grid.target)} target × "
                f"{len(grid.seeds)} seeds × {len(grid.models)} models): {counts['done']} done, "
                f"{counts['running']} running elsewhere, {counts['failed']} failed before, "
-               f"{counts['missing']} missing", err=True)
+               f"{counts['missing']} missing" + (f", {counts['invalid']} invalid (below)" if counts["invalid"] else ""),
+               err=True)
     click.echo(f"plan: intermediate trainings {counts['intermediate_to_train']} to do of "
                f"{counts['intermediate_trainings']} ({counts['intermediate_done']} done); target trainings "
                f"{counts['target_to_train']} to do of {counts['target_trainings']}", err=True)

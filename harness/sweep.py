@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,12 +23,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.errors import DataFormatError, UserError
 from harness.fsutil import atomic_write_json, stable_hash
 from harness.planning import RunRequest
 from harness.store import RunStore, problem
 
 GRID_FIELDS = ("inter", "target", "seeds", "models")
+
+
+class GridFileError(UserError):
+    """A grid file that cannot be read or holds a wrong value: like a wrong option on the command
+    line, exit code 2; the message names the file (and the line, where there is one)."""
+
+    exit_code = 2
 
 
 @dataclass
@@ -89,10 +97,103 @@ def load_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except OSError as exc:
-        raise UserError(f"grid file {path}: {exc.strerror or exc}") from None
+        raise GridFileError(f"grid file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        bad = DataFormatError.not_utf8(path)
+        raise GridFileError(f"grid file {bad or path}" + ("" if bad else ": not UTF-8 text")
+                            + "; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"grid file {path} is not valid TOML ({exc})") from None
+        raise GridFileError(f"grid file {path} is not valid TOML ({exc})") from None
     return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def key_line(path: Path, key: str) -> int | None:
+    """The line of a grid file where ``key`` (spelt with - or _) is set, if it can be found."""
+    spellings = "|".join(re.escape(k) for k in {key, key.replace("_", "-")})
+    pattern = re.compile(rf"""^\s*["']?({spellings})["']?\s*=""")
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        return None
+    return next((number for number, line in enumerate(lines, start=1) if pattern.match(line)), None)
+
+
+#: What each field of a grid takes (any other key is a run option, checked against its option's type).
+_NAMES = ("inter", "target", "models", "languages")
+_STRINGS = ("output", "data_dir", "preset")
+
+
+def check_grid_values(path: Path, values: dict[str, Any], options: dict[str, Any], context=None) -> None:
+    """Refuse a grid file's value of the wrong type with one line naming the file, its line and the
+    key, before anything is planned (``options``: the run options' click parameters by name)."""
+
+    def refuse(key: str, problem: str):
+        line = key_line(path, key)
+        raise GridFileError(f"grid file {path}{f':{line}' if line else ''}: {key.replace('_', '-')} {problem}; "
+                            f"fix it in the file")
+
+    for key, value in values.items():
+        if key in _NAMES:
+            if not (value is None or isinstance(value, str)
+                    or isinstance(value, list) and all(v is None or isinstance(v, str) for v in value)):
+                refuse(key, f'takes names, as a list such as ["a", "b"] or one string "a,b", not {value!r}')
+        elif key == "seeds":
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(_whole(v) for v in items):
+                refuse(key, f"takes whole numbers, as a list such as [1, 2, 3] or one string \"1,2,3\", not {value!r}")
+        elif key in _STRINGS:
+            if value is not None and not isinstance(value, str):
+                refuse(key, f"takes a string, not {value!r}")
+        elif key == "checkpoint_minutes":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                refuse(key, f"takes a number of minutes (0 or more), not {value!r}")
+        elif key == "keep_checkpoints":
+            if not isinstance(value, bool):
+                refuse(key, f"takes true or false, not {value!r}")
+        elif key == "overrides":
+            if not isinstance(value, dict):
+                refuse(key, f"takes a table of run options, not {value!r}")
+            check_grid_values(path, value, options, context)
+        elif key in options:
+            problem = _option_problem(options[key], value, context)
+            if problem:
+                refuse(key, problem)
+
+
+def _whole(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            int(value.strip())
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _option_problem(option, value: Any, context) -> str | None:
+    """Why ``value`` does not fit the click option ``option`` (None when it does)."""
+    import click
+
+    kind = option.type
+    if option.multiple:
+        if isinstance(value, str) or isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return None
+        return f'takes strings, as a list such as ["name=value"], not {value!r}'
+    if isinstance(kind, click.types.BoolParamType):
+        fits, wanted = isinstance(value, bool), "true or false"
+    elif isinstance(kind, click.types.IntParamType):
+        fits, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(kind, click.types.FloatParamType):
+        fits, wanted = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    else:
+        fits, wanted = isinstance(value, str), "a string"
+    if not fits:
+        return f"takes {wanted}, not {value!r}"
+    try:
+        kind.convert(value, option, context)  # ranges and choices
+    except click.BadParameter as exc:
+        return f"does not take {value!r} ({exc.message})"
+    return None
 
 
 def cell_label(request: RunRequest) -> str:

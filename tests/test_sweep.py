@@ -87,7 +87,7 @@ def test_a_grid_file_gives_the_same_grid(swept, tmp_path):
     assert "12 cells" in result.output and "12 done" in result.output
     grid.write_text('inter = ["none"]\ntarget = ["pawsx"]\nlearning-rate = 1\n')
     bad = CliRunner().invoke(cli, ["sweep", str(grid), "--output", str(output), "--dry-run"])
-    assert bad.exit_code == 1 and "unknown key 'learning_rate'" in bad.output
+    assert bad.exit_code == 2 and "unknown key 'learning_rate'" in bad.output  # as for a wrong option
 
 
 class Sweep:

@@ -1,5 +1,5 @@
-"""A sweep in a store a lab shares: stop signals reach every worker, and a symbolic link at a log
-path is refused."""
+"""A sweep in a store a lab shares: stop signals reach every worker, a symbolic link at a log path
+is refused, and wrong grid files and invalid cells fail with one line."""
 
 import os
 import signal
@@ -141,3 +141,41 @@ def test_a_sweep_fails_the_cell_whose_log_is_a_symbolic_link(tmp_path, registry)
     assert victim.read_text() == "theirs\n" and Path(planted.log).is_symlink()
     assert Path(other.log).stat().st_mode & 0o777 == 0o664  # a new log file follows the umask
     assert [p.name for p in output.glob("runs/*")] == [other.run_dir.name]
+
+
+# -- grid files and dry runs that fail clearly ---------------------------------------------
+
+GRID = 'inter = ["none"]\ntarget = ["pawsx"]\npreset = "smoke"\n'
+
+
+@pytest.mark.parametrize("text, where, words", [
+    (GRID.encode() + b"# caf\xe9\n", ":4", "not UTF-8"),
+    (b'inter = ["none"]\ntarget = ["pawsx"]\nseeds = "abc"\n', ":3", "seeds takes whole numbers"),
+    (b'inter = 3\ntarget = ["pawsx"]\n', ":1", "inter takes names"),
+    (GRID.encode() + b'target-epochs = "many"\n', ":4", "target-epochs takes a number, not 'many'"),
+    (GRID.encode() + b"batch-size = 1.5\n", ":4", "batch-size takes a whole number"),
+    (GRID.encode() + b'keep-checkpoints = "yes"\n', ":4", "keep-checkpoints takes true or false"),
+    (GRID.encode() + b"sampling = 3\n", ":4", "sampling takes a string, not 3"),
+    (GRID.encode() + b"learning-rate = 1\n", "", "unknown key 'learning_rate'"),
+])
+def test_a_wrong_grid_file_fails_with_one_line(tmp_path, text, where, words):
+    grid = tmp_path / "grid.toml"
+    grid.write_bytes(text)
+    result = sweep(tmp_path / "out", str(grid), "--dry-run")
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert lines[0].startswith(f"error: grid file {grid}{where}") and words in lines[0], lines[0]
+
+
+def test_a_dry_run_lists_invalid_cells_and_fails(tmp_path):
+    result = sweep(tmp_path / "out", "--inter", "nosuchtask,none", "--target", "pawsx", "--languages", "en,xx",
+                   "--preset", "smoke", "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert "0 missing, 2 invalid (below)" in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2, result.output
+    assert errors[0].startswith("error: nosuchtask → pawsx · seed 42 · tiny: unknown intermediate task "
+                                "'nosuchtask'")
+    assert errors[1].startswith("error: none → pawsx · seed 42 · tiny:") and "xx" in errors[1]
+    assert not (tmp_path / "out" / "sweeps").exists()  # nothing saved, nothing run

@@ -6,6 +6,7 @@ second, and a sweep can plan a whole grid (keys included, see ``harness.protocol
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -221,6 +222,17 @@ def cache_root() -> Path:
     return Path(os.environ.get("XHARNESS_CACHE", Path.home() / ".cache" / "xharness"))
 
 
+def cache_write_error(what: str, folder: Path, exc: OSError) -> UserError | None:
+    """The one line for ``exc``, raised writing ``what`` into ``folder`` of the cache, when the
+    cache cannot be written (read-only, not ours, full); None for any other OSError."""
+    if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG):
+        return None
+    setting = os.environ.get("XHARNESS_CACHE")
+    now = f"it is {setting}" if setting else f"unset, it means {cache_root()}"
+    return UserError(f"cannot write {what} in {folder} ({exc.strerror or exc}); set XHARNESS_CACHE to a writable "
+                     f"folder ({now})")
+
+
 def resolve_model(name: str, registry: Registry) -> ModelChoice:
     registered = registry.model(name)
     if registered is not None:
@@ -229,6 +241,7 @@ def resolve_model(name: str, registry: Registry) -> ModelChoice:
             folder = cache_root() / "models" / f"{spec.name}-v{spec.build_version}-{registered.plugin}-{registered.plugin_version}"
             return ModelChoice(spec.name, "built", str(folder), None, registered)
         return _hub_model(spec.name, spec.hub_id, spec.revision, registered)
+    check_path_names("--model", name)
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -369,6 +382,7 @@ def plan_mlm_corpus(corpus: str) -> TaskData:
     hub dataset ``name[:config]`` with a ``text`` column."""
     from harness.spec import HubSource, LocalSource, TaskSpec
 
+    check_path_names("--mlm", corpus)
     path = Path(corpus).expanduser()
     def read_lines(file: Path, split: str, lang: str):
         with open(file, encoding="utf-8") as handle:
@@ -467,6 +481,8 @@ def translated_setting(train_languages: dict[str, list[str]], tasks: list[Regist
 
 
 def plan_run(request: RunRequest, registry: Registry) -> Plan:
+    check_path_names("--output", request.output)
+    check_seed(request.seed)
     RunStore(request.output).check_writable()
     preset: dict[str, Any] = {}
     if request.preset is not None:
@@ -493,6 +509,8 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     source = "bundled" if preset.get("source") == "bundled" else ("local" if request.data_dir else "hub")
     if source == "bundled" and request.data_dir is not None:
         source = "local"  # an explicit --data-dir wins over the preset's samples
+    if request.data_dir:
+        check_path_names("--data-dir", request.data_dir)
     data_dir = Path(request.data_dir).expanduser().resolve() if request.data_dir else None
 
     train_languages = plan_translated(request.overrides.get("translated"), inter, source)
@@ -580,5 +598,51 @@ def _select_on(value: str | None, target: Registered, train_lang: str, languages
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-")[:60] or "model"
+
+
+#: Bytes a file system allows in one name (ext4, XFS, btrfs, tmpfs, APFS, NTFS: 255).
+NAME_MAX = 255
+#: Bytes in a whole path, its final NUL included (Linux).
+PATH_MAX = 4096
+#: The longest phase folder name kept as it is: the store names files after a folder with up to 34
+#: bytes more (its lock's ``.<parent>--<name>.owner.<random>.tmp``; ``.<name>.<pid>.<random>.tmp``
+#: while writing it), so a longer name never worked and none is in an existing store.
+MAX_FOLDER_NAME = NAME_MAX - 34
+
+
+def folder_name(readable: str, key: str) -> str:
+    """A phase folder's name, ``{readable}-{key}``. When that is longer than ``MAX_FOLDER_NAME``
+    bytes (many or long task names), the readable part is cut to fit; the key, a hash of all that
+    determines the phase, keeps the name unique. Every name that fits is left as it is."""
+    name = f"{readable}-{key}"
+    if len(name.encode("utf-8")) <= MAX_FOLDER_NAME:
+        return name
+    budget = MAX_FOLDER_NAME - len(f"--{key}".encode("utf-8"))
+    cut = readable.encode("utf-8")[:budget].decode("utf-8", errors="ignore").rstrip("-_+.")
+    return f"{cut}--{key}"
+
+
+def check_path_names(option: str, path: Path | str) -> None:
+    """One line for a path the file system cannot take: a name in it longer than NAME_MAX bytes,
+    or the whole path beyond PATH_MAX (what would otherwise end in ``OSError: [Errno 36]``)."""
+    text = str(Path(path).expanduser())
+    for part in Path(text).parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            shown = part if len(part) <= 40 else f"{part[:40]}…"
+            raise UserError(f"{option}: the name {shown!r} is {size} bytes, beyond the file system's limit of "
+                            f"{NAME_MAX} bytes per name; use a shorter name")
+    if len(os.fsencode(text)) >= PATH_MAX:
+        raise UserError(f"{option}: the path is {len(os.fsencode(text))} bytes, beyond the file system's limit of "
+                        f"{PATH_MAX - 1}; use a shorter path")
+
+
+#: What seeds Python, NumPy and torch all take (NumPy's ``seed`` wants 0 … 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int) -> None:
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise UserError(f"--seed {seed}: use a whole number from 0 to {MAX_SEED}")
 
 

@@ -22,7 +22,8 @@ from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, sta
 from harness.interrupt import Interrupted
 from harness.kinds import is_trained
 from harness.planning import (  # noqa: F401  (re-exported: callers import the cell's API from here)
-    CORE_DEFAULTS, PRESETS, ModelChoice, Plan, RunRequest, _slug, cache_root, check_max_length, model_digest, plan_run,
+    CORE_DEFAULTS, PRESETS, ModelChoice, Plan, RunRequest, _slug, cache_root, cache_write_error,
+    check_max_length, folder_name, model_digest, plan_run,
 )
 from harness.record import SCHEMA, git_state, package_versions
 from harness.runners import mean, run_intermediate, run_retrieval, run_target
@@ -33,8 +34,14 @@ def _ensure_built(model: ModelChoice) -> None:
     folder = Path(model.location)
     if (folder / "config.json").is_file():
         return
-    with atomic_dir(folder) as tmp:
-        model.spec.spec.build(tmp)
+    try:
+        with atomic_dir(folder) as tmp:
+            model.spec.spec.build(tmp)
+    except OSError as exc:  # a read-only or full cache: one line, not a traceback
+        error = cache_write_error(f"the built model {model.name}", folder.parent, exc)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _make_accelerator(heads: int = 1, speed_request: dict[str, str] | None = None):
@@ -81,13 +88,15 @@ def cell_paths(plan: Plan, model_identity: dict[str, Any]) -> CellPaths:
                         "seed": request.seed}
         inter_key = stable_hash(key_material)
         label = names if len(plan.inter) <= 3 else f"{len(plan.inter)}tasks"
-        inter_folder = output / "intermediate" / f"{label}-{_slug(plan.model.name)}-seed{request.seed}-{inter_key}"
+        readable = f"{label}-{_slug(plan.model.name)}-seed{request.seed}"
+        inter_folder = output / "intermediate" / folder_name(readable, inter_key)
         start_identity = {"intermediate_key": inter_key}
     data = plan.target
     key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity,
                     "languages": plan.languages, "settings": plan.target_settings, "seed": request.seed}
     key = stable_hash(key_material)
-    run_dir = output / "runs" / f"{names or 'none'}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}-{key}"
+    readable = f"{names or 'none'}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}"
+    run_dir = output / "runs" / folder_name(readable, key)  # "{readable}-{key}", cut to fit when too long
     return CellPaths(key, run_dir, inter_key, inter_folder, names)
 
 

@@ -223,7 +223,10 @@ def score_task(task: LeaderboardTask, predictions_dir: Path, labels_dir: Path) -
 
 def score_folders(board: Leaderboard, predictions_dir: Path, labels_dir: Path) -> dict[str, Any]:
     """Overall and group scores first, then one entry per task present in both folders."""
+    from harness.planning import check_path_names
+
     for folder, what in ((predictions_dir, "--predictions"), (labels_dir, "--labels")):
+        check_path_names(what, folder)
         if not folder.is_dir():
             raise UserError(f"{what} {folder} is not a folder")
     detailed = {task.name: score_task(task, predictions_dir, labels_dir) for task in board.tasks

@@ -41,7 +41,8 @@ def _score(tmp_path, *extra):
 @pytest.mark.parametrize(("line", "problem"), [
     (b"de-000413482\ten-000367951\t0.93", "expected 2 tab-separated ids, found 3"),
     (b"de-000413482", "expected 2 tab-separated ids, found 1"),
-    (b"de-000413482 en-000367951", "expected 2 tab-separated ids, found 1 (the ids are separated by spaces, not a tab)"),
+    (b"de-000413482 en-000367951",
+     "expected 2 tab-separated ids, found 1 (the ids are separated by spaces, not a tab)"),
     (b"de-000413482,en-000367951", "expected 2 tab-separated ids, found 1"),
     (b"\ten-000367951", "the source id is empty"),
     (b"de-000413482\t ", "the target id is empty"),
@@ -107,7 +108,8 @@ def _squad_file(path, qas, context=CONTEXT):
 @pytest.mark.parametrize(("answer", "problem"), [
     (("Santa Clara", 400), "answer_start 400 of answer 'Santa Clara' lies outside its context (48 characters)"),
     (("Santa Clara", -1), "answer_start -1 of answer 'Santa Clara' lies outside its context (48 characters)"),
-    (("Super Bowl 50", 20), "answer 'Super Bowl 50' is not at its answer_start 20 (the context has 'uper Bowl 50 ' there)"),
+    (("Super Bowl 50", 20),
+     "answer 'Super Bowl 50' is not at its answer_start 20 (the context has 'uper Bowl 50 ' there)"),
     (("  ", 3), "its answer text is empty"),
 ])
 def test_training_answer_off_its_context_is_refused_naming_file_and_question(registry, tmp_path, answer, problem):
@@ -152,9 +154,10 @@ def test_hub_training_rows_are_checked_too(registry, monkeypatch):
              "answers": [{"text": "Broncos", "answer_start": 9}]}]
     monkeypatch.setattr(data_module, "_load_hub", lambda spec, split, lang: [dict(r) for r in rows])
     data = data_module.TaskData(registry.task("target", "xquad"), "hub", [("train", "en"), ("test", "de")])
-    with pytest.raises(UserError, match=r"^xquad: hub rajpurkar/squad split train: question '5733be284776f4190066117f': "
-                                        r"answer 'Broncos' is not at its answer_start 9 \(the context has 'oncos w' "
-                                        r"there\); training places each answer by its offset"):
+    with pytest.raises(UserError, match=r"^xquad: hub rajpurkar/squad split train: "
+                                        r"question '5733be284776f4190066117f': answer 'Broncos' is not at its "
+                                        r"answer_start 9 \(the context has 'oncos w' there\); training places each "
+                                        r"answer by its offset"):
         data.load("train", "en")
     assert len(data.load("test", "de")) == 2  # evaluation rows are not refused
 
@@ -201,12 +204,12 @@ def test_real_and_bundled_squad_format_files_read_under_the_strict_check(shared_
 
 # -- --max-length beyond the model's positions --------------------------------------------------
 
-def _plan(registry, tmp_path, target="pawsx", model=None, inter="none", **overrides):
+def _plan(registry, tmp_path, target="pawsx", model=None, inter="none", seed=42, **overrides):
     from harness.planning import RunRequest, plan_run
 
     setting = [f"{k}={v}" for k, v in overrides.pop("setting", {}).items()]
-    return plan_run(RunRequest(inter=inter, target=target, model=model, preset="smoke", output=tmp_path / "out",
-                               overrides={**overrides, "setting": setting}), registry)
+    return plan_run(RunRequest(inter=inter, target=target, model=model, seed=seed, preset="smoke",
+                               output=tmp_path / "out", overrides={**overrides, "setting": setting}), registry)
 
 
 def test_max_length_beyond_the_tiny_models_positions_stops_before_training(tmp_path):
@@ -214,7 +217,8 @@ def test_max_length_beyond_the_tiny_models_positions_stops_before_training(tmp_p
     result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
                                       "--max-length", "600", "--output", str(tmp_path / "out")])
     line = _one_error_line(result)
-    assert line == "error: --max-length 600 is beyond what model tiny takes (512 positions); use --max-length 512 or less"
+    assert line == ("error: --max-length 600 is beyond what model tiny takes (512 positions); "
+                    "use --max-length 512 or less")
     assert not list((tmp_path / "out").glob("*/*/phase.json")) and not list((tmp_path / "out").glob("*/*/results.json"))
 
 
@@ -287,3 +291,178 @@ def test_a_hub_model_without_a_cached_config_is_not_checked():
     from harness.planning import ModelChoice, model_config
 
     assert model_config(ModelChoice("nobody/no-such-model", "hub", "nobody/no-such-model", "main")) is None
+
+
+# -- names beyond the file system's limit -------------------------------------------------------
+
+LONG = "o" * 300
+
+
+@pytest.mark.parametrize("option", ["--output", "--data-dir", "--model", "--mlm"])
+def test_a_name_beyond_255_bytes_in_a_path_option_is_one_line(tmp_path, option):
+    """Before: OSError: [Errno 36] File name too long, as a traceback."""
+    args = ["run", "--inter", "hellaswag" if option == "--mlm" else "none", "--target", "pawsx", "--preset", "smoke",
+            "--output", str(tmp_path / "out"), option, str(tmp_path / LONG / "x")]
+    result = CliRunner().invoke(cli, args)
+    _one_error_line(result, f"{option}: the name '{'o' * 40}…' is 300 bytes, beyond the file system's limit of 255 "
+                            f"bytes per name; use a shorter name")
+
+
+def test_a_whole_path_beyond_path_max_is_one_line(tmp_path):
+    deep = tmp_path.joinpath(*["d" * 200] * 21)
+    _one_error_line(CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+                                             "--output", str(deep)]),
+                    "--output: the path is ", "beyond the file system's limit of 4095; use a shorter path")
+
+
+def test_score_folders_beyond_the_limit_are_one_line(tmp_path):
+    (tmp_path / "labels").mkdir()
+    _one_error_line(CliRunner().invoke(cli, ["score", "--predictions", str(tmp_path / LONG), "--labels",
+                                             str(tmp_path / "labels"), "--leaderboard", "xtreme"]),
+                    "--predictions: the name")
+
+
+@pytest.mark.parametrize("seed", [str(2**40), "-1", str(10**300)])
+def test_a_seed_numpy_and_torch_cannot_take_is_one_line(tmp_path, seed):
+    """Before: a huge seed made a run folder name beyond 255 bytes (or failed in set_seed), a traceback."""
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+                                      "--output", str(tmp_path / "out"), "--seed", seed])
+    _one_error_line(result, f"--seed {seed}: use a whole number from 0 to 4294967295")
+
+
+def _long_named(plan, names):
+    import dataclasses
+
+    for data, name in zip(plan.inter, names):
+        data.task = dataclasses.replace(data.task, spec=dataclasses.replace(data.task.spec, name=name))
+    return plan
+
+
+def test_normal_folder_names_are_unchanged(registry, tmp_path):
+    """Stores are keyed by folder name: every name that fits keeps the form it always had."""
+    from harness.protocol import cell_paths, prepare_model
+
+    plan = _plan(registry, tmp_path, inter="hellaswag,mnli,qqp", seed=7)
+    paths = cell_paths(plan, prepare_model(plan))
+    assert paths.inter_folder.name == f"hellaswag+mnli+qqp-tiny-seed7-{paths.inter_key}"
+    assert paths.run_dir.name == f"hellaswag+mnli+qqp__pawsx__tiny__seed7-{paths.run_key}"
+    every = _plan(registry, tmp_path, inter="all", seed=4294967295)
+    paths = cell_paths(every, prepare_model(every))
+    names = "+".join(d.spec.name for d in every.inter)
+    assert paths.run_dir.name == f"{names}__pawsx__tiny__seed4294967295-{paths.run_key}"
+
+
+def test_overlong_phase_folder_names_are_cut_to_fit_keeping_the_key(registry, tmp_path):
+    """Long task names from plugins: before, the phase could not be locked or written (Errno 36)."""
+    from harness.planning import MAX_FOLDER_NAME
+    from harness.protocol import cell_paths, prepare_model
+    from harness.store import RunStore
+
+    identity = prepare_model(_plan(registry, tmp_path))
+    long_names = ["ü" * 40 + "-intermediate-task-a", "intermediate_task_" + "b" * 60, "c" * 90]
+    paths = cell_paths(_long_named(_plan(registry, tmp_path, inter="hellaswag,mnli,qqp"), long_names), identity)
+    other = cell_paths(_long_named(_plan(registry, tmp_path, inter="hellaswag,mnli,qqp", seed=1), long_names),
+                       identity)
+    for folder, key, twin in ((paths.inter_folder, paths.inter_key, other.inter_folder),
+                              (paths.run_dir, paths.run_key, other.run_dir)):
+        assert len(folder.name.encode()) <= MAX_FOLDER_NAME and folder.name.endswith(f"--{key}")
+        assert folder.name.startswith("ü" * 40 + "-intermediate-task-a+intermediate_task_bbb")
+        assert twin.name != folder.name
+        store = RunStore(tmp_path / "out")
+        with store.lock(folder, "a phase", print):
+            store.write(folder, lambda tmp: (tmp / "results.json").write_text("{}", encoding="utf-8"))
+        assert (folder / "results.json").is_file()
+
+
+# -- a read-only XHARNESS_CACHE -----------------------------------------------------------------
+# Root ignores permission bits, so these tests make the cache immutable (chattr +i) or run the
+# command as an ordinary user; run as root they prove nothing otherwise, and skip when they cannot.
+
+def _as_root_or_skip():
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root: to make a folder immutable, or to run a command as another user")
+
+
+def test_an_immutable_cache_is_one_line_naming_the_folder(tmp_path, monkeypatch):
+    import subprocess
+
+    _as_root_or_skip()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(cache)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available on this file system")
+    try:
+        monkeypatch.setenv("XHARNESS_CACHE", str(cache))
+        result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+                                          "--output", str(tmp_path / "out")])
+    finally:
+        subprocess.run(["chattr", "-i", str(cache)], check=True)
+    _one_error_line(result, f"cannot write the built model tiny in {cache / 'models'} (Operation not permitted); "
+                            f"set XHARNESS_CACHE to a writable folder (it is {cache})")
+
+
+USER = "xhtest"
+
+
+def _ordinary_user_python(folder):
+    """A Python that user ``xhtest`` can run with this checkout's packages (the venv's interpreter
+    may lie under root's private home; a system Python of the same version then stands in)."""
+    import os
+    import subprocess
+    import sys
+    import sysconfig
+
+    _as_root_or_skip()
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is not available")
+    if subprocess.run(["id", USER], capture_output=True).returncode != 0:
+        if shutil.which("useradd") is None or subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", USER],
+                                                             capture_output=True).returncode != 0:
+            pytest.skip(f"cannot create the ordinary user {USER} (useradd)")
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = sysconfig.get_paths()["purelib"]
+    for python in (sys.executable, shutil.which(version), f"/usr/bin/{version}"):
+        if python and os.path.exists(python):
+            probe = subprocess.run(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--clear-groups", python, "-c",
+                                    "import site, sys; site.addsitedir(sys.argv[1]); import harness.cli", site],
+                                   capture_output=True, cwd=folder)
+            if probe.returncode == 0:
+                return python, site
+    pytest.skip(f"no Python that {USER} can run imports this checkout (is the repository readable by others?)")
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_a_cache_an_ordinary_user_cannot_write_is_one_line(given):
+    """As an ordinary user (EACCES, not root's EPERM): before, a PermissionError traceback."""
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="xharness-readonly-"))  # pytest's tmp_path is private to root
+    try:
+        folder.chmod(0o755)
+        python, site = _ordinary_user_python(folder)
+        cache, work = folder / "cache", folder / "work"
+        cache.mkdir()  # root's, mode 755: the user may read it, not write it
+        work.mkdir(mode=0o777)
+        work.chmod(0o777)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cache / "home"), "HF_HUB_OFFLINE": "1",
+               "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf"), "TOKENIZERS_PARALLELISM": "false"}
+        if given:
+            env["XHARNESS_CACHE"] = str(cache)
+        done = subprocess.run(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--clear-groups", python, "-c",
+                               "import site, sys; site.addsitedir(sys.argv.pop(1)); from harness.cli import cli; cli()",
+                               site, "run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+                               "--output", str(work / "out")],
+                              capture_output=True, text=True, env=env, cwd=folder, timeout=300)
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        assert done.returncode != 0 and len(lines) == 1, done.stdout + done.stderr
+        where = cache / "models" if given else cache / "home" / ".cache" / "xharness" / "models"
+        now = f"it is {cache}" if given else f"unset, it means {cache / 'home' / '.cache' / 'xharness'}"
+        assert lines[0] == (f"error: cannot write the built model tiny in {where} (Permission denied); set "
+                            f"XHARNESS_CACHE to a writable folder ({now})")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -20,7 +20,7 @@ from harness.data import TaskData, plan_task_data
 from harness.errors import UnknownNameError, UserError
 from harness.fsutil import sha256_files
 from harness.kinds import is_trained, kind_spec
-from harness.plugins import Registered, Registry
+from harness.plugins import Registered, Registry, code_identity
 from harness.speed import parse as parse_speed
 from harness.store import RunStore
 
@@ -102,6 +102,8 @@ class Plan:
     # --speed as asked for (checked while planning); resolved against the device when the cell runs
     speed_request: dict[str, str] = field(default_factory=dict)
     speed: Any = None
+    # digests of the plugin and kind code each phase runs (plugins.code_identity): part of its key
+    code: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 def model_files(folder: Path) -> list[Path]:
@@ -483,7 +485,7 @@ def translated_setting(train_languages: dict[str, list[str]], tasks: list[Regist
 def plan_run(request: RunRequest, registry: Registry) -> Plan:
     check_path_names("--output", request.output)
     check_seed(request.seed)
-    RunStore(request.output).check_writable()
+    RunStore(request.output).check_folder()  # writability is checked when the cell runs: a read-only store serves what it holds
     preset: dict[str, Any] = {}
     if request.preset is not None:
         if request.preset not in PRESETS:
@@ -571,8 +573,11 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         target_settings.update(kind_settings(target.spec, _by_model(dict(target.spec.defaults), model), given))
     if select_on != "en":  # only then: the keys of runs with the paper's selection stay as they were
         target_settings["select_on"] = select_on
+    registered_model = model.spec if model is not None else None
+    code = {"intermediate": code_identity(registry, inter, registered_model) if inter else {},
+            "target": code_identity(registry, [target], registered_model)}
     return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
-                registry.plugin_versions(), speed_request=parse_speed(request.overrides.get("speed")))
+                registry.plugin_versions(), speed_request=parse_speed(request.overrides.get("speed")), code=code)
 
 
 def _select_on(value: str | None, target: Registered, train_lang: str, languages: list[str],

@@ -54,6 +54,8 @@ class PluginInfo:
     unavailable: list[str] = field(default_factory=list)
     #: the full traceback of ``error`` (``xharness list --plugin NAME --verbose``)
     details: str | None = None
+    #: the module its hooks live in (the entry point's module): its package's code enters the keys
+    module: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -403,6 +405,73 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() not in ("", "0", "false", "no")
 
 
+def _module_of(obj: object) -> str | None:
+    import types
+
+    return obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+
+
+def code_identity(registry: Registry, tasks: Iterable[Registered], model: Registered | None = None
+                  ) -> dict[str, str | None]:
+    """SHA-256 digests of the code that computes with ``tasks`` (and ``model``): for each plugin
+    that supplies one of them, every Python file of the plugin's package; for each of the tasks'
+    kinds, its module's source. They go into the keys, so that a plugin edited in place (an
+    editable install, the same version) never has an old result reused.
+
+    The core's own code is keyed by its version, except its kinds' modules (their scoring and
+    featurisation code). Digests cover contents, not where the files lie.
+    """
+    from harness.kinds import kind_spec
+
+    found: dict[str, str | None] = {}
+    for item in [*tasks, *([model] if model is not None else [])]:
+        info = registry.plugins.get(item.plugin)
+        if item.plugin != CORE_PLUGIN and info is not None:
+            found[f"plugin:{item.plugin}"] = _package_digest(info.module)
+        kind = getattr(item.spec, "kind", None)
+        if kind is not None:
+            module = kind_spec(kind).load.partition(":")[0]
+            found[f"kind:{kind}"] = _module_digest(module)
+    return dict(sorted(found.items()))
+
+
+def _source_files(module: str | None, *, package: bool):
+    import importlib.util
+    from pathlib import Path
+
+    if not module or module == "__main__":
+        return []
+    try:
+        found = importlib.util.find_spec(module.split(".")[0] if package else module)
+    except (ImportError, ValueError):
+        return []
+    if found is None:
+        return []
+    if package and found.submodule_search_locations:
+        return sorted(p for location in found.submodule_search_locations for p in Path(location).rglob("*.py")
+                      if "__pycache__" not in p.parts)
+    return [Path(found.origin)] if found.origin and found.origin.endswith(".py") else []
+
+
+def _package_digest(module: str | None) -> str | None:
+    from pathlib import Path
+
+    from harness.fsutil import sha256_files
+
+    files = _source_files(module, package=True)
+    if not files:
+        return None
+    root = Path(os.path.commonpath([p.parent for p in files]))
+    return sha256_files(files, root=root)  # names relative to the package: where it is installed does not count
+
+
+def _module_digest(module: str | None) -> str | None:
+    from harness.fsutil import file_sha256
+
+    files = _source_files(module, package=False)
+    return file_sha256(files[0]) if files else None
+
+
 def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None = None) -> Registry:
     """Build the registry from entry points (unless switched off) plus ``extra`` plugins.
 
@@ -417,7 +486,8 @@ def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None 
     registry = Registry()
     import harness
 
-    loaded: list[tuple[object, PluginInfo]] = [(builtin, PluginInfo(CORE_PLUGIN, "xtreme-harness", harness.__version__))]
+    loaded: list[tuple[object, PluginInfo]] = [(builtin, PluginInfo(CORE_PLUGIN, "xtreme-harness", harness.__version__,
+                                                                    module=builtin.__name__))]
     if autoload is None:
         autoload = not _truthy(os.environ.get(DISABLE_ENV))
     if autoload:
@@ -426,7 +496,7 @@ def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None 
             if only and ep.name not in only:
                 continue
             dist = getattr(ep, "dist", None)
-            info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None)
+            info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None, module=ep.module)
             if ep.name in registry.plugins:
                 info.error = f"another plugin is already registered under the name {ep.name!r}"
                 registry.plugins[f"{ep.name} ({info.distribution})"] = info
@@ -441,7 +511,8 @@ def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None 
                 registry.plugins[ep.name] = info
                 continue
             loaded.append((obj, info))
-    loaded += [(obj, PluginInfo(name, None, getattr(obj, "__version__", None))) for name, obj in extra]
+    loaded += [(obj, PluginInfo(name, None, getattr(obj, "__version__", None), module=_module_of(obj)))
+               for name, obj in extra]
     for obj, info in loaded:
         info.error = incompatible(obj, info)
         if info.error is not None:  # listed with the reason, never registered

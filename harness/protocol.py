@@ -25,9 +25,10 @@ from harness.planning import (  # noqa: F401  (re-exported: callers import the c
     CORE_DEFAULTS, PRESETS, ModelChoice, Plan, RunRequest, _slug, cache_root, cache_write_error,
     check_max_length, folder_name, model_digest, plan_run,
 )
+from harness.errors import UserError
 from harness.record import SCHEMA, git_state, package_versions
 from harness.runners import mean, run_intermediate, run_retrieval, run_target
-from harness.store import RunStore
+from harness.store import RunStore, problem
 
 
 def _ensure_built(model: ModelChoice) -> None:
@@ -85,7 +86,7 @@ def cell_paths(plan: Plan, model_identity: dict[str, Any]) -> CellPaths:
     if plan.inter:
         key_material = {"phase": "intermediate", "core": core, "model": model_identity,
                         "tasks": [d.identity for d in plan.inter], "settings": plan.inter_settings,
-                        "seed": request.seed}
+                        "seed": request.seed, "code": plan.code.get("intermediate")}
         inter_key = stable_hash(key_material)
         label = names if len(plan.inter) <= 3 else f"{len(plan.inter)}tasks"
         readable = f"{label}-{_slug(plan.model.name)}-seed{request.seed}"
@@ -93,7 +94,8 @@ def cell_paths(plan: Plan, model_identity: dict[str, Any]) -> CellPaths:
         start_identity = {"intermediate_key": inter_key}
     data = plan.target
     key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity,
-                    "languages": plan.languages, "settings": plan.target_settings, "seed": request.seed}
+                    "languages": plan.languages, "settings": plan.target_settings, "seed": request.seed,
+                    "code": plan.code.get("target")}
     key = stable_hash(key_material)
     readable = f"{names or 'none'}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}"
     run_dir = output / "runs" / folder_name(readable, key)  # "{readable}-{key}", cut to fit when too long
@@ -174,6 +176,16 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             checkpointer(folder).clear()
         return found
 
+    unwritable = _main_decides(accelerator, store.unwritable)
+    if unwritable is not None:  # a store shared for reading: serve what it holds, refuse only missing work
+        trouble = problem(paths.run_dir) if paths.run_dir.exists() else "it is not there"
+        if trouble is None:
+            reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {paths.run_dir} (the store is read-only)")
+            return results_path, json.loads(results_path.read_text(encoding="utf-8"))
+        raise UserError(f"--output {store.root} cannot be written ({unwritable}), and the run of {data.spec.name} "
+                        f"after {names or 'no intermediate task'} is not finished there ({trouble}); run it with a "
+                        f"writable --output")
+
     with locked(paths.run_dir, f"the run of {data.spec.name} after {names or 'no intermediate task'}"):
         # A finished phase 3 needs nothing else, not even its phase-2 encoder.
         if _main_decides(accelerator, lambda: reusable(paths.run_dir, f"the finished run of {data.spec.name}")):
@@ -253,6 +265,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             "phases": {"intermediate": phase2, "target": phase3},
             "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
             "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
+            "code": plan.code,  # digests of the plugin and kind code behind each phase (part of the keys)
             "git": git_state(),
             "environment": {"processes": accelerator.num_processes, "device": str(accelerator.device),
                             "mixed_precision": accelerator.mixed_precision, "speed": plan.speed.as_dict()},

@@ -69,7 +69,21 @@ def problem(folder: Path, *, quick: bool = False) -> str | None:
     for name, _, digest in entries:  # sizes first: cheap, and they catch truncation at once
         if file_sha256(folder / name) != digest:
             return f"{name} does not match its recorded SHA-256 (edited or corrupted)"
+    unlisted = _unlisted(folder, {name for name, _, _ in entries})
+    if unlisted:
+        return f"it holds {unlisted[0]}, which its {MANIFEST} does not list (added after it was sealed)"
+    for name, _, _ in entries:  # resealed by someone: still only data, and data that parses
+        if name.endswith(".json"):
+            try:
+                json.loads((folder / name).read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                return f"{name} is not JSON text"
     return None
+
+
+def _unlisted(folder: Path, listed: set[str]) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if (p.is_file() or p.is_symlink()) and p.relative_to(folder).as_posix() not in listed | {MANIFEST})
 
 
 class BusyError(UserError):

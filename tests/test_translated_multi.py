@@ -102,7 +102,7 @@ def test_a_single_language_keys_as_before(registry, tmp_path):
     old_data = plan_task_data(mnli, [("train", "de"), ("dev", "en")], source="bundled", data_dir=None)
     material = {"phase": "intermediate", "core": {"version": __import__("harness").__version__}, "model": model,
                 "tasks": [old_data.identity], "settings": {**english.inter_settings, "translated": "de"},
-                "seed": 42}
+                "seed": 42, "code": german.code["intermediate"]}  # the code of the plugins and kinds (issue 20)
     assert cell_paths(german, model).inter_key == stable_hash(material)
     # the same with several intermediate tasks sharing the language
     both = _plan(registry, tmp_path, inter="mnli,squad", translated="de")

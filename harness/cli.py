@@ -334,7 +334,7 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
             grid_path = _save_grid(grid)
             if launcher == "slurm":
                 missing = [c for c in cells if c.status in ("missing", "failed")]
-                executor = sweep.slurm_executor(Path(grid.output) / "slurm", partition=partition,
+                executor = sweep.slurm_executor(sweep.slurm_folder(grid.output), partition=partition,
                                                 time_minutes=time_limit, gpus=gpus_per_job, account=account,
                                                 parallelism=None)
                 jobs = sweep.submit(missing, executor)
@@ -789,7 +789,7 @@ def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_
                 grid_path = _save_grid(grid)
                 if launcher == "slurm":
                     missing = [c for c in sweep.plan_grid(grid, registry) if c.status in ("missing", "failed")]
-                    executor = sweep.slurm_executor(Path(grid.output) / "slurm", partition=partition,
+                    executor = sweep.slurm_executor(sweep.slurm_folder(grid.output), partition=partition,
                                                     time_minutes=time_limit, gpus=gpus_per_job, account=account,
                                                     parallelism=None)
                     jobs = sweep.submit(missing, executor) if missing else []

@@ -30,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.fsutil import current_umask, file_sha256, stable_hash, storage_fault
+from harness.fsutil import current_umask, file_sha256, remove_dead_temporaries, stable_hash, storage_fault, temp_prefix
 
 if TYPE_CHECKING:
     from harness.data import TaskData
@@ -130,7 +130,7 @@ def cached_featurize(kind, data: TaskData, split: str, lang: str, tokenizer, set
     path = Path(cache_dir) / f"{key}{SUFFIX}"
     features = load_entry(path, key)
     if features is None:
-        _note_old_format(Path(cache_dir))
+        _first_miss(Path(cache_dir))
         features = compute()
         _store(path, key, features)
     return features
@@ -139,11 +139,14 @@ def cached_featurize(kind, data: TaskData, split: str, lang: str, tokenizer, set
 _NOTED_OLD: set[Path] = set()
 
 
-def _note_old_format(folder: Path) -> None:
-    """One line per process and folder when it holds entries of the old (pickle) format."""
+def _first_miss(folder: Path) -> None:
+    """Once per process and folder: remove temporary entries that killed processes left, and say
+    in one line when it holds entries of the old (pickle) format."""
     if folder in _NOTED_OLD:
         return
     _NOTED_OLD.add(folder)
+    for path, size in remove_dead_temporaries(folder):
+        log.info("removed %s (%.1f MiB), left by a process that stopped", path.name, size / 2**20)
     try:
         old = sum(1 for _ in folder.glob(f"*{OLD_SUFFIX}"))
     except OSError:
@@ -235,7 +238,7 @@ def _store(path: Path, key: str, features: list[dict]) -> None:
     content = save(tensors, metadata={"xharness": json.dumps(header, ensure_ascii=False)})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     except OSError as exc:  # the cache only saves time; a run goes on without it
         _full_store(exc, path)
         log.warning("cannot write the feature cache in %s (%s); features are not cached", path.parent, exc)

@@ -8,8 +8,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,9 +70,75 @@ def share_tree(root: Path) -> None:
                 _share_as_umask_says(path, folder=False, umask=umask)
 
 
+def _writer_tag() -> str:
+    """``<host>-<pid>`` of this process, as it appears in its temporary names."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of a temporary sibling of ``name``: hidden, and naming the host and process that
+    write it, so that a later run can tell one left by a dead process (:func:`remove_dead_temporaries`)."""
+    return f".{name}.{_writer_tag()}."
+
+
+_TAGGED = re.compile(r"^\..+\.(?P<tag>[A-Za-z0-9_-]+-\d+)\.[A-Za-z0-9_]+\.tmp$")
+#: A temporary file without a writer tag (written by an older version) is removed after this long.
+UNTAGGED_AGE = 3600.0
+#: One written on another host (whose processes cannot be asked) after this long.
+OTHER_HOST_AGE = 24 * 3600.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_dead_temporaries(folder: Path) -> list[tuple[Path, int]]:
+    """Remove the hidden ``.*.tmp`` files and folders in ``folder`` whose writer is gone: on this
+    host, a process that no longer runs; elsewhere or untagged, one untouched for a long time.
+    A writer still at work is never disturbed. Returns what was removed, with sizes."""
+    removed: list[tuple[Path, int]] = []
+    if not folder.is_dir():
+        return removed
+    mine, now = _writer_tag().rpartition("-")[0], time.time()
+    for path in folder.glob(".*.tmp"):
+        if path.is_symlink():
+            continue
+        match = _TAGGED.match(path.name)
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if match:
+            host, _, pid = match.group("tag").rpartition("-")
+            dead = not _alive(int(pid)) if host == mine else age > OTHER_HOST_AGE
+        else:
+            dead = age > UNTAGGED_AGE
+        if not dead:
+            continue
+        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError:  # another user's, in a folder we may not change: left for its owner
+            continue
+        removed.append((path, size))
+    return removed
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         _share_as_umask_says(fd, folder=False)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -94,7 +162,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     If ``path`` appeared meanwhile (another process built the same thing), ours is dropped.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent))
     try:
         _share_as_umask_says(tmp, folder=True)
         yield tmp

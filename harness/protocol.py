@@ -18,7 +18,7 @@ from typing import Any
 
 import harness
 from harness import outcomes
-from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, stable_hash
+from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, remove_dead_temporaries, stable_hash
 from harness.interrupt import Interrupted
 from harness.kinds import is_trained
 from harness.planning import (  # noqa: F401  (re-exported: callers import the cell's API from here)
@@ -35,6 +35,7 @@ def _ensure_built(model: ModelChoice) -> None:
     folder = Path(model.location)
     if (folder / "config.json").is_file():
         return
+    remove_dead_temporaries(folder.parent)  # half-built models of processes that were killed
     try:
         with atomic_dir(folder) as tmp:
             model.spec.spec.build(tmp)
@@ -176,6 +177,14 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             checkpointer(folder).clear()
         return found
 
+    if main:
+        store.check_layout()  # a file where a folder belongs, or a link where the store writes: one line
+        for folder in (paths.run_dir, paths.inter_folder):
+            if folder is not None:
+                store.refuse_link(folder, "a phase folder")
+        for path, size in store.clean_dead():
+            reporter.log(f"removed {path.relative_to(store.root)} ({size / 2**20:.1f} MiB), left by a process that "
+                         f"stopped")
     unwritable = _main_decides(accelerator, store.unwritable)
     if unwritable is not None:  # a store shared for reading: serve what it holds, refuse only missing work
         trouble = problem(paths.run_dir) if paths.run_dir.exists() else "it is not there"

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.fsutil import atomic_dir, atomic_write_json, file_sha256, storage_fault
+from harness.fsutil import atomic_dir, atomic_write_json, file_sha256, remove_dead_temporaries, storage_fault
 
 MANIFEST = "manifest.json"
 #: Every stale temporary folder this process removed, with its size (a sweep's summary reports them).
@@ -136,6 +136,34 @@ class RunStore:
         probe.release()
         return False
 
+    #: The store's own folders: each must be a folder (or absent), never a file or a link.
+    FOLDERS = ("intermediate", "runs", "checkpoints", "locks", "features", "logs", "sweeps", "studies")
+
+    def check_layout(self) -> None:
+        """One line, before any work, when a file or a symbolic link stands where the store keeps
+        one of its folders (a read or a write there would fail, or land outside the store)."""
+        for name in self.FOLDERS:
+            path = self.root / name
+            self.refuse_link(path, f"the store's {name} folder")
+            if path.exists() and not path.is_dir():
+                raise UserError(f"{path} is a file, but the store keeps its {name} there: move that file out of "
+                                f"{self.root} (or choose another --output) and run again")
+
+    def refuse_link(self, path: Path, what: str) -> None:
+        """The store writes only inside itself: a symbolic link where it writes is refused in one line."""
+        if path.is_symlink():
+            raise UserError(f"{path} is a symbolic link (to {os.readlink(path)}), where xharness writes {what}; "
+                            f"a store never follows links it did not make: remove the link and run again")
+
+    def clean_dead(self) -> list[tuple[Path, int]]:
+        """Remove temporary files that killed processes left in the store's shared folders
+        (feature entries, lock owners, sweep states); phase folders are cleaned under their lock."""
+        removed = []
+        for name in ("features", "locks", "sweeps"):
+            removed += remove_dead_temporaries(self.root / name)
+        CLEANED.extend(removed)
+        return removed
+
     @contextmanager
     def lock(self, folder: Path, describe: str, log: Callable[[str], None], *, wait: bool = True) -> Iterator[None]:
         """Hold the lock of one phase while it is checked, computed and written.
@@ -145,7 +173,10 @@ class RunStore:
         """
         from filelock import FileLock, Timeout
 
+        self.refuse_link(self.locks_root, "its locks")
         self.locks_root.mkdir(parents=True, exist_ok=True)
+        for path in (self.lock_path(folder), self.lock_path(folder).with_suffix(".owner")):
+            self.refuse_link(path, "a lock")
         lock = FileLock(str(self.lock_path(folder)))
         try:
             lock.acquire(timeout=0)
@@ -283,7 +314,7 @@ class RunStore:
         for base in rescue_roots(cache_root()):
             target = base / f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}"
             try:
-                _private_folder(base)
+                private_folder(base)
                 with atomic_dir(target) as tmp:
                     fill(tmp)
                     seal(tmp)
@@ -301,7 +332,7 @@ def rescue_roots(cache: Path) -> list[Path]:
     return [cache / "rescued", Path(tempfile.gettempdir()) / f"xharness-rescued-{os.getuid()}"]
 
 
-def _private_folder(path: Path) -> None:
+def private_folder(path: Path) -> None:
     """Create ``path`` 0700, or check that an existing one is this user's own folder (not a link
     or another user's folder planted in a shared ``/tmp``)."""
     path.parent.mkdir(parents=True, exist_ok=True)

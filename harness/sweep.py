@@ -565,6 +565,20 @@ def submit(cells: list[PlannedCell], executor) -> list:
     return executor.map_array(job, payload)
 
 
+def slurm_folder(output: str | Path) -> Path:
+    """Where submitit keeps a store's job files: in the user's own cache, created 0700, never in
+    the store. submitit's jobs unpickle the function they run from that folder, so in a shared
+    store a co-user could swap it for a program of theirs, run as the submitter on the cluster."""
+    from harness.fsutil import stable_hash
+    from harness.planning import cache_root
+    from harness.store import RunStore, private_folder
+
+    root = RunStore(Path(output)).root
+    folder = cache_root() / "slurm" / f"{root.name}-{stable_hash(str(root), length=12)}"
+    private_folder(folder)
+    return folder
+
+
 def slurm_executor(folder: Path, *, partition: str | None, time_minutes: int, gpus: int, account: str | None,
                    parallelism: int | None):
     submitit = _submitit()

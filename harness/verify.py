@@ -65,7 +65,10 @@ def verify(root: Path, *, advance: Callable[[], None] = lambda: None) -> Verdict
     for path in _links(root):
         found("foreign", path, "a symbolic link: the harness never makes one, and it would write where it points")
     for entry in sorted(root.iterdir()):
-        if entry.name not in TOP_LEVEL and not entry.name.startswith(".xharness-write-test."):
+        if entry.name == "slurm":
+            found("foreign", entry, "submitit's job files of an older xharness (pickles its jobs load): they are kept in "
+                                    "your own cache now; delete this folder once none of its jobs is queued")
+        elif entry.name not in TOP_LEVEL and not entry.name.startswith(".xharness-write-test."):
             found("foreign", entry, "not something xharness writes at the top of a store")
     for folder in _phases(root):
         if _temporary(folder, found):

@@ -251,3 +251,108 @@ def test_editing_a_kinds_module_changes_the_keys_of_its_tasks_only(registry):
     assert set(both) == {"plugin:xtreme", "kind:classification", "kind:tagging"}
     assert all(len(digest) == 64 for digest in both.values())
     assert code_identity(registry, [pawsx]) == {k: v for k, v in both.items() if k != "kind:tagging"}
+
+
+# -- the store writes only inside itself ----------------------------------------------------------
+
+def _one_error_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", ["checkpoints", "locks", "features", "runs"])
+def test_a_file_where_the_store_keeps_a_folder_is_one_line(tmp_path, name):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / name).write_text("not a folder")
+    result = invoke("run", *FAST, "--output", store)
+    assert result.exit_code == 1
+    line = _one_error_line(result)
+    assert f"{store / name} is a file" in line and "move that file" in line
+
+
+def test_a_symbolic_link_at_a_lock_or_phase_path_is_refused(clean_store, tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(clean_store, store)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file\n")
+    for lock in sorted((store / "locks").glob("runs--*.lock")):
+        lock.unlink()
+        lock.symlink_to(victim)
+    shutil.rmtree(store / "runs")
+    result = invoke("run", *FAST, "--output", store)
+    assert result.exit_code == 1
+    line = _one_error_line(result)
+    assert "is a symbolic link" in line and "remove the link" in line
+    assert victim.read_text() == "someone else's file\n"
+
+    other = tmp_path / "other"
+    shutil.copytree(clean_store, other)
+    phase = sorted((other / "intermediate").iterdir())[0]
+    elsewhere = tmp_path / "elsewhere"
+    phase.rename(elsewhere)
+    phase.symlink_to(elsewhere)
+    result = invoke("run", *FAST, "--output", other)
+    assert result.exit_code == 1 and "a phase folder" in _one_error_line(result)
+
+
+def test_temporary_files_of_a_killed_process_are_removed_by_the_next_run(clean_store, tmp_path):
+    """A writer's temporary names carry its host and pid: one whose process is gone is removed,
+    one whose process still runs is left alone, whatever folder of the store it is in."""
+    import subprocess
+
+    from harness.fsutil import temp_prefix
+
+    store = tmp_path / "store"
+    shutil.copytree(clean_store, store)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    mine = temp_prefix("x")[len(".x."):-1]  # "<host>-<pid>" of this (live) process
+    stale_tag = mine.rpartition("-")[0] + f"-{dead.pid}"
+    left = [store / "features" / f".{'a' * 32}.safetensors.{stale_tag}.k3j4h5.tmp",
+            store / "locks" / f".runs--x.owner.{stale_tag}.abcdef.tmp",
+            store / "sweeps" / f".grid.json.{stale_tag}.qwerty.tmp"]
+    live = store / "features" / f".{'b' * 32}.safetensors.{mine}.k3j4h5.tmp"
+    for path in [*left, live]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half")
+    result = invoke("run", *FAST, "--output", store)
+    assert result.exit_code == 0, result.output
+    assert not any(p.exists() for p in left), [p.name for p in left if p.exists()]
+    assert live.exists()
+    assert result.output.count("left by a process that stopped") == len(left)
+
+
+def test_a_half_built_model_of_a_killed_process_is_removed(tmp_path, monkeypatch, registry):
+    import subprocess
+
+    from harness.fsutil import temp_prefix
+    from harness.planning import resolve_model
+    from harness.protocol import _ensure_built
+
+    monkeypatch.setenv("XHARNESS_CACHE", str(tmp_path / "cache"))
+    model = resolve_model("tiny", registry)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    tag = temp_prefix("x")[len(".x."):-1].rpartition("-")[0] + f"-{dead.pid}"
+    half = Path(model.location).parent / f".{Path(model.location).name}.{tag}.abc123.tmp"
+    half.mkdir(parents=True)
+    (half / "config.json").write_text("{}")
+    _ensure_built(model)
+    assert not half.exists() and (Path(model.location) / "config.json").is_file()
+
+
+def test_submitit_job_files_are_kept_out_of_the_store(tmp_path, monkeypatch):
+    """submitit's jobs unpickle what they run: its folder is the user's own (0700), not the store's."""
+    import os
+    import stat
+
+    from harness.sweep import slurm_folder
+
+    monkeypatch.setenv("XHARNESS_CACHE", str(tmp_path / "cache"))
+    folder = slurm_folder(tmp_path / "store")
+    assert tmp_path / "cache" in folder.parents and not (tmp_path / "store").exists()
+    info = os.stat(folder)
+    assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.getuid()
+    assert slurm_folder(tmp_path / "store") == folder and slurm_folder(tmp_path / "other") != folder

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DataFormatError, UserError
-from harness.fsutil import atomic_write_json, stable_hash
+from harness.fsutil import atomic_write_json, stable_hash, storage_fault
 from harness.planning import RunRequest
 from harness.store import RunStore, problem
 
@@ -327,9 +327,19 @@ class CellReporter:
             if exc.errno == errno.ELOOP and self._file.is_symlink():
                 raise UserError(f"the log file {self._file} is a symbolic link, which a sweep never follows: "
                                 f"remove it (rm {self._file}) and run the sweep again") from None
-            raise UserError(f"cannot write the log file {self._file}: {exc.strerror or exc}") from None
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            handle.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+            raise self._unwritable(exc) from None
+        try:  # a full disk shows when the line is written (or flushed on close), not at open
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                handle.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+        except OSError as exc:
+            raise self._unwritable(exc) from None
+
+    def _unwritable(self, exc: OSError) -> UserError:
+        reason = storage_fault(exc)
+        if reason is None:
+            return UserError(f"cannot write the log file {self._file}: {exc.strerror or exc}")
+        return UserError(f"cannot write the log file {self._file} ({reason}): free some space or make "
+                         f"{self._file.parent} writable, and run the sweep again")
 
     def task(self, description: str, total: int):
         return self._inner.task(description, total)

@@ -70,9 +70,15 @@ def share_tree(root: Path) -> None:
                 _share_as_umask_says(path, folder=False, umask=umask)
 
 
+#: The longest writer tag: 6 hex digits of the host name's hash, "-", a pid (Linux: at most 7 digits).
+TAG_MAX = 14
+
+
 def _writer_tag() -> str:
-    """``<host>-<pid>`` of this process, as it appears in its temporary names."""
-    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+    """``<host hash>-<pid>`` of this process, as it appears in its temporary names: short and of
+    bounded length whatever the host's name, so that a temporary name always fits where the
+    final one does (``planning.MAX_FOLDER_NAME``)."""
+    host = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
     return f"{host}-{os.getpid()}"
 
 
@@ -82,7 +88,7 @@ def temp_prefix(name: str) -> str:
     return f".{name}.{_writer_tag()}."
 
 
-_TAGGED = re.compile(r"^\..+\.(?P<tag>[A-Za-z0-9_-]+-\d+)\.[A-Za-z0-9_]+\.tmp$")
+_TAGGED = re.compile(r"^\..+\.(?P<tag>[0-9a-f]{6}-\d+)\.[A-Za-z0-9_]+\.tmp$")
 #: A temporary file without a writer tag (written by an older version) is removed after this long.
 UNTAGGED_AGE = 3600.0
 #: One written on another host (whose processes cannot be asked) after this long.

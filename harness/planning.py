@@ -609,10 +609,10 @@ def _slug(text: str) -> str:
 NAME_MAX = 255
 #: Bytes in a whole path, its final NUL included (Linux).
 PATH_MAX = 4096
-#: The longest phase folder name kept as it is: the store names files after a folder with up to 34
-#: bytes more (its lock's ``.<parent>--<name>.owner.<random>.tmp``; ``.<name>.<pid>.<random>.tmp``
-#: while writing it), so a longer name never worked and none is in an existing store.
-MAX_FOLDER_NAME = NAME_MAX - 34
+#: The longest phase folder name kept as it is: the store names files after a folder with up to 49
+#: bytes more (its lock owner's temporary name ``.<parent>--<name>.owner.<writer tag>.<random>.tmp``,
+#: the writer tag at most ``fsutil.TAG_MAX`` bytes), so a longer name cannot be written.
+MAX_FOLDER_NAME = NAME_MAX - 49
 
 
 def folder_name(readable: str, key: str) -> str:

@@ -6,22 +6,11 @@ import json
 import shutil
 
 import pytest
+from clicheck import one_error_line
 from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.errors import UserError
-
-
-def _one_error_line(result, *expected: str) -> str:
-    """The CLI failed through UserError: a non-zero exit, a single ``error:`` line, no traceback."""
-    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not an uncaught exception
-    assert result.exit_code != 0
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    for text in expected:
-        assert text in lines[0], lines[0]
-    return lines[0]
 
 
 # -- xharness score: BUCC predictions ---------------------------------------------------------
@@ -56,13 +45,13 @@ def test_score_names_file_and_line_of_a_malformed_bucc_prediction(shared_data, t
     lines = predictions.read_bytes().split(b"\n")
     lines[2] = line
     predictions.write_bytes(b"\n".join(lines))
-    _one_error_line(_score(tmp_path), f"{predictions}:3: {problem}; each line is source-id<TAB>target-id")
+    one_error_line(_score(tmp_path), f"{predictions}:3: {problem}; each line is source-id<TAB>target-id")
 
 
 def test_score_names_the_label_file_too(shared_data, tmp_path):
     _, labels = _bucc_folders(shared_data, tmp_path)
     labels.write_text("de-1 en-1\n", encoding="utf-8")
-    _one_error_line(_score(tmp_path), f"{labels}:1: expected 2 tab-separated ids, found 1")
+    one_error_line(_score(tmp_path), f"{labels}:1: expected 2 tab-separated ids, found 1")
 
 
 @pytest.mark.parametrize("junk", [b"\x1f\x8b\x08\x00\xde\xad\xbe\xef\n", b"\xff\xfed\x00e\x00-\x001\x00"])
@@ -70,13 +59,13 @@ def test_score_names_file_and_line_of_binary_or_non_utf8_bucc_predictions(shared
     """A gzipped or UTF-16 file given by mistake: one line, not a traceback or a silent zero."""
     predictions, _ = _bucc_folders(shared_data, tmp_path)
     predictions.write_bytes(junk)
-    _one_error_line(_score(tmp_path), f"{predictions}:1: not UTF-8 text")
+    one_error_line(_score(tmp_path), f"{predictions}:1: not UTF-8 text")
 
 
 def test_score_names_utf16_without_byte_order_mark_as_binary(shared_data, tmp_path):
     predictions, _ = _bucc_folders(shared_data, tmp_path)
     predictions.write_bytes("de-000413461\ten-000367951\n".encode("utf-16-le"))
-    _one_error_line(_score(tmp_path), f"{predictions}:1: control character '\\x00' (is this a binary file?)")
+    one_error_line(_score(tmp_path), f"{predictions}:1: control character '\\x00' (is this a binary file?)")
 
 
 def test_well_formed_bucc_variants_score_as_the_plain_file(shared_data, tmp_path):
@@ -176,7 +165,7 @@ def test_a_run_stops_before_training_on_a_misaligned_training_answer(registry, t
     train.write_text(json.dumps(raw), encoding="utf-8")
     result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "xquad", "--preset", "smoke",
                                       "--languages", "de", "--data-dir", str(data), "--output", str(tmp_path / "out")])
-    _one_error_line(result, f"{train}: question {qa['id']!r}: answer ", "is not at its answer_start")
+    one_error_line(result, f"{train}: question {qa['id']!r}: answer ", "is not at its answer_start")
     assert not (tmp_path / "out" / "runs").exists() or not any((tmp_path / "out" / "runs").iterdir())
 
 
@@ -216,7 +205,7 @@ def test_max_length_beyond_the_tiny_models_positions_stops_before_training(tmp_p
     """Before: the run started and died with an index error at the first batch that long."""
     result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
                                       "--max-length", "600", "--output", str(tmp_path / "out")])
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert line == ("error: --max-length 600 is beyond what model tiny takes (512 positions); "
                     "use --max-length 512 or less")
     assert not list((tmp_path / "out").glob("*/*/phase.json")) and not list((tmp_path / "out").glob("*/*/results.json"))
@@ -304,20 +293,20 @@ def test_a_name_beyond_255_bytes_in_a_path_option_is_one_line(tmp_path, option):
     args = ["run", "--inter", "hellaswag" if option == "--mlm" else "none", "--target", "pawsx", "--preset", "smoke",
             "--output", str(tmp_path / "out"), option, str(tmp_path / LONG / "x")]
     result = CliRunner().invoke(cli, args)
-    _one_error_line(result, f"{option}: the name '{'o' * 40}…' is 300 bytes, beyond the file system's limit of 255 "
+    one_error_line(result, f"{option}: the name '{'o' * 40}…' is 300 bytes, beyond the file system's limit of 255 "
                             f"bytes per name; use a shorter name")
 
 
 def test_a_whole_path_beyond_path_max_is_one_line(tmp_path):
     deep = tmp_path.joinpath(*["d" * 200] * 21)
-    _one_error_line(CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+    one_error_line(CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
                                              "--output", str(deep)]),
                     "--output: the path is ", "beyond the file system's limit of 4095; use a shorter path")
 
 
 def test_score_folders_beyond_the_limit_are_one_line(tmp_path):
     (tmp_path / "labels").mkdir()
-    _one_error_line(CliRunner().invoke(cli, ["score", "--predictions", str(tmp_path / LONG), "--labels",
+    one_error_line(CliRunner().invoke(cli, ["score", "--predictions", str(tmp_path / LONG), "--labels",
                                              str(tmp_path / "labels"), "--leaderboard", "xtreme"]),
                     "--predictions: the name")
 
@@ -327,7 +316,7 @@ def test_a_seed_numpy_and_torch_cannot_take_is_one_line(tmp_path, seed):
     """Before: a huge seed made a run folder name beyond 255 bytes (or failed in set_seed), a traceback."""
     result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
                                       "--output", str(tmp_path / "out"), "--seed", seed])
-    _one_error_line(result, f"--seed {seed}: use a whole number from 0 to 4294967295")
+    one_error_line(result, f"--seed {seed}: use a whole number from 0 to 4294967295")
 
 
 def _long_named(plan, names):
@@ -399,7 +388,7 @@ def test_an_immutable_cache_is_one_line_naming_the_folder(tmp_path, monkeypatch)
                                           "--output", str(tmp_path / "out")])
     finally:
         subprocess.run(["chattr", "-i", str(cache)], check=True)
-    _one_error_line(result, f"cannot write the built model tiny in {cache / 'models'} (Operation not permitted); "
+    one_error_line(result, f"cannot write the built model tiny in {cache / 'models'} (Operation not permitted); "
                             f"set XHARNESS_CACHE to a writable folder (it is {cache})")
 
 

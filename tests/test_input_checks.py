@@ -8,24 +8,13 @@ import subprocess
 import sys
 
 import pytest
+from clicheck import one_error_line
 from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.data import plan_task_data
 from harness.errors import DataFormatError
 from harness.formats import read_squad_json
-
-
-def _one_error_line(result, *expected: str) -> str:
-    """The CLI failed through UserError: exit code 1, a single ``error:`` line, no traceback."""
-    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not an uncaught exception
-    assert result.exit_code != 0
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    for text in expected:
-        assert text in lines[0]
-    return lines[0]
 
 
 # -- BUCC -----------------------------------------------------------------------------------
@@ -71,7 +60,7 @@ def test_bucc_empty_test_side_without_gold_is_one_line_not_an_index_error(tmp_pa
     result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "bucc2018", "--preset", "smoke",
                                       "--languages", "de", "--data-dir", str(tmp_path / "data"),
                                       "--output", str(tmp_path / "out")])
-    _one_error_line(result, "de-en.test.en: holds no sentences")
+    one_error_line(result, "de-en.test.en: holds no sentences")
 
 
 def test_bucc_invalid_utf8_in_the_gold_file_names_gold_file_and_line(registry, tmp_path):
@@ -216,7 +205,7 @@ def test_score_names_file_and_line_of_invalid_utf8(shared_data, tmp_path, task, 
     lines = path.read_bytes().split(b"\n")
     lines[2] = b"\xff" + lines[2]
     path.write_bytes(b"\n".join(lines))
-    _one_error_line(_score(tmp_path), f"{path}:3: not UTF-8 text (invalid start byte 0xff at byte 1 of the line)")
+    one_error_line(_score(tmp_path), f"{path}:3: not UTF-8 text (invalid start byte 0xff at byte 1 of the line)")
 
 
 @pytest.mark.parametrize(("answer", "shown"), [(3, "3"), (["308", "136"], '["308", "136"]'), (None, "null")])
@@ -227,13 +216,13 @@ def test_score_names_file_and_question_of_a_non_string_qa_answer(shared_data, tm
     question = list(answers)[1]
     answers[question] = answer
     path.write_text(json.dumps(answers), encoding="utf-8")
-    _one_error_line(_score(tmp_path), str(path), f"the answer to question {question!r} is {shown}, not a string")
+    one_error_line(_score(tmp_path), str(path), f"the answer to question {question!r} is {shown}, not a string")
 
 
 def test_score_rejects_labels_that_are_not_squad_format(shared_data, tmp_path):
     _, labels = _mock_task(shared_data, tmp_path, "xquad")
     path = labels / "test-de.json"
     path.write_text(json.dumps({"data": [{"paragraphs": [{"qas": [{"id": "q1", "answers": []}]}]}]}), encoding="utf-8")
-    _one_error_line(_score(tmp_path), f"{path}: question 'q1' needs one or more answer texts")
+    one_error_line(_score(tmp_path), f"{path}: question 'q1' needs one or more answer texts")
     path.write_text(json.dumps({"data": [{"title": "no paragraphs"}]}), encoding="utf-8")
-    _one_error_line(_score(tmp_path), f"{path}: not SQuAD-format labels (missing or bad 'paragraphs')")
+    one_error_line(_score(tmp_path), f"{path}: not SQuAD-format labels (missing or bad 'paragraphs')")

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from clicheck import one_error_line
 from click.testing import CliRunner
 
 from harness.cli import cli
@@ -255,12 +256,6 @@ def test_editing_a_kinds_module_changes_the_keys_of_its_tasks_only(registry):
 
 # -- the store writes only inside itself ----------------------------------------------------------
 
-def _one_error_line(result) -> str:
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
-
-
 @pytest.mark.parametrize("name", ["checkpoints", "locks", "features", "runs"])
 def test_a_file_where_the_store_keeps_a_folder_is_one_line(tmp_path, name):
     store = tmp_path / "store"
@@ -268,7 +263,7 @@ def test_a_file_where_the_store_keeps_a_folder_is_one_line(tmp_path, name):
     (store / name).write_text("not a folder")
     result = invoke("run", *FAST, "--output", store)
     assert result.exit_code == 1
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert f"{store / name} is a file" in line and "move that file" in line
 
 
@@ -283,7 +278,7 @@ def test_a_symbolic_link_at_a_lock_or_phase_path_is_refused(clean_store, tmp_pat
     shutil.rmtree(store / "runs")
     result = invoke("run", *FAST, "--output", store)
     assert result.exit_code == 1
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert "is a symbolic link" in line and "remove the link" in line
     assert victim.read_text() == "someone else's file\n"
 
@@ -294,7 +289,7 @@ def test_a_symbolic_link_at_a_lock_or_phase_path_is_refused(clean_store, tmp_pat
     phase.rename(elsewhere)
     phase.symlink_to(elsewhere)
     result = invoke("run", *FAST, "--output", other)
-    assert result.exit_code == 1 and "a phase folder" in _one_error_line(result)
+    assert result.exit_code == 1 and "a phase folder" in one_error_line(result)
 
 
 def test_temporary_files_of_a_killed_process_are_removed_by_the_next_run(clean_store, tmp_path):

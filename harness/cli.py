@@ -512,8 +512,12 @@ def score_command(predictions: Path, labels: Path, board_name: str | None, as_js
     """
     from harness.scoring import score_folders
 
+    from harness.planning import check_path_names
+
     registry = _registry()
     try:
+        check_path_names("--predictions", predictions)
+        check_path_names("--labels", labels)
         if board_name is None:
             board_name = _guess_leaderboard(registry, predictions, labels)
         board = registry.leaderboard(board_name).spec

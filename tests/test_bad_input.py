@@ -304,10 +304,11 @@ def test_a_whole_path_beyond_path_max_is_one_line(tmp_path):
                     "--output: the path is ", "beyond the file system's limit of 4095; use a shorter path")
 
 
-def test_score_folders_beyond_the_limit_are_one_line(tmp_path):
+@pytest.mark.parametrize("board", [["--leaderboard", "xtreme"], []])  # without: before the leaderboard is guessed
+def test_score_folders_beyond_the_limit_are_one_line(tmp_path, board):
     (tmp_path / "labels").mkdir()
     one_error_line(CliRunner().invoke(cli, ["score", "--predictions", str(tmp_path / LONG), "--labels",
-                                             str(tmp_path / "labels"), "--leaderboard", "xtreme"]),
+                                             str(tmp_path / "labels"), *board]),
                     "--predictions: the name")
 
 

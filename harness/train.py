@@ -4,7 +4,8 @@ It goes through accelerate, so one code path runs on the CPU, on one GPU (bf16 t
 several processes under ``torchrun``/``accelerate launch``. Batches are sharded by us (see
 ``harness.batching.even_shard``) so every process takes the same number of steps; the loss
 each process computes is its own batch mean and DDP averages the gradients, so the logged
-loss (averaged over processes) is the mean over the global batch, not a sum.
+loss (every process's loss sum and micro-step count, summed over processes, then divided) is the
+mean over all micro-steps of all processes, not a sum.
 """
 
 from __future__ import annotations
@@ -406,18 +407,23 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         for stream, position in zip(streams, mine["streams"]):
             stream.restore(position)
         set_rng_state(mine["rng"])
+        # the loop's counters are the main process's; each process's own partial epoch loss is in
+        # its share (older checkpoints have only the main process's, in the loop)
+        loop["loss_sum"] = mine.get("loss_sum", loop["loss_sum"])
+        loop["first_loss"] = mine.get("first_loss", loop["first_loss"])
         history.setdefault("resumed_at_update", []).append(loop["update"])
         reporter.log(f"{label}: resuming from the checkpoint at update {loop['update']} of {total_updates}")
 
     def save(name: str) -> None:
-        mine = {"sampler": sampler._rng.getstate(), "streams": [s.state() for s in streams], "rng": rng_state()}
+        mine = {"sampler": sampler._rng.getstate(), "streams": [s.state() for s in streams], "rng": rng_state(),
+                "loss_sum": float(loss_sum.item()) if loop["in_epoch"] else 0.0,
+                "first_loss": None if first_loss is None else float(first_loss.item())}
         ranks = [mine]
         if world > 1:
             from accelerate.utils import gather_object
 
             ranks = gather_object([mine])
-        snapshot = dict(loop, loss_sum=float(loss_sum.item()) if loop["in_epoch"] else 0.0,
-                        first_loss=None if first_loss is None else float(first_loss.item()),
+        snapshot = dict(loop, loss_sum=mine["loss_sum"], first_loss=mine["first_loss"],
                         elapsed=loop["elapsed"] + time.perf_counter() - start)
         state = {"model": unwrapped.state_dict(), "optimizer": optimizer.state_dict(),
                  "scheduler": scheduler.state_dict(), "loop": snapshot, "best_state": best_state,
@@ -476,8 +482,10 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                                       description=f"{task.spec.name} dev", spec=task.spec, speed=speed)
                 scores[task.spec.name] = task.kind.score(predictions, task.dev, task.spec)
             score = sum(scores.values()) / len(scores)
-            # every process ran the same number of micro-steps, so the mean of means is the global mean
-            mean_loss = accelerator.reduce(loss_sum / max(1, loop["micro_steps"]), reduction="mean").item()
+            # the mean over all micro-steps of all processes: their loss sums and counts, summed
+            totals = torch.stack([loss_sum, torch.full_like(loss_sum, loop["micro_steps"])])
+            totals = accelerator.reduce(totals, reduction="sum")
+            mean_loss = (totals[0] / totals[1].clamp(min=1)).item()
             first = accelerator.reduce(first_loss, reduction="mean").item() if first_loss is not None else None
             entry = {"epoch": loop["epoch"] + 1, "updates": loop["update"], "train_loss": mean_loss,
                      "first_loss": first, "dev_score": score}

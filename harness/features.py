@@ -202,9 +202,13 @@ def _full_store(exc: OSError, path: Path) -> None:
     """A full or read-only store stops the run now, before training that could not be saved."""
     reason = storage_fault(exc)
     if reason is not None:
-        from harness.errors import UserError
+        import errno
 
-        raise UserError(f"could not write the feature cache entry {path} ({reason}); free some space (or run with "
+        from harness.errors import UserError
+        from harness.fsutil import STORAGE_ERRORS
+
+        todo = f"make {path.parent} writable" if reason == STORAGE_ERRORS[errno.EROFS] else "free some space"
+        raise UserError(f"could not write the feature cache entry {path} ({reason}); {todo} (or run with "
                         f"XHARNESS_FEATURE_CACHE=0) and run the same command again") from None
 
 

@@ -143,7 +143,8 @@ def test_a_read_only_file_system_while_checkpointing_keeps_the_last_good_checkpo
     line = the_error_line(result, f"could not write the training checkpoint {store / 'checkpoints'}",
                           "read-only file system", "run the same command again")
     (kept,) = checkpoints(store, "intermediate")
-    assert f"the last good checkpoint, {kept}, is kept" in line
+    assert f"the last good checkpoint, {kept}, is kept: make {kept.parent} writable" in line
+    assert "free some space" not in line  # no space to free: the advice fits the fault
     loads(kept)
     no_temporary_files(store)
 
@@ -165,6 +166,19 @@ def test_a_full_feature_cache_stops_the_run_with_one_line(tmp_path, mounts):
     loads(kept)
     assert not (store / "runs").exists() or not list((store / "runs").iterdir())
     assert len(list((store / "features").glob("*.safetensors"))) == 2
+    no_temporary_files(store)
+
+
+def test_a_read_only_feature_cache_stops_the_run_with_one_line(tmp_path, mounts):
+    """Read-only from the start: the first entry (phase 2's) cannot be written, before any training."""
+    store = tmp_path / "store"
+    features = mounts.tmpfs(store / "features", "64k")
+    mounts.read_only(features)
+    result = run(store)
+    line = the_error_line(result, f"could not write the feature cache entry {features}", "read-only file system",
+                          f"make {features} writable", "XHARNESS_FEATURE_CACHE=0", "run the same command again")
+    assert "free some space" not in line
+    assert not list(store.glob("intermediate/*")) and not checkpoints(store, "intermediate")
     no_temporary_files(store)
 
 

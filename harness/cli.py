@@ -308,6 +308,7 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
     """
     from harness.interrupt import Interrupted, stop_cleanly
     from harness import sweep
+    from harness.store import RunStore
 
     given = click.get_current_context()
     try:
@@ -330,6 +331,10 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
             if invalid:
                 sys.exit(2)
             if dry_run:
+                return
+            if counts["done"] == counts["cells"] and RunStore(Path(grid.output)).unwritable() is not None:
+                # a read-only store whose cells are all finished: nothing to write, nothing to refuse
+                _print_summary(cells, {"outcome": {}, "seconds": None, "cleaned": []}, counts["done"])
                 return
             grid_path = _save_grid(grid)
             if launcher == "slurm":
@@ -425,7 +430,13 @@ def _save_grid(grid) -> Path:
 
     from harness.fsutil import atomic_write_json
 
+    from harness.store import RunStore
+
     path = Path(grid.output).expanduser() / "sweeps" / f"{grid.ident}.grid.json"
+    why = RunStore(Path(grid.output)).unwritable()
+    if why is not None:
+        raise UserError(f"--output {grid.output} cannot be written ({why}), and cells of this grid are not finished "
+                        f"there; run the sweep with a writable --output (--status reads a read-only store)")
     atomic_write_json(path, asdict(grid))
     atomic_write_json(path.parent / "last.json", {"grid": path.name})
     return path

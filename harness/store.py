@@ -240,7 +240,8 @@ class RunStore:
     def unwritable(self) -> str | None:
         """Why nothing can be written in the store (its first folder that refuses a write), or None."""
         existing = self._existing()
-        probes = [existing] + [self.root / sub for sub in ("intermediate", "runs", "locks") if (self.root / sub).is_dir()]
+        probes = [existing] + [self.root / sub for sub in ("intermediate", "runs", "locks", "checkpoints", "features")
+                               if (self.root / sub).is_dir()]
         for folder in probes:
             try:
                 os.rmdir(tempfile.mkdtemp(prefix=".xharness-write-test.", dir=folder))

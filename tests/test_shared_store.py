@@ -96,3 +96,20 @@ def test_a_group_shares_reuses_and_resumes_and_an_outsider_reads(lab):
     lines = [line for line in (missing.stdout + missing.stderr).splitlines() if line.strip()]
     assert missing.returncode == 1 and len(lines) == 1, lines
     assert lines[0].startswith(f"error: --output {store} cannot be written") and "writable --output" in lines[0]
+
+
+def test_a_sweep_over_a_read_only_store(lab):
+    """Carol (outside the group) sweeps a grid the group finished: nothing to do, exit 0; a grid
+    with a cell still missing is refused in one line that names the store."""
+    store, run = lab["store"], lab["run"]
+    grid = ["--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de",
+            "--inter-epochs", "1", "--target-epochs", "2", "--output", store]
+    made = run(ALICE, "sweep", *grid)
+    assert made.returncode == 0, made.stdout + made.stderr
+    done = run(CAROL, "sweep", *grid, umask=0o022)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 done now, 1 reused" in done.stderr
+    more = run(CAROL, "sweep", *grid, "--seeds", "42,7", umask=0o022)
+    lines = [line for line in (more.stdout + more.stderr).splitlines() if line.strip().startswith("error")]
+    assert more.returncode == 1 and len(lines) == 1 and "Traceback" not in more.stderr, more.stdout + more.stderr
+    assert f"--output {store} cannot be written" in lines[0] and "writable --output" in lines[0]

@@ -284,10 +284,10 @@ def test_a_symbolic_link_at_a_lock_or_phase_path_is_refused(clean_store, tmp_pat
 
     other = tmp_path / "other"
     shutil.copytree(clean_store, other)
-    phase = sorted((other / "intermediate").iterdir())[0]
-    elsewhere = tmp_path / "elsewhere"
-    phase.rename(elsewhere)
-    phase.symlink_to(elsewhere)
+    for phase in sorted((other / "intermediate").iterdir()):  # the cell's phase 2 among them
+        elsewhere = tmp_path / f"elsewhere-{phase.name}"
+        phase.rename(elsewhere)
+        phase.symlink_to(elsewhere)
     result = invoke("run", *FAST, "--output", other)
     assert result.exit_code == 1 and "a phase folder" in one_error_line(result)
 

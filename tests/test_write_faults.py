@@ -170,10 +170,31 @@ def test_a_full_feature_cache_stops_the_run_with_one_line(tmp_path, mounts):
 
 
 def test_a_read_only_feature_cache_stops_the_run_with_one_line(tmp_path, mounts):
-    """Read-only from the start: the first entry (phase 2's) cannot be written, before any training."""
+    """Read-only from the start: the store's write check names the folder before any work."""
     store = tmp_path / "store"
     features = mounts.tmpfs(store / "features", "64k")
     mounts.read_only(features)
+    result = run(store)
+    the_error_line(result, f"--output {store} cannot be written ({features}: Read-only file system)",
+                   "run it with a writable --output")
+    assert not list(store.glob("intermediate/*")) and not checkpoints(store, "intermediate")
+    no_temporary_files(store)
+
+
+def test_a_feature_cache_turning_read_only_stops_the_run_with_one_line(tmp_path, mounts, monkeypatch):
+    """Read-only once phase 2 starts, after the write check: its first entry cannot be written."""
+    import harness.progress
+
+    store = tmp_path / "store"
+    features = mounts.tmpfs(store / "features", "64k")
+
+    class Saboteur(harness.progress.Reporter):
+        def log(self, message: str) -> None:
+            if message.startswith("phase 2: training on"):
+                mounts.read_only(features)
+            super().log(message)
+
+    monkeypatch.setattr(harness.progress, "Reporter", Saboteur)
     result = run(store)
     line = the_error_line(result, f"could not write the feature cache entry {features}", "read-only file system",
                           f"make {features} writable", "XHARNESS_FEATURE_CACHE=0", "run the same command again")

@@ -406,11 +406,13 @@ def _decode(header: dict[str, Any], tensors: dict[str, Any]) -> list[dict]:
             columns[name] = _split(inner, tensors[prefix + ".n"].tolist())
         elif codec.startswith("tuples"):
             width = int(codec[len("tuples"):])
-            some = tensors[prefix + ".some"].tolist()
-            if tensors[prefix].size != width * len(some):
+            some = tensors[prefix + ".some"]
+            if tensors[prefix].size != width * some.size:
                 raise ValueError("a tuple column's lengths do not add up")
-            rows = tensors[prefix].reshape(len(some), width).tolist()
-            items = [tuple(row) if present else None for row, present in zip(rows, some)]
+            flat = tensors[prefix]
+            items = list(zip(*(flat[j::width].tolist() for j in range(width)))) if width else [()] * some.size
+            for missing in (some == 0).nonzero()[0].tolist():
+                items[missing] = None
             columns[name] = _split(items, tensors[prefix + ".n"].tolist())
         elif codec == "json":
             columns[name] = [_untag(v) for v in json.loads(tensors[prefix].tobytes().decode("utf-8"))]

@@ -348,3 +348,23 @@ def test_importing_the_module_imports_neither_torch_nor_transformers():
     code = "import sys, harness.features; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_entry_gives_back_exactly_what_was_stored(tmp_path):
+    """Columns of every shape a kind makes (ids, nested ids, offsets with gaps, raw examples,
+    strings, None, big ints) come back equal and of the same types, tuples included."""
+    features = [
+        {"input_ids": [0, 5, 2], "choices": [[1, 2], [3]], "offsets": [None, (0, 3), (4, 7)], "label": 1,
+         "qa": {"id": "q1", "answers": [{"text": "a", "answer_start": 0}], 7: (1.5, None)}, "big": 2**70},
+        {"input_ids": [], "choices": [], "offsets": [], "label": None, "qa": {}, "big": -1, "extra": "only here"},
+        {"label": 0, "input_ids": [9], "choices": [[]], "offsets": [None], "qa": {"id": "q3"}, "big": 0},
+    ]
+    path = tmp_path / f"k{cache.SUFFIX}"
+    cache._store(path, "k", features)
+    back = cache.read_entry(path, "k")
+    assert back == features
+    for got, want in zip(back, features):
+        assert list(got) == list(want)  # key order kept
+        assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
+    assert type(back[0]["offsets"][1]) is tuple and type(back[0]["qa"][7]) is tuple
+    assert not path.read_bytes().startswith(b"\x80")  # not a pickle: a safetensors header

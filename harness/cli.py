@@ -212,6 +212,11 @@ CELL_OPTIONS = [
     click.option("--setting", multiple=True, metavar="NAME=VALUE",
         help="A setting of the task kind's own (repeatable), e.g. --setting query_max_length=64 for dual-encoder "
                    "targets; `xharness list` shows each kind's settings and defaults."),
+    click.option("--data-revision", multiple=True, metavar="NAME=COMMIT",
+        help="Read a hub dataset at another commit than the one its task pins (repeatable): TASK=COMMIT for "
+                   "the task's own dataset (e.g. xnli=<40-hex commit>), DATASET=COMMIT for every source reading "
+                   "that hub dataset (e.g. rajpurkar/squad=<commit>); a branch name is resolved to its commit. "
+                   "Recorded in results.json and part of the keys."),
     click.option("--speed", multiple=True, metavar="NAME=VALUE",
         help="How a cell is computed (repeatable; recorded in results.json as environment.speed, never part of a "
              "key, so a finished cell is reused whatever these say; bf16 and fp32 results differ by more than "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from harness.errors import DataFormatError, UserError
 from harness.formats import answer_problem, strict_answers
 from harness.fsutil import sha256_files
 from harness.plugins import Registered
-from harness.spec import Example, TaskSpec
+from harness.spec import Example, HubSource, TaskSpec, is_commit
 
 SOURCES = ("bundled", "local", "hub")
 
@@ -30,6 +30,8 @@ class TaskData:
     source: str
     needs: list[tuple[str, str]]  # (split, language) pairs the run will read
     files: dict[tuple[str, str], list[Path]] = field(default_factory=dict)
+    # --data-revision values that changed this task's hub sources (recorded, and keyed, when given)
+    revision_overrides: dict[str, str] = field(default_factory=dict)
     _loaded: dict[tuple[str, str], list[Example]] = field(default_factory=dict, repr=False)
 
     @property
@@ -45,14 +47,21 @@ class TaskData:
             "data_version": spec.data_version, "source": self.source,
         }
         if self.source == "hub":
-            base.update(dataset=spec.hub.path, config=spec.hub.config, revision=spec.hub.revision)
+            # each source as read: its dataset, config and the commit resolved for its revision
+            base.update(dataset=spec.hub.path, config=spec.hub.config, **_revision_identity(spec.hub))
             # a language read from another dataset; named only when a run reads one, so the keys of
             # runs that do not are as they were before per-language sources existed
             others = sorted({lang for _, lang in self.needs if lang in spec.hub.per_language})
             if others:
-                base["per_language"] = {lang: {"dataset": spec.hub.per_language[lang].path,
-                                               "config": spec.hub.per_language[lang].config_for(lang),
-                                               "revision": spec.hub.per_language[lang].revision} for lang in others}
+                base["per_language"] = {lang: _source_identity(spec.hub.per_language[lang], lang) for lang in others}
+            # the splits read from other datasets (XNLI trains on MNLI, QA tasks on SQuAD)
+            splits = sorted({split for split, lang in self.needs
+                             if lang not in spec.hub.per_language and split in spec.hub.per_split})
+            if splits:
+                base["per_split"] = {split: [{"dataset": s.path, "config": s.config, **_revision_identity(s)}
+                                             for s in spec.hub.sources_for(split)] for split in splits}
+            if self.revision_overrides:
+                base["revision_overrides"] = dict(sorted(self.revision_overrides.items()))
         else:
             paths = sorted({path for group in self.files.values() for path in group})
             common = Path(os.path.commonpath([str(p.parent) for p in paths]))
@@ -105,10 +114,14 @@ class TaskData:
 
 
 def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: str,
-                   data_dir: Path | None) -> TaskData:
-    """Resolve one task's data for the given (split, language) pairs, or raise UserError."""
+                   data_dir: Path | None, revision_overrides: dict[str, str] | None = None) -> TaskData:
+    """Resolve one task's data for the given (split, language) pairs, or raise UserError.
+
+    ``revision_overrides`` (``--data-revision``): the values already applied to ``task``'s hub
+    sources, recorded in the data identity.
+    """
     spec: TaskSpec = task.spec
-    data = TaskData(task, source, needs)
+    data = TaskData(task, source, needs, revision_overrides=dict(revision_overrides or {}))
     if source == "bundled":
         if spec.samples is None:
             raise UserError(f"task {spec.name!r} ships no bundled samples; use --data-dir or the hub")
@@ -219,7 +232,9 @@ def _load_hub_source(spec: TaskSpec, source, split: str, lang: str) -> list[Exam
 
     config = source.config_for(lang)
     try:
-        rows = datasets.load_dataset(source.path, config, split=source.splits[split], revision=source.revision)
+        # the commit recorded in the data identity, when one was resolved for a branch or ref
+        revision = resolve_revision(source.path, source.revision) or source.revision
+        rows = datasets.load_dataset(source.path, config, split=source.splits[split], revision=revision)
     except Exception as exc:  # offline, missing config, gated repo …: one line, not a traceback
         if not hub.hub_reachable():
             raise UserError(_offline_message(spec, source.path)) from None
@@ -233,3 +248,43 @@ def _load_hub_source(spec: TaskSpec, source, split: str, lang: str) -> list[Exam
         elif example is not None:
             examples.append(example)
     return examples
+
+
+def _source_identity(source: HubSource, lang: str) -> dict[str, Any]:
+    """One secondary hub source as read for ``lang``: dataset, config and revision."""
+    return {"dataset": source.path, "config": source.config_for(lang), **_revision_identity(source)}
+
+
+def _revision_identity(source: HubSource) -> dict[str, Any]:
+    """``revision``: the commit read. A pinned source's is its pin; a branch or ref (an unpinned
+    source, or ``--data-revision main``) is resolved to its commit where the hub or the local cache
+    says which, and then ``ref`` keeps what was asked for; unresolved, ``revision`` is the ref itself."""
+    resolved = resolve_revision(source.path, source.revision)
+    if resolved is None or resolved == source.revision:
+        return {"revision": source.revision}
+    return {"revision": resolved, "ref": source.revision or "main"}
+
+
+@lru_cache(maxsize=None)
+def resolve_revision(path: str, revision: str | None) -> str | None:
+    """The commit a hub dataset's ``revision`` (None: its default branch) stands for, or None if
+    neither the local hub cache nor the hub can say. A full commit stands for itself."""
+    if is_commit(revision):
+        return revision
+    ref = revision or "main"
+    cached = hub.hub_cache_dir() / f"datasets--{path.replace('/', '--')}" / "refs" / ref
+    try:
+        commit = cached.read_text(encoding="utf-8").strip()
+        if is_commit(commit):
+            return commit
+    except OSError:
+        pass
+    if not hub.hub_reachable():
+        return None
+    try:
+        from huggingface_hub import HfApi
+
+        commit = HfApi().dataset_info(path, revision=ref, timeout=10).sha
+    except Exception:  # unknown ref, gated repo, a network fault: the ref is recorded as asked
+        return None
+    return commit if is_commit(commit) else None

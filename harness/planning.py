@@ -10,7 +10,8 @@ import errno
 import json
 import os
 import re
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -515,25 +516,31 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         check_path_names("--data-dir", request.data_dir)
     data_dir = Path(request.data_dir).expanduser().resolve() if request.data_dir else None
 
+    revisions = parse_data_revisions(request.overrides.get("data_revision"))
+    (target, *inter), applied = apply_data_revisions([target, *inter], revisions, source)
     train_languages = plan_translated(request.overrides.get("translated"), inter, source)
     inter_data = []
     for task in inter:
         lang = task.spec.train_language
         # every training language's file is found (and later read) before any training starts
         needs = [("train", train_lang) for train_lang in train_languages.get(task.spec.name, [lang])]
-        inter_data.append(plan_task_data(task, [*needs, ("dev", lang)], source=source, data_dir=data_dir))
+        inter_data.append(plan_task_data(task, [*needs, ("dev", lang)], source=source, data_dir=data_dir,
+                                         revision_overrides=applied[task.spec.name]))
     untrained = not is_trained(target.spec.kind)
     train_lang = target.spec.train_language
     select_on = _select_on(request.overrides.get("select_on"), target, train_lang, languages, registry, source)
     needs = [] if untrained else [("train", train_lang), ("dev", train_lang)]
     if target.spec.kind == "bitext_mining":  # the threshold is chosen on each language's dev split
         needs += [("dev", lang) for lang in languages]
+    selection: list[str] = []
     if select_on != "en":  # read and checked before training, like every other split
-        needs += [("dev", lang) for lang in languages if lang != train_lang]
+        selection = selection_languages(target, [lang for lang in languages if lang != train_lang], source)
+        needs += [("dev", lang) for lang in selection if ("dev", lang) not in needs]
     needs += [("test", lang) for lang in languages]
     if kind_spec(target.spec.kind).pooled_test:  # the candidate pool holds every language's test data
         needs += [("test", lang) for lang in target.spec.languages if lang not in languages]
-    target_data = plan_task_data(target, needs, source=source, data_dir=data_dir)
+    target_data = plan_task_data(target, needs, source=source, data_dir=data_dir,
+                                 revision_overrides=applied[target.spec.name])
 
     model = resolve_model(request.model or preset.get("model") or "xlm-roberta-large", registry)
     # one task brings its own defaults; several share the protocol's and add how batches are drawn
@@ -573,6 +580,8 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         target_settings.update(kind_settings(target.spec, _by_model(dict(target.spec.defaults), model), given))
     if select_on != "en":  # only then: the keys of runs with the paper's selection stay as they were
         target_settings["select_on"] = select_on
+        if selection != [lang for lang in languages if lang != train_lang]:  # some lack dev data: keyed
+            target_settings["select_languages"] = selection
     registered_model = model.spec if model is not None else None
     code = {"intermediate": code_identity(registry, inter, registered_model) if inter else {},
             "target": code_identity(registry, [target], registered_model)}
@@ -599,6 +608,99 @@ def _select_on(value: str | None, target: Registered, train_lang: str, languages
         raise UserError(f"--select-on {choice} selects on the target languages' dev sets: give --languages "
                         f"at least one language besides {train_lang}")
     return choice
+
+
+def selection_languages(target: Registered, candidates: list[str], source: str) -> list[str]:
+    """The target languages ``--select-on target|both`` selects on: ``candidates`` less those whose
+    hub data has no dev split (UD's Kazakh, Tagalog, Thai and Yoruba), which are named on stderr in one
+    line; none left is a UserError. Local files and bundled samples are checked when they are found."""
+    hub_source = target.spec.hub
+    if source != "hub" or hub_source is None:
+        return list(candidates)
+    kept = [lang for lang in candidates if hub_source.has_split("dev", lang)]
+    skipped = [lang for lang in candidates if lang not in kept]
+    if not kept:
+        raise UserError(f"--select-on: {target.spec.name} on the hub has no dev split for {', '.join(skipped)}; "
+                        f"give --languages with some that have one, or --data-dir with dev files")
+    if skipped:
+        _note(f"note: --select-on: {target.spec.name} on the hub has no dev split for {', '.join(skipped)}; "
+              f"selecting on {', '.join(kept)} only")
+    return kept
+
+
+_NOTED: set[str] = set()
+
+
+def _note(line: str) -> None:
+    """One line on stderr, once a process (a sweep plans many cells alike)."""
+    if line not in _NOTED:
+        _NOTED.add(line)
+        print(line, file=sys.stderr)
+
+
+#: ``--data-revision NAME=REVISION``: a full commit, or a branch or tag (resolved and recorded).
+_REVISION = re.compile(r"[0-9a-f]{40}|(?![0-9a-f]+$)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
+
+
+def parse_data_revisions(values) -> dict[str, str]:
+    """``--data-revision TASK=COMMIT`` or ``DATASET=COMMIT`` (repeatable) as a mapping, checked for form."""
+    parsed: dict[str, str] = {}
+    for text in values or ():
+        name, sep, revision = str(text).partition("=")
+        name, revision = name.strip(), revision.strip()
+        if not sep or not name or not revision or not _REVISION.fullmatch(revision):
+            raise UserError(f"--data-revision {text!r}: give TASK=COMMIT or DATASET=COMMIT with a full 40-hex commit "
+                            f"(or a branch name), e.g. --data-revision xnli=<commit> or google/xtreme=<commit>")
+        if parsed.get(name, revision) != revision:
+            raise UserError(f"--data-revision names {name} twice, with {parsed[name]} and {revision}")
+        parsed[name] = revision
+    return parsed
+
+
+def apply_data_revisions(tasks: list[Registered], given: dict[str, str], source: str
+                         ) -> tuple[list[Registered], dict[str, dict[str, str]]]:
+    """``tasks`` with ``--data-revision`` applied to their hub sources, and the values each task took.
+
+    ``TASK=REV`` sets the revision of every source of that task that reads the task's own dataset
+    (its ``hub.path``); ``DATASET=REV`` that of every source reading that dataset, in any task of the
+    run (a task's own value wins). A name that matches nothing the run reads is a UserError.
+    """
+    applied: dict[str, dict[str, str]] = {task.spec.name: {} for task in tasks}
+    if not given:
+        return list(tasks), applied
+    if source != "hub":
+        where = "the bundled samples" if source == "bundled" else "files under --data-dir"
+        raise UserError(f"--data-revision picks a hub dataset's commit, but this run reads {where}; leave it out")
+    names = {task.spec.name for task in tasks}
+    read = sorted({s.path for task in tasks if task.spec.hub is not None for s in task.spec.hub.walk()})
+    for name in given:
+        if "/" in name and name not in read:
+            raise UserError(f"--data-revision {name}=...: no task of this run reads hub dataset {name} "
+                            f"(it reads {', '.join(read) or 'none'})")
+        if "/" not in name and name not in names:
+            raise UserError(f"--data-revision {name}=...: {name} is not a task of this run "
+                            f"({', '.join(sorted(names))}); give TASK=COMMIT or DATASET=COMMIT")
+    result = []
+    for task in tasks:
+        hub_source = task.spec.hub
+        if hub_source is None:
+            result.append(task)  # a task named here that has no hub source fails in plan_task_data
+            continue
+        used = applied[task.spec.name]
+        own = given.get(task.spec.name)
+
+        def revision_of(source_, own=own, main=hub_source.path, used=used, name=task.spec.name):
+            if own is not None and source_.path == main:
+                used[name] = own
+                return own
+            if source_.path in given:
+                used[source_.path] = given[source_.path]
+                return given[source_.path]
+            return source_.revision
+
+        changed = hub_source.with_revisions(revision_of)
+        result.append(replace(task, spec=replace(task.spec, hub=changed)) if used else task)
+    return result, applied
 
 
 def _slug(text: str) -> str:

@@ -6,8 +6,9 @@ registers them (see ``harness.plugins``) so a broken plugin is reported by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ class HubSource:
     ``convert(row, lang)`` turns one hub row into an example; it may return None to drop a
     row (a row of another language, say, where one config holds all languages), or a list when
     one row holds several examples.
-    ``revision`` pins the dataset version so results stay comparable. ``per_split`` gives
+    ``revision`` pins the dataset version so results stay comparable: a full 40-hex commit of the
+    dataset repository, with a comment beside it saying where the commit was seen (a shipped task's
+    sources have one, save those ``tests/test_hub_pins.py`` lists as unverified). ``per_split`` gives
     another source for some splits (XNLI trains on MNLI, which lives elsewhere); ``per_language``
     another source for some languages (a benchmark's added languages, held in another dataset),
     which then serves every split of that language.
@@ -40,11 +43,14 @@ class HubSource:
     :param convert: ``convert(row, lang)`` turns one hub row into an example, None (drop the row)
         or a list of examples.
     :param config: the hub config; may contain ``{lang}`` or ``{name}`` (None: the default config).
-    :param revision: the commit of the hub dataset to read, so results stay comparable.
+    :param revision: the commit of the hub dataset to read (a full 40-hex commit), so results stay
+        comparable; None reads the default branch as it is that day (its commit is recorded).
     :param per_split: another source (or several, read one after the other) for some of our splits.
     :param language_names: what ``{name}`` in ``config`` stands for, per language code (a
         language missing here uses its code).
     :param per_language: another source for some languages, serving every split of that language.
+    :param missing_splits: our splits the hub lacks for some languages, mapped to those languages
+        (UD's Thai has no dev set): ``--select-on target`` skips them.
     """
 
     path: str
@@ -55,6 +61,7 @@ class HubSource:
     per_split: Mapping[str, "HubSource | tuple[HubSource, ...]"] = field(default_factory=dict)
     language_names: Mapping[str, str] = field(default_factory=dict)
     per_language: Mapping[str, "HubSource"] = field(default_factory=dict)
+    missing_splits: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def sources_for(self, split: str, lang: str | None = None) -> tuple["HubSource", ...]:
         """The source(s) of one split (and language); several are read one after the other
@@ -67,6 +74,47 @@ class HubSource:
     def config_for(self, lang: str) -> str | None:
         """The config for a language; ``{name}`` is its entry in ``language_names``."""
         return self.config.format(lang=lang, name=self.language_names.get(lang, lang)) if self.config else None
+
+    def has_split(self, split: str, lang: str) -> bool:
+        """Whether the hub holds our ``split`` for ``lang`` (every source it is read from has it)."""
+        if lang in self.missing_splits.get(split, ()):
+            return False
+        if lang in self.per_language:
+            return self.per_language[lang].has_split(split, lang)
+        return all(split in s.splits and lang not in s.missing_splits.get(split, ())
+                   for s in self.sources_for(split, lang))
+
+    def walk(self) -> Iterator["HubSource"]:
+        """This source and every source nested in it (``per_split``, ``per_language``), each once."""
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            source = stack.pop(0)
+            if id(source) in seen:
+                continue
+            seen.add(id(source))
+            yield source
+            for chosen in source.per_split.values():
+                stack.extend(chosen if isinstance(chosen, tuple) else (chosen,))
+            stack.extend(source.per_language.values())
+
+    def with_revisions(self, revision_of: Callable[["HubSource"], str | None]) -> "HubSource":
+        """A copy in which this source and every nested one read ``revision_of(source)``."""
+        def one(source: "HubSource | tuple[HubSource, ...]"):
+            return tuple(s.with_revisions(revision_of) for s in source) if isinstance(source, tuple) \
+                else source.with_revisions(revision_of)
+        return replace(self, revision=revision_of(self),
+                       per_split={split: one(chosen) for split, chosen in self.per_split.items()},
+                       per_language={lang: one(chosen) for lang, chosen in self.per_language.items()})
+
+
+#: A full commit of a hub repository: what ``HubSource.revision`` pins.
+COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def is_commit(revision: str | None) -> bool:
+    """Whether ``revision`` is a full 40-hex commit (not a branch, tag or ``refs/convert/parquet``)."""
+    return bool(revision) and COMMIT.fullmatch(str(revision)) is not None
 
 
 @dataclass(frozen=True)

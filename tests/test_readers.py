@@ -106,7 +106,7 @@ def test_hub_source_asks_for_the_right_dataset_and_converts_rows(registry, monke
     assert hellaswag.load("dev", "en") == [{"context": "A man", "choices": ["he w", "he x", "he y", "he z"],
                                             "label": 2}]  # the unlabelled row is dropped
     assert calls == [("google/xtreme", "PAWS-X.de", "test", None),
-                     ("Rowan/hellaswag", None, "validation", "refs/convert/parquet")]
+                     ("Rowan/hellaswag", None, "validation", "218ec52e09a7e7462a5400043bb9a69a41d06b76")]
     assert pawsx.identity["dataset"] == "google/xtreme" and pawsx.identity["source"] == "hub"
 
 

@@ -55,8 +55,9 @@ HELLASWAG = TaskSpec(
     samples=SAMPLES / "hellaswag",
     hub=HubSource(
         path="Rowan/hellaswag",
-        # The dataset was a loading script; datasets >= 4 reads the hub's parquet conversion.
-        revision="refs/convert/parquet",
+        # main is parquet now (it was a loading script): https://huggingface.co/datasets/Rowan/hellaswag/tree/218ec52e09a7e7462a5400043bb9a69a41d06b76,
+        # seen pinned in public GitHub code (stored code index, file ids 56482169125, 54815398623, 68892893066)
+        revision="218ec52e09a7e7462a5400043bb9a69a41d06b76",
         splits={"train": "train", "dev": "validation"},
         convert=from_hub,
     ),

@@ -58,7 +58,10 @@ MNLI = TaskSpec(
     local=LocalSource(file=_mnli_file, read=read_mnli, roots=("", "mnli", "glue_data", "xnli")),
     samples=SAMPLES / "mnli",
     translated_train=XNLI_MT,
+    # nyu-mll/glue @ bcdcba79… (parquet): https://huggingface.co/datasets/nyu-mll/glue/tree/bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c,
+    # seen pinned in https://github.com/SkAndMl/intelif/blob/608e3efd85164d75564c16dcbf1c7a46d3b71085/training/data.py
     hub=HubSource(path="nyu-mll/glue", config="mnli", splits={"train": "train", "dev": "validation_matched"},
+                  revision="bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c",
                   convert=lambda row, lang: {"text": row["premise"], "text_pair": row["hypothesis"],
                                              "label": int(row["label"])}),
     defaults=INTERMEDIATE,
@@ -81,7 +84,9 @@ QQP = TaskSpec(
     local=LocalSource(file=_files({"train": "QQP/train.tsv", "dev": "QQP/dev.tsv"}), read=read_qqp,
                       roots=("", "qqp", "glue_data")),
     samples=SAMPLES / "qqp",
+    # nyu-mll/glue @ bcdcba79…: as MNLI above
     hub=HubSource(path="nyu-mll/glue", config="qqp", splits={"train": "train", "dev": "validation"},
+                  revision="bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c",
                   convert=lambda row, lang: {"text": row["question1"], "text_pair": row["question2"],
                                              "label": int(row["label"])}),
     defaults=INTERMEDIATE,
@@ -105,7 +110,11 @@ SQUAD = TaskSpec(
                       read=lambda path, split, lang: read_squad_json(path), roots=("", "squad", "mlqa")),
     samples=SAMPLES / "squad",
     translated_train=MLQA_TRANSLATE_TRAIN,
-    hub=HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_squad_hub),
+    # rajpurkar/squad @ 7b6d24c4… (parquet, default config plain_text, the same spelling as the xtreme plugin's):
+    # https://huggingface.co/datasets/rajpurkar/squad/tree/7b6d24c440a36b6815f21b70d25016731768db1f, seen pinned in
+    # public GitHub code (stored code index, file ids 70958050843, 59542605032; cache folder in 55496564768)
+    hub=HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_squad_hub,
+                  revision="7b6d24c440a36b6815f21b70d25016731768db1f"),
     defaults=INTERMEDIATE,
 )
 
@@ -132,7 +141,8 @@ COSMOSQA = TaskSpec(
     local=LocalSource(file=_files({"train": "train.csv", "dev": "valid.csv"}), read=read_cosmosqa,
                       roots=("", "cosmosqa")),
     samples=SAMPLES / "cosmosqa",
-    # a loading-script dataset: datasets >= 4 reads the hub's parquet conversion
+    # a loading-script dataset: datasets >= 4 reads the hub's parquet conversion. UNVERIFIED: that branch
+    # moves and none of its commits was found in stored material; the commit read is recorded
     hub=HubSource(path="allenai/cosmos_qa", revision="refs/convert/parquet",
                   splits={"train": "train", "dev": "validation"}, convert=lambda row, lang: _cosmos(row)),
     defaults=INTERMEDIATE,
@@ -169,7 +179,10 @@ COMMONSENSEQA = TaskSpec(
     local=LocalSource(file=_files({"train": "train_rand_split.jsonl", "dev": "dev_rand_split.jsonl"}),
                       read=read_commonsenseqa, roots=("", "commonsenseqa")),
     samples=SAMPLES / "commonsenseqa",
+    # tau/commonsense_qa @ 94630fe3… (parquet): https://huggingface.co/datasets/tau/commonsense_qa/tree/94630fe30dad47192a8546eb75f094926d47e155,
+    # seen pinned in https://github.com/SkAndMl/intelif/blob/608e3efd85164d75564c16dcbf1c7a46d3b71085/training/data.py
     hub=HubSource(path="tau/commonsense_qa", splits={"train": "train", "dev": "validation"},
+                  revision="94630fe30dad47192a8546eb75f094926d47e155",
                   convert=lambda row, lang: _csqa(row)),
     defaults=INTERMEDIATE,
 )
@@ -184,7 +197,10 @@ SQUAD_V2 = TaskSpec(
     local=LocalSource(file=_files({"train": "train-v2.0.json", "dev": "dev-v2.0.json"}),
                       read=lambda path, split, lang: read_squad_json(path), roots=("", "squad_v2", "squad")),
     samples=SAMPLES / "squad_v2",
-    hub=HubSource(path="rajpurkar/squad_v2", splits={"train": "train", "dev": "validation"}, convert=from_squad_hub),
+    # rajpurkar/squad_v2 @ 3ffb306f… (parquet): https://huggingface.co/datasets/rajpurkar/squad_v2/tree/3ffb306f725f7d2ce8394bc1873b24868140c412,
+    # seen pinned in public GitHub code (stored code index, file ids 61001193718, 67021107491, 70265370170)
+    hub=HubSource(path="rajpurkar/squad_v2", splits={"train": "train", "dev": "validation"}, convert=from_squad_hub,
+                  revision="3ffb306f725f7d2ce8394bc1873b24868140c412"),
     defaults=INTERMEDIATE,
 )
 
@@ -226,8 +242,14 @@ def _anli_files(split: str, lang: str) -> tuple[str, ...]:
     return rounds + ("MNLI/train.tsv", "snli_1.0/snli_1.0_train.jsonl") if split == "train" else rounds
 
 
+#: facebook/anli @ 8e4813d8… (parquet): https://huggingface.co/datasets/facebook/anli/tree/8e4813d81f46d313dac7892e1c28076917cfcdf9,
+#: seen pinned in public GitHub code (stored code index, file ids 70109030241, 59988437199)
+ANLI_REVISION = "8e4813d81f46d313dac7892e1c28076917cfcdf9"
+
+
 def _anli_hub(round_: int) -> HubSource:
     return HubSource(path="facebook/anli", splits={"train": f"train_r{round_}", "dev": f"dev_r{round_}"},
+                     revision=ANLI_REVISION,
                      convert=lambda row, lang: {"text": row["premise"], "text_pair": row["hypothesis"],
                                                 "label": int(row["label"])})
 
@@ -239,9 +261,14 @@ ANLI_PLUS = TaskSpec(
     local=LocalSource(file=_anli_files, read=read_anli_plus, roots=("", "anli", "glue_data", "mnli", "snli")),
     samples=SAMPLES / "anli",
     hub=HubSource(path="facebook/anli", splits={"train": "train_r1", "dev": "dev_r1"}, convert=lambda row, lang: None,
+                  revision=ANLI_REVISION,
                   per_split={
                       "train": (_anli_hub(1), _anli_hub(2), _anli_hub(3), MNLI.hub,
+                                # stanfordnlp/snli @ cdb5c3d5… (parquet):
+                                # https://huggingface.co/datasets/stanfordnlp/snli/tree/cdb5c3d5eed6ead6e5a341c8e56e669bb666725b,
+                                # seen pinned in https://github.com/SkAndMl/intelif/blob/608e3efd85164d75564c16dcbf1c7a46d3b71085/training/data.py
                                 HubSource(path="stanfordnlp/snli", splits={"train": "train"},
+                                          revision="cdb5c3d5eed6ead6e5a341c8e56e669bb666725b",
                                           convert=lambda row, lang: None if int(row["label"]) < 0 else
                                           {"text": row["premise"], "text_pair": row["hypothesis"],
                                            "label": int(row["label"])})),

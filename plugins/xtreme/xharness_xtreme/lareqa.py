@@ -171,8 +171,11 @@ def xquad_r_from_hub(row: dict, lang: str) -> list[dict]:
     return [{"query": row["question"], "id": qid, "key": qid}] + candidates
 
 
-SQUAD_HUB = HubSource(path="rajpurkar/squad", config="plain_text", splits={"train": "train", "dev": "validation"},
-                      convert=pair_from_hub)
+# rajpurkar/squad @ 7b6d24c4…: https://huggingface.co/datasets/rajpurkar/squad/tree/7b6d24c440a36b6815f21b70d25016731768db1f
+# (parquet; seen pinned in public GitHub code, stored code index: file ids 70958050843, 59542605032, and as
+# the datasets cache folder squad/plain_text/0.0.0/7b6d24c…/ in 55496564768). Default config (plain_text).
+SQUAD_HUB = HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"},
+                      revision="7b6d24c440a36b6815f21b70d25016731768db1f", convert=pair_from_hub)
 
 LAREQA = TaskSpec(
     name="lareqa",
@@ -185,7 +188,10 @@ LAREQA = TaskSpec(
     local=LocalSource(file=lareqa_file, read=read_lareqa, roots=("", "squad", "lareqa")),
     samples=SAMPLES / "lareqa",
     hub=HubSource(path="google-research-datasets/xquad_r", config="{lang}", splits={"test": "validation"},
-                  revision="c00305ec2cebd143c2db2c391ef8108ef74e82a9",  # "Convert dataset to Parquet"
+                  # the merged "Convert dataset to Parquet" commit (c00305ec…, pinned before, still held the
+                  # loading script): https://huggingface.co/datasets/google-research-datasets/xquad_r/tree/c6be7814d83f0bf3bfdf6858c2f7bb1d779b6440
+                  # (as given in the issue "Data exactly as published"; not re-checked against a stored page)
+                  revision="c6be7814d83f0bf3bfdf6858c2f7bb1d779b6440",
                   convert=xquad_r_from_hub, per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB}),
     # XTREME-R scripts/train_lareqa.sh (google-research/xtreme @ e23cf42): lr 2e-5, 3 epochs, batch 4 with
     # 4 accumulation steps, questions 96 tokens, answers 256 (352 in all).

@@ -215,12 +215,14 @@ MEWSLIX = TaskSpec(
     train_language="en",
     local=LocalSource(file=mewslix_file, read=read_mewslix, roots=("", "mewslix")),
     samples=SAMPLES / "mewslix",
+    # izhx/mewsli-x: UNVERIFIED, no commit found in stored material; main is read, its commit recorded
     hub=HubSource(
-        path="izhx/mewsli-x", config="wikipedia_pairs", splits={"train": "train", "dev": "validation"},
+        path="izhx/mewsli-x", config="wikipedia_pairs", revision=None, splits={"train": "train", "dev": "validation"},
         convert=pair_from_hub,
         per_split={"test": (
-            HubSource(path="izhx/mewsli-x", config="{lang}", splits={"test": "test"}, convert=mentions_from_hub),
-            HubSource(path="izhx/mewsli-x", config="candidate_entities", splits={"test": "test"},
+            HubSource(path="izhx/mewsli-x", config="{lang}", revision=None, splits={"test": "test"},
+                      convert=mentions_from_hub),
+            HubSource(path="izhx/mewsli-x", config="candidate_entities", revision=None, splits={"test": "test"},
                       convert=candidate_from_hub),
         )},
     ),

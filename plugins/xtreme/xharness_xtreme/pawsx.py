@@ -54,7 +54,9 @@ PAWSX = TaskSpec(
     local=LocalSource(file=pawsx_file, read=read_pawsx_tsv, roots=("", "pawsx", "paws-x")),
     samples=SAMPLES / "pawsx",
     hub=HubSource(
+        # google/xtreme: UNVERIFIED, no parquet commit found in stored material; main is read, its commit recorded
         path="google/xtreme",
+        revision=None,
         config="PAWS-X.{lang}",
         splits={"train": "train", "dev": "validation", "test": "test"},
         convert=from_hub,

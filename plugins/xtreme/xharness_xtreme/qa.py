@@ -51,11 +51,19 @@ def mlqa_file(split: str, lang: str) -> str:
     return SQUAD_FILES[split]
 
 
-SQUAD_HUB = HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_hub)
+# rajpurkar/squad @ 7b6d24c4…: https://huggingface.co/datasets/rajpurkar/squad/tree/7b6d24c440a36b6815f21b70d25016731768db1f
+# (parquet; seen pinned in public GitHub code, stored code index: file ids 70958050843, 59542605032, and as
+# the datasets cache folder squad/plain_text/0.0.0/7b6d24c…/ in 55496564768). Default config (plain_text).
+SQUAD_HUB = HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_hub,
+                      revision="7b6d24c440a36b6815f21b70d25016731768db1f")
 #: XTREME-R's added XQuAD language(s), in its order.
 XQUAD_XTREME_R = ("ro",)
 #: XQuAD as released (``xquad.<lang>``), for the languages google/xtreme's ``XQuAD.*`` lacks.
-XQUAD_R_HUB = HubSource(path="google/xquad", config="xquad.{lang}", splits={"test": "validation"}, convert=from_hub)
+# google/xquad @ 51adfef1…: https://huggingface.co/datasets/google/xquad/tree/51adfef1c1287aab1d2d91b5bead9bcfb9c68583,
+# MTEB's pin (https://github.com/embeddings-benchmark/mteb/blob/a663373c910d64f8401c5873569592c7f3906eaa/mteb/tasks/retrieval/multilingual/x_qu_ad_retrieval.py),
+# loaded there without remote code (parquet form inferred, not seen on a stored hub page)
+XQUAD_R_HUB = HubSource(path="google/xquad", config="xquad.{lang}", splits={"test": "validation"}, convert=from_hub,
+                        revision="51adfef1c1287aab1d2d91b5bead9bcfb9c68583")
 
 XQUAD = TaskSpec(
     name="xquad",
@@ -68,7 +76,11 @@ XQUAD = TaskSpec(
     local=LocalSource(file=lambda split, lang: SQUAD_FILES.get(split) or f"xquad.{lang}.json",
                       read=read_squad, roots=("", "squad", "xquad")),
     samples=SAMPLES,
+    # google/xtreme: UNVERIFIED, no parquet commit found in stored material (only a script-era README at
+    # https://huggingface.co/datasets/google/xtreme/raw/34615c6abbc47920f11b596880590909730b02ef/README.md);
+    # the default branch is read and its commit recorded (tests/test_hub_pins.py lists it).
     hub=HubSource(path="google/xtreme", config="XQuAD.{lang}", splits={"test": "validation"}, convert=from_hub,
+                  revision=None,
                   per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB},
                   per_language={lang: XQUAD_R_HUB for lang in XQUAD_XTREME_R}),
     defaults=DEFAULTS,
@@ -83,7 +95,9 @@ MLQA = TaskSpec(
     metric="mlqa",
     local=LocalSource(file=mlqa_file, read=read_squad, roots=("", "squad", "mlqa")),
     samples=SAMPLES,
+    # google/xtreme: unverified, unpinned (see XQUAD above)
     hub=HubSource(path="google/xtreme", config="MLQA.{lang}.{lang}", splits={"test": "test"}, convert=from_hub,
+                  revision=None,
                   per_split={"train": SQUAD_HUB, "dev": SQUAD_HUB}),
     defaults=DEFAULTS,
     target_dev="local",  # the hub source reads SQuAD's dev set for every language
@@ -99,7 +113,8 @@ TYDIQA = TaskSpec(
     local=LocalSource(file=lambda split, lang: "tydiqa-goldp-v1.1-train.json" if split == "train"
                       else "tydiqa-goldp-v1.1-dev.json", read=read_tydiqa, roots=("", "tydiqa")),
     samples=SAMPLES / "tydiqa",
-    hub=HubSource(path="google/xtreme", config="tydiqa", splits={"train": "train", "dev": "validation",
+    # google/xtreme: unverified, unpinned (see XQUAD above)
+    hub=HubSource(path="google/xtreme", config="tydiqa", revision=None, splits={"train": "train", "dev": "validation",
                                                                 "test": "validation"}, convert=from_tydiqa_hub),
     defaults=DEFAULTS,
 )

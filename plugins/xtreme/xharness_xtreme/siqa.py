@@ -65,7 +65,10 @@ SIQA = TaskSpec(
     samples=SAMPLES / "siqa",
     hub=HubSource(
         path="allenai/social_i_qa",
-        # The dataset is a loading script; datasets >= 4 reads the hub's parquet conversion.
+        # The dataset is a loading script; datasets >= 4 reads the hub's parquet conversion. UNVERIFIED: that
+        # branch moves and none of its commits was found in stored material; the commit read is recorded
+        # (a parquet copy, lighteval/siqa @ 54c6a1f8cb6daf4f5abf24a601852612fb35eb25, was seen pinned in public
+        # code, stored code index file id 60418786713, but is another dataset and is not used here).
         revision="refs/convert/parquet",
         splits={"train": "train", "dev": "validation"},
         convert=from_hub,

@@ -83,9 +83,16 @@ XCOPA = TaskSpec(
         path="cambridgeltl/xcopa",
         config="{lang}",
         splits={"dev": "validation", "test": "test"},
-        revision="042f78955ba48e6404616762fa6e05e839c3907a",  # "Convert dataset to Parquet (#3)"
+        # "Convert dataset to Parquet (#3)": https://huggingface.co/datasets/cambridgeltl/xcopa/blob/042f78955ba48e6404616762fa6e05e839c3907a/README.md
+        # (cited in public GitHub material, stored code index file ids 68368847792, 70178701124)
+        revision="042f78955ba48e6404616762fa6e05e839c3907a",
         convert=from_hub,
+        # English COPA from SuperGLUE, parquet at aps/super_glue @ 3de24cf8…:
+        # https://huggingface.co/datasets/aps/super_glue/tree/3de24cf8022e94f4ee4b9d55a6f539891524d646, seen pinned
+        # (loaded at that revision, beside a note that script datasets will not pin) in public GitHub code, stored
+        # code index file ids 60418786713, 70685200996
         per_language={"en": HubSource(path="aps/super_glue", config="copa",
+                                      revision="3de24cf8022e94f4ee4b9d55a6f539891524d646",
                                       splits={"train": "train", "dev": "validation"}, convert=from_hub)},
     ),
     # XTREME-R scripts/train_xcopa.sh (google-research/xtreme @ c061466): 5 epochs, max length 128;

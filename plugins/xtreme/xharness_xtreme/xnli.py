@@ -73,11 +73,16 @@ XNLI = TaskSpec(
     local=LocalSource(file=xnli_file, read=read_xnli, roots=("", "xnli")),
     samples=SAMPLES / "xnli",
     hub=HubSource(
+        # google/xtreme: UNVERIFIED, no parquet commit found in stored material; main is read, its commit recorded
         path="google/xtreme",
+        revision=None,
         config="XNLI",
         splits={"dev": "validation", "test": "test"},
         convert=from_xtreme_hub,
+        # nyu-mll/glue @ bcdcba79… (parquet): https://huggingface.co/datasets/nyu-mll/glue/tree/bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c,
+        # seen pinned in https://github.com/SkAndMl/intelif/blob/608e3efd85164d75564c16dcbf1c7a46d3b71085/training/data.py
         per_split={"train": HubSource(path="nyu-mll/glue", config="mnli", splits={"train": "train"},
+                                      revision="bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c",
                                       convert=from_glue_mnli)},
     ),
     defaults={"epochs": 2, "batch_size": 32, "max_length": 256, "lr": 1e-5},

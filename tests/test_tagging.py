@@ -27,7 +27,7 @@ def _conllu_words(path):
     return sentences + ([words] if words else [])
 
 
-def test_udpos_reads_real_conllu_and_skips_multiword_tokens(registry, shared_data):
+def test_udpos_reads_real_conllu_with_multiword_tokens_fused(registry, shared_data):
     udpos = registry.task("target", "udpos")
     assert len(udpos.spec.languages) == 33 and len(registry.task("target", "panx").spec.languages) == 40
     data = plan_task_data(udpos, [("test", "de"), ("dev", "en"), ("test", "zh")], source="local",
@@ -35,8 +35,10 @@ def test_udpos_reads_real_conllu_and_skips_multiword_tokens(registry, shared_dat
     german = data.load("test", "de")
     reference = _conllu_words(shared_data / "udpos" / "de_gsd-ud-test.conllu")
     assert len(german) == len(reference) == 300
-    assert [list(zip(s["words"], s["tags"])) for s in german] == reference
-    assert "im" not in german[0]["words"][18:20]  # "im" is the multi-word token 19-20: "in" + "dem"
+    # the syntactic words (--setting ud_tokens=split); tests/test_ud_preprocessing.py tests the rest
+    assert [list(zip(s.get("split_words", s["words"]), s.get("split_tags", s["tags"]))) for s in german] == reference
+    # the multi-word token 19-20 of the second sentence ("in" + "dem") is one word, as in XTREME
+    assert german[1]["words"][18] == "im" and german[1]["split_words"][18:20] == ["in", "dem"]
 
 
 def test_panx_reads_the_real_files(registry, shared_data):

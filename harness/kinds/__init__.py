@@ -37,6 +37,13 @@ def _dual_encoder_settings(values) -> None:
         raise ValueError(f"scale must be positive, not {values['scale']}")
 
 
+def _tagging_settings(values) -> None:
+    if values["ud_tokens"] not in ("fused", "split"):
+        raise ValueError(f"ud_tokens must be fused or split, not {values['ud_tokens']!r}")
+    if values["label_piece"] not in ("first", "first_nonempty"):
+        raise ValueError(f"label_piece must be first or first_nonempty, not {values['label_piece']!r}")
+
+
 #: The core's kinds, registered by the built-in plugin.
 BUILTIN: tuple[KindSpec, ...] = (
     KindSpec("classification", "sentence(-pair) classification on the first token",
@@ -44,7 +51,11 @@ BUILTIN: tuple[KindSpec, ...] = (
     KindSpec("multiple_choice", "one score per (context, choice) pair, softmax over the choices",
              "harness.kinds.multiple_choice:KIND", check=_choices),
     KindSpec("tagging", "one label per word (first sub-token), seqeval F1",
-             "harness.kinds.tagging:KIND", check=_labelled),
+             "harness.kinds.tagging:KIND", check=_labelled,
+             # ud_tokens: a UD multi-word token is one word (XTREME's reading) or its syntactic
+             # words (a reader's split_words); label_piece: the word's label sits on its first
+             # sub-token (XTREME) or its first that is not bare whitespace (docs/udpos.md)
+             settings={"ud_tokens": "fused", "label_piece": "first"}, check_settings=_tagging_settings),
     KindSpec("span_qa", "extractive QA: answer span start and end over sliding windows",
              "harness.kinds.span_qa:KIND"),
     KindSpec("masked_lm", "masked-language-model training on raw text (intermediate only)",

@@ -1,7 +1,17 @@
 """Token tagging (UDPOS, PAN-X, CCG): one tag per word.
 
 The first sub-word of each word carries the word's label; the other sub-words are ignored by
-the loss (-100). A sentence longer than the maximum length is cut into consecutive windows of
+the loss (-100). Two settings of the kind (``--setting NAME=VALUE``, in the run's key, its
+record and the feature cache's key; docs/udpos.md):
+
+* ``label_piece``: ``first`` (XTREME's featurisation, the default) labels the first sub-word,
+  even a bare "▁" that XLM-R's sentencepiece puts before most Chinese and Japanese words;
+  ``first_nonempty`` labels the word's first sub-word that is not bare whitespace (the first
+  one when all are).
+* ``ud_tokens``: ``fused`` (the default) tags the words a reader gives in ``words``/``tags``
+  (UDPOS: XTREME's fused multi-word tokens); ``split`` reads an example's ``split_words``/
+  ``split_tags`` where it has them (UDPOS: the treebank's syntactic words, "zu dem" for "zum").
+ A sentence longer than the maximum length is cut into consecutive windows of
 whole words, so every word is predicted (nothing is truncated). Predictions are mapped back from
 windows to words, and scored with seqeval F1 as XTREME scores them.
 """
@@ -51,6 +61,31 @@ def _word_pieces(tokenizer, words: list[str]) -> list[list[int]]:
     return [p if p else [tokenizer.unk_token_id] for p in pieces]
 
 
+def _label_offsets(tokenizer, pieces: list[list[int]], setting: str, blank: dict[int, bool]) -> list[int]:
+    """Which sub-word of each word carries its label: 0, or with ``first_nonempty`` the first that
+    decodes to more than whitespace (0 when none does); ``blank`` caches the decoding per id."""
+    if setting == "first":
+        return [0] * len(pieces)
+    offsets = []
+    for word in pieces:
+        for index, piece in enumerate(word):
+            if piece not in blank:
+                blank[piece] = not tokenizer.decode([piece]).strip()
+            if not blank[piece]:
+                offsets.append(index)
+                break
+        else:
+            offsets.append(0)
+    return offsets
+
+
+def _words_and_tags(example: dict, ud_tokens: str) -> tuple[list[str], list[str]]:
+    """The words the run tags: a reader's ``split_words`` with ``ud_tokens=split``, where it gives them."""
+    if ud_tokens == "split" and "split_words" in example:
+        return example["split_words"], example["split_tags"]
+    return example["words"], example["tags"]
+
+
 def _special_frame(tokenizer) -> tuple[list[int], list[int]]:
     """The special tokens the tokenizer puts before and after a single sequence."""
     bare = tokenizer("a", add_special_tokens=False)["input_ids"]
@@ -68,15 +103,19 @@ class Tagging(TaskKind):
         label_ids = {tag: i for i, tag in enumerate(spec.labels)}
         prefix, suffix = _special_frame(tokenizer)
         lead, budget = len(prefix), max(1, max_length - len(prefix) - len(suffix))
+        ud_tokens = spec.defaults.get("ud_tokens", "fused")
+        label_piece = spec.defaults.get("label_piece", "first")
+        blank: dict[int, bool] = {}
         features = []
         for index, example in enumerate(examples):
-            words, tags = example["words"], example["tags"]
+            words, tags = _words_and_tags(example, ud_tokens)
             unknown = sorted(set(tags) - set(label_ids))
             if unknown and OTHER in label_ids:  # an open tag set: rare tags share one label
                 tags = [t if t in label_ids else OTHER for t in tags]
             elif unknown:
                 raise UserError(f"{spec.name}: tag(s) {', '.join(unknown)} are not among the task's labels")
             pieces = _word_pieces(tokenizer, words)
+            offsets = _label_offsets(tokenizer, pieces, label_piece, blank)
             start = 0
             while start < len(words):
                 ids: list[int] = []
@@ -85,7 +124,8 @@ class Tagging(TaskKind):
                 while end < len(words) and (not ids or len(ids) + len(pieces[end]) <= budget):
                     word = pieces[end][:budget]  # a single over-long word keeps its first pieces
                     ids.extend(word)
-                    labels.extend([label_ids[tags[end]]] + [IGNORE] * (len(word) - 1))
+                    at = min(offsets[end], len(word) - 1)
+                    labels.extend([IGNORE] * at + [label_ids[tags[end]]] + [IGNORE] * (len(word) - 1 - at))
                     end += 1
                 full = prefix + ids + suffix
                 row_labels = [IGNORE] * lead + labels + [IGNORE] * len(suffix)

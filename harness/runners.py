@@ -295,7 +295,11 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
 
 
 def selection_languages(plan: Plan) -> list[str]:
-    """The target languages whose dev sets ``--select-on target|both`` selects on."""
+    """The target languages whose dev sets ``--select-on target|both`` selects on: those planning
+    kept (languages without a dev split on the hub are left out there, and named)."""
+    kept = plan.target_settings.get("select_languages")
+    if kept is not None:
+        return list(kept)
     return [lang for lang in plan.languages if lang != plan.target.spec.train_language]
 
 

@@ -60,6 +60,8 @@ def problem(folder: Path, *, quick: bool = False) -> str | None:
         return f"its {MANIFEST} is unreadable"
     for name, size, digest in entries:
         path = folder / name
+        if path.is_symlink():  # the store never makes one: it would read (or show) another file
+            return f"{name} is a symbolic link"
         if not path.is_file():
             return f"{name} is missing"
         if path.stat().st_size != size:

@@ -258,6 +258,9 @@ def test_select_on_target_plans_a_hub_ud_run_without_the_missing_dev_sets(regist
                          languages=["en", "de", "kk", "yo"], overrides={"select_on": "target"})
     plan = plan_run(request, registry)
     assert plan.target_settings["select_languages"] == ["de"]
+    from harness.runners import selection_languages
+
+    assert selection_languages(plan) == ["de"]  # what the run scores after every epoch
     assert ("dev", "kk") not in plan.target.needs and ("dev", "de") in plan.target.needs
     assert plan.target.load("dev", "de") == [{"words": ["Hallo", "."], "tags": ["NOUN", "PUNCT"]}]
     assert ("udpos.Kazakh", "validation") not in asked

@@ -292,6 +292,20 @@ def test_a_symbolic_link_at_a_lock_or_phase_path_is_refused(clean_store, tmp_pat
     assert result.exit_code == 1 and "a phase folder" in one_error_line(result)
 
 
+def test_a_result_replaced_by_a_link_is_not_believed(clean_store, tmp_path):
+    """Even a link to a file with the very bytes the manifest lists: a sealed folder holds files."""
+    store = tmp_path / "store"
+    shutil.copytree(clean_store, store)
+    for results in store.glob("runs/*/results.json"):
+        copy = tmp_path / f"{results.parent.name}.json"
+        shutil.copy(results, copy)
+        results.unlink()
+        results.symlink_to(copy)
+    result = invoke("run", *FAST, "--output", store)
+    assert result.exit_code == 0, result.output
+    assert "results.json is a symbolic link" in result.output and "moved it to" in result.output
+
+
 def test_temporary_files_of_a_killed_process_are_removed_by_the_next_run(clean_store, tmp_path):
     """A writer's temporary names carry its host and pid: one whose process is gone is removed,
     one whose process still runs is left alone, whatever folder of the store it is in."""

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+from asuser import ensure_user, run_as
 from clicheck import one_error_line
 from click.testing import CliRunner
 
@@ -396,58 +397,25 @@ def test_an_immutable_cache_is_one_line_naming_the_folder(tmp_path, monkeypatch)
 USER = "xhtest"
 
 
-def _ordinary_user_python(folder):
-    """A Python that user ``xhtest`` can run with this checkout's packages (the venv's interpreter
-    may lie under root's private home; a system Python of the same version then stands in)."""
-    import os
-    import subprocess
-    import sys
-    import sysconfig
-
-    _as_root_or_skip()
-    if shutil.which("setpriv") is None:
-        pytest.skip("setpriv is not available")
-    if subprocess.run(["id", USER], capture_output=True).returncode != 0:
-        if shutil.which("useradd") is None or subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", USER],
-                                                             capture_output=True).returncode != 0:
-            pytest.skip(f"cannot create the ordinary user {USER} (useradd)")
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    site = sysconfig.get_paths()["purelib"]
-    for python in (sys.executable, shutil.which(version), f"/usr/bin/{version}"):
-        if python and os.path.exists(python):
-            probe = subprocess.run(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--clear-groups", python, "-c",
-                                    "import site, sys; site.addsitedir(sys.argv[1]); import harness.cli", site],
-                                   capture_output=True, cwd=folder)
-            if probe.returncode == 0:
-                return python, site
-    pytest.skip(f"no Python that {USER} can run imports this checkout (is the repository readable by others?)")
-
-
 @pytest.mark.parametrize("given", [True, False])
 def test_a_cache_an_ordinary_user_cannot_write_is_one_line(given):
     """As an ordinary user (EACCES, not root's EPERM): before, a PermissionError traceback."""
-    import os
-    import subprocess
     import tempfile
     from pathlib import Path
 
     folder = Path(tempfile.mkdtemp(prefix="xharness-readonly-"))  # pytest's tmp_path is private to root
     try:
         folder.chmod(0o755)
-        python, site = _ordinary_user_python(folder)
+        _, gid = ensure_user(USER)
         cache, work = folder / "cache", folder / "work"
         cache.mkdir()  # root's, mode 755: the user may read it, not write it
         work.mkdir(mode=0o777)
         work.chmod(0o777)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cache / "home"), "HF_HUB_OFFLINE": "1",
-               "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf"), "TOKENIZERS_PARALLELISM": "false"}
+        env = {"HOME": str(cache / "home"), "HF_HOME": str(work / "hf")}
         if given:
             env["XHARNESS_CACHE"] = str(cache)
-        done = subprocess.run(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--clear-groups", python, "-c",
-                               "import site, sys; site.addsitedir(sys.argv.pop(1)); from harness.cli import cli; cli()",
-                               site, "run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
-                               "--output", str(work / "out")],
-                              capture_output=True, text=True, env=env, cwd=folder, timeout=300)
+        done = run_as(USER, gid, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+                                  "--output", work / "out"], folder=folder, env=env, timeout=300)
         lines = (done.stdout + done.stderr).strip().splitlines()
         assert done.returncode != 0 and len(lines) == 1, done.stdout + done.stderr
         where = cache / "models" if given else cache / "home" / ".cache" / "xharness" / "models"

@@ -18,7 +18,6 @@ phase is finished (unless ``--keep-checkpoints``).
 
 from __future__ import annotations
 
-import errno
 import random
 import shutil
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.fsutil import STORAGE_ERRORS, atomic_dir, storage_fault
+from harness.fsutil import atomic_dir, storage_advice, storage_fault
 from harness.store import RunStore, problem, seal
 
 FORMAT = 2  # 2: only what torch.load(weights_only=True) reads (numpy's RNG state as a tensor)
@@ -139,8 +138,8 @@ class Checkpointer:
                     raise
                 kept = [p for p in self._candidates() if p.name < name]
                 last = f"the last good checkpoint, {kept[0]}, is kept" if kept else "no earlier checkpoint exists"
-                todo = f"make {self.folder} writable" if reason == STORAGE_ERRORS[errno.EROFS] else "free some space"
-                raise UserError(f"could not write the training checkpoint {target} ({reason}); {last}: {todo} "
+                raise UserError(f"could not write the training checkpoint {target} ({reason}); {last}: "
+                                f"{storage_advice(reason, self.folder)} "
                                 f"and run the same command again to resume") from None
             for older in self._candidates():
                 if older.name < name:

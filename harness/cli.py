@@ -526,9 +526,8 @@ def score_command(predictions: Path, labels: Path, board_name: str | None, as_js
     Tasks are the sub-folders present in both folders; per-language scores, task averages,
     group averages and the overall score are in percent.
     """
+    from harness.fsutil import check_path_names
     from harness.scoring import score_folders
-
-    from harness.planning import check_path_names
 
     registry = _registry()
     try:

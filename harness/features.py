@@ -30,7 +30,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.fsutil import current_umask, file_sha256, remove_dead_temporaries, stable_hash, storage_fault, temp_prefix
+from harness.fsutil import (
+    current_umask, file_sha256, remove_dead_temporaries, stable_hash, storage_advice, storage_fault, temp_prefix,
+)
 
 if TYPE_CHECKING:
     from harness.data import TaskData
@@ -185,7 +187,8 @@ def read_entry(path: Path, key: str | None = None) -> list[dict]:
     except (SafetensorError, ValueError, KeyError, TypeError) as exc:
         raise EntryError(f"not a feature cache entry ({type(exc).__name__})") from None
     if not isinstance(header, dict) or header.get("version") != FEATURE_CACHE_VERSION:
-        raise EntryError(f"written by another version of the cache ({header.get('version') if isinstance(header, dict) else '?'})")
+        version = header.get("version") if isinstance(header, dict) else "?"
+        raise EntryError(f"written by another version of the cache ({version})")
     if key is not None and header.get("key") != key:
         raise EntryError(f"holds key {header.get('key')}, not {key}")
     if path.name != f"{header.get('key')}{SUFFIX}":
@@ -202,13 +205,10 @@ def _full_store(exc: OSError, path: Path) -> None:
     """A full or read-only store stops the run now, before training that could not be saved."""
     reason = storage_fault(exc)
     if reason is not None:
-        import errno
-
         from harness.errors import UserError
-        from harness.fsutil import STORAGE_ERRORS
 
-        todo = f"make {path.parent} writable" if reason == STORAGE_ERRORS[errno.EROFS] else "free some space"
-        raise UserError(f"could not write the feature cache entry {path} ({reason}); {todo} (or run with "
+        raise UserError(f"could not write the feature cache entry {path} ({reason}); "
+                        f"{storage_advice(reason, path.parent)} (or run with "
                         f"XHARNESS_FEATURE_CACHE=0) and run the same command again") from None
 
 
@@ -267,8 +267,8 @@ def _store(path: Path, key: str, features: list[dict]) -> None:
 # Features are a list of dicts. Each distinct key order is a "layout"; each key a column holding the
 # values of the features that have it, in order. A column of ints, of lists of ints, of lists of
 # lists of ints or of lists of int tuples (or None: span offsets) is a set of int64 tensors; any
-# other column is JSON in a uint8 tensor, each value
-# tagged so that tuples, dictionaries (with any keys) and lists come back as they were.
+# other column is JSON in a uint8 tensor, each value tagged so that tuples, dictionaries (with any
+# keys) and lists come back as they were.
 
 
 def _encode(features: list[dict]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness.errors import UserError
+
 
 #: Write errors that no retry fixes: the disk or the quota is full, or the file system is read-only.
 STORAGE_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
@@ -38,6 +40,37 @@ def storage_fault(exc: BaseException | None) -> str | None:
             return STORAGE_ERRORS[int(found.group(1))]
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return None
+
+
+def storage_advice(reason: str, folder: Path) -> str:
+    """What to do about a :func:`storage_fault`: make ``folder`` writable, or free some space."""
+    return f"make {folder} writable" if reason == STORAGE_ERRORS[errno.EROFS] else "free some space"
+
+
+def cache_root() -> Path:
+    """The user's own cache (``XHARNESS_CACHE``): built models, rescued phases, Slurm job files."""
+    return Path(os.environ.get("XHARNESS_CACHE", Path.home() / ".cache" / "xharness"))
+
+
+#: Bytes a file system allows in one name (ext4, XFS, btrfs, tmpfs, APFS, NTFS: 255).
+NAME_MAX = 255
+#: Bytes in a whole path, its final NUL included (Linux).
+PATH_MAX = 4096
+
+
+def check_path_names(option: str, path: Path | str) -> None:
+    """One line for a path the file system cannot take: a name in it longer than NAME_MAX bytes,
+    or the whole path beyond PATH_MAX (what would otherwise end in ``OSError: [Errno 36]``)."""
+    text = str(Path(path).expanduser())
+    for part in Path(text).parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            shown = part if len(part) <= 40 else f"{part[:40]}…"
+            raise UserError(f"{option}: the name {shown!r} is {size} bytes, beyond the file system's limit of "
+                            f"{NAME_MAX} bytes per name; use a shorter name")
+    if len(os.fsencode(text)) >= PATH_MAX:
+        raise UserError(f"{option}: the path is {len(os.fsencode(text))} bytes, beyond the file system's limit of "
+                        f"{PATH_MAX - 1}; use a shorter path")
 
 
 def current_umask() -> int:

@@ -19,7 +19,9 @@ import harness
 from harness import hub
 from harness.data import TaskData, plan_task_data
 from harness.errors import UnknownNameError, UserError
-from harness.fsutil import sha256_files
+from harness.fsutil import (  # noqa: F401  (cache_root and the path checks are re-exported)
+    NAME_MAX, PATH_MAX, cache_root, check_path_names, sha256_files,
+)
 from harness.kinds import is_trained, kind_spec
 from harness.plugins import Registered, Registry, code_identity
 from harness.speed import parse as parse_speed
@@ -219,10 +221,6 @@ def check_max_length(plan: Plan) -> None:
             sep = "=" if option.startswith("--setting") else " "
             raise UserError(f"{option}{sep}{value}{note} is beyond what model {plan.model.name} takes ({limit} "
                             f"positions); use {option}{sep}{limit} or less")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("XHARNESS_CACHE", Path.home() / ".cache" / "xharness"))
 
 
 def cache_write_error(what: str, folder: Path, exc: OSError) -> UserError | None:
@@ -707,10 +705,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-")[:60] or "model"
 
 
-#: Bytes a file system allows in one name (ext4, XFS, btrfs, tmpfs, APFS, NTFS: 255).
-NAME_MAX = 255
-#: Bytes in a whole path, its final NUL included (Linux).
-PATH_MAX = 4096
 #: The longest phase folder name kept as it is: the store names files after a folder with up to 49
 #: bytes more (its lock owner's temporary name ``.<parent>--<name>.owner.<writer tag>.<random>.tmp``,
 #: the writer tag at most ``fsutil.TAG_MAX`` bytes), so a longer name cannot be written.
@@ -727,21 +721,6 @@ def folder_name(readable: str, key: str) -> str:
     budget = MAX_FOLDER_NAME - len(f"--{key}".encode("utf-8"))
     cut = readable.encode("utf-8")[:budget].decode("utf-8", errors="ignore").rstrip("-_+.")
     return f"{cut}--{key}"
-
-
-def check_path_names(option: str, path: Path | str) -> None:
-    """One line for a path the file system cannot take: a name in it longer than NAME_MAX bytes,
-    or the whole path beyond PATH_MAX (what would otherwise end in ``OSError: [Errno 36]``)."""
-    text = str(Path(path).expanduser())
-    for part in Path(text).parts:
-        size = len(os.fsencode(part))
-        if size > NAME_MAX:
-            shown = part if len(part) <= 40 else f"{part[:40]}…"
-            raise UserError(f"{option}: the name {shown!r} is {size} bytes, beyond the file system's limit of "
-                            f"{NAME_MAX} bytes per name; use a shorter name")
-    if len(os.fsencode(text)) >= PATH_MAX:
-        raise UserError(f"{option}: the path is {len(os.fsencode(text))} bytes, beyond the file system's limit of "
-                        f"{PATH_MAX - 1}; use a shorter path")
 
 
 #: What seeds Python, NumPy and torch all take (NumPy's ``seed`` wants 0 … 2**32 - 1).

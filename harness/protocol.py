@@ -18,6 +18,7 @@ from typing import Any
 
 import harness
 from harness import outcomes
+from harness.errors import UserError
 from harness.fsutil import atomic_dir, atomic_write_json, atomic_write_text, remove_dead_temporaries, stable_hash
 from harness.interrupt import Interrupted
 from harness.kinds import is_trained
@@ -25,7 +26,6 @@ from harness.planning import (  # noqa: F401  (re-exported: callers import the c
     CORE_DEFAULTS, PRESETS, ModelChoice, Plan, RunRequest, _slug, cache_root, cache_write_error,
     check_max_length, folder_name, model_digest, plan_run,
 )
-from harness.errors import UserError
 from harness.record import SCHEMA, git_state, package_versions
 from harness.runners import mean, run_intermediate, run_retrieval, run_target
 from harness.store import RunStore, problem

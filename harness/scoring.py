@@ -13,6 +13,7 @@ from typing import Any
 
 from harness import metrics
 from harness.errors import DataFormatError, UserError
+from harness.fsutil import check_path_names
 from harness.spec import Leaderboard, LeaderboardTask
 
 def map_at_20(labels: dict[str, list[str]], predictions: dict[str, list[str]]) -> dict[str, float]:
@@ -223,8 +224,6 @@ def score_task(task: LeaderboardTask, predictions_dir: Path, labels_dir: Path) -
 
 def score_folders(board: Leaderboard, predictions_dir: Path, labels_dir: Path) -> dict[str, Any]:
     """Overall and group scores first, then one entry per task present in both folders."""
-    from harness.planning import check_path_names
-
     for folder, what in ((predictions_dir, "--predictions"), (labels_dir, "--labels")):
         check_path_names(what, folder)
         if not folder.is_dir():

@@ -25,7 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.fsutil import atomic_dir, atomic_write_json, file_sha256, remove_dead_temporaries, storage_fault
+from harness.fsutil import (
+    atomic_dir, atomic_write_json, cache_root, file_sha256, remove_dead_temporaries, storage_fault,
+)
 
 MANIFEST = "manifest.json"
 #: Every stale temporary folder this process removed, with its size (a sweep's summary reports them).
@@ -251,13 +253,6 @@ class RunStore:
                 return f"{folder}: {exc.strerror or exc}"
         return None
 
-    def check_writable(self) -> None:
-        """Fail before any training, not after hours of it, if nothing can be written here."""
-        self.check_folder()
-        why = self.unwritable()
-        if why is not None:
-            raise UserError(f"--output {self.root} cannot be written ({why}); choose a writable --output")
-
     def reusable(self, folder: Path, describe: str, log: Callable[[str], None], *, move_aside: bool = True) -> bool:
         """True if ``folder`` holds a sound finished phase; a damaged one is moved aside (and said so).
 
@@ -312,9 +307,7 @@ class RunStore:
                             f"move that folder to {folder} and run the same command again to reuse it") from None
 
     def _rescue(self, folder: Path, fill: Callable[[Path], None]) -> Path | None:
-        from harness.planning import cache_root  # the user's cache, usually on another disk than --output
-
-        for base in rescue_roots(cache_root()):
+        for base in rescue_roots(cache_root()):  # the user's cache, usually on another disk than --output
             target = base / f"{folder.name}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}"
             try:
                 private_folder(base)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DataFormatError, UserError
-from harness.fsutil import atomic_write_json, stable_hash, storage_fault
+from harness.fsutil import atomic_write_json, cache_root, stable_hash, storage_advice, storage_fault
 from harness.planning import RunRequest
 from harness.store import RunStore, problem
 
@@ -338,8 +338,8 @@ class CellReporter:
         reason = storage_fault(exc)
         if reason is None:
             return UserError(f"cannot write the log file {self._file}: {exc.strerror or exc}")
-        return UserError(f"cannot write the log file {self._file} ({reason}): free some space or make "
-                         f"{self._file.parent} writable, and run the sweep again")
+        advice = storage_advice(reason, self._file.parent)
+        return UserError(f"cannot write the log file {self._file} ({reason}): {advice}, and run the sweep again")
 
     def task(self, description: str, total: int):
         return self._inner.task(description, total)
@@ -579,9 +579,7 @@ def slurm_folder(output: str | Path) -> Path:
     """Where submitit keeps a store's job files: in the user's own cache, created 0700, never in
     the store. submitit's jobs unpickle the function they run from that folder, so in a shared
     store a co-user could swap it for a program of theirs, run as the submitter on the cluster."""
-    from harness.fsutil import stable_hash
-    from harness.planning import cache_root
-    from harness.store import RunStore, private_folder
+    from harness.store import private_folder
 
     root = RunStore(Path(output)).root
     folder = cache_root() / "slurm" / f"{root.name}-{stable_hash(str(root), length=12)}"

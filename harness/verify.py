@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.store import MANIFEST, problem
+from harness.store import problem
 
 #: What the harness itself creates at the top of a store.
 TOP_LEVEL = {"intermediate", "runs", "checkpoints", "features", "locks", "logs", "sweeps", "studies", "damaged",
@@ -181,4 +181,4 @@ def describe(verdict: Verdict) -> str:
     return f"{verdict.root}: {', '.join(counts)} ({checked} checked)"
 
 
-__all__ = ["Finding", "Verdict", "count_entries", "describe", "verify", "MANIFEST"]
+__all__ = ["Finding", "Verdict", "count_entries", "describe", "verify"]

@@ -4,9 +4,9 @@ Importing this package is cheap on purpose: plugins import it for ``hookimpl`` a
 spec classes, and ``xharness list`` must never pull in torch, transformers or datasets.
 """
 
-from harness.spec import HubSource, KindSpec, LocalSource, ModelSpec, TaskSpec
+from harness.spec import HubSource, KindSpec, LocalSource, ModelSpec, PublishedSizes, TaskSpec
 from harness.hookspecs import hookimpl
 
 __version__ = "0.2.0"
 
-__all__ = ["HubSource", "KindSpec", "LocalSource", "ModelSpec", "TaskSpec", "hookimpl", "__version__"]
+__all__ = ["HubSource", "KindSpec", "LocalSource", "ModelSpec", "PublishedSizes", "TaskSpec", "hookimpl", "__version__"]

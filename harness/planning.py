@@ -539,6 +539,10 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         needs += [("test", lang) for lang in target.spec.languages if lang not in languages]
     target_data = plan_task_data(target, needs, source=source, data_dir=data_dir,
                                  revision_overrides=applied[target.spec.name])
+    if source == "hub":  # how a hub source differs from what the benchmark published, said once
+        for task in (*inter, target):
+            if task.spec.hub is not None and task.spec.hub_note:
+                _note(f"note: {task.spec.name} from the hub: {task.spec.hub_note}")
 
     model = resolve_model(request.model or preset.get("model") or "xlm-roberta-large", registry)
     # one task brings its own defaults; several share the protocol's and add how batches are drawn

@@ -51,6 +51,9 @@ class HubSource:
     :param per_language: another source for some languages, serving every split of that language.
     :param missing_splits: our splits the hub lacks for some languages, mapped to those languages
         (UD's Thai has no dev set): ``--select-on target`` skips them.
+    :param columns: the hub columns ``convert`` reads; ``xharness data check`` says when one is missing.
+    :param label_names: per column of class ids, the names in the order ``convert`` maps ids by;
+        ``xharness data check`` compares them with the dataset's own class names.
     """
 
     path: str
@@ -62,6 +65,8 @@ class HubSource:
     language_names: Mapping[str, str] = field(default_factory=dict)
     per_language: Mapping[str, "HubSource"] = field(default_factory=dict)
     missing_splits: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()
+    label_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def sources_for(self, split: str, lang: str | None = None) -> tuple["HubSource", ...]:
         """The source(s) of one split (and language); several are read one after the other
@@ -140,6 +145,24 @@ class LocalSource:
 
 
 @dataclass(frozen=True)
+class PublishedSizes:
+    """How many examples a task's data was published with, and where that is stated.
+
+    :param source: the citation: a paper's table, a release's README or a dataset card (with its URL).
+    :param counts: split -> language -> examples (rows as the hub source stores them: pairs,
+        questions, sentences); the language ``*`` stands for every language of the task that has
+        that split and no count of its own.
+    """
+
+    source: str
+    counts: Mapping[str, Mapping[str, int]]
+
+    def get(self, split: str, lang: str) -> int | None:
+        row = self.counts.get(split, {})
+        return row.get(lang, row.get("*"))
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """Metadata and data access for one task.
 
@@ -172,6 +195,10 @@ class TaskSpec:
         when asked (``--languages``, or a leaderboard's set such as ``--languages xtreme-r``);
         a benchmark that adds languages to a task adds them here, so runs of ``languages`` and
         their keys stay as they were.
+    :param sizes: the example counts the data was published with, each group with its citation;
+        ``xharness data check`` compares the hub's row counts with them. Never keyed.
+    :param hub_note: one line on how the hub source differs from the benchmark's published data
+        (or what of it is unconfirmed); printed when a run reads the task from the hub. Never keyed.
     """
 
     name: str
@@ -191,6 +218,22 @@ class TaskSpec:
     target_dev: bool | str = False
     extra_languages: tuple[str, ...] = ()
     granularity: str | None = None
+    sizes: tuple[PublishedSizes, ...] = ()
+    hub_note: str | None = None
+
+    def sizes_for(self, split: str, lang: str) -> tuple[int, str] | None:
+        """The published count of one split in one language and its citation (the first group
+        that states it), or None."""
+        for group in self.sizes:
+            count = group.get(split, lang)
+            if count is not None:
+                return count, group.source
+        return None
+
+    def published_pairs(self) -> list[tuple[str, str]]:
+        """The (split, language) pairs a published count names explicitly (not through ``*``)."""
+        return [(split, lang) for group in self.sizes for split, row in group.counts.items()
+                for lang in row if lang != "*"]
 
     @property
     def all_languages(self) -> tuple[str, ...]:

@@ -15,19 +15,24 @@ from harness.errors import UserError
 from harness.planning import apply_data_revisions, parse_data_revisions, selection_languages
 from harness.spec import HubSource, is_commit
 
-#: Hub datasets whose commit could not be verified in stored material (hub pages, public code). A source
-#: reading one of them may lack a pin (the default branch or the ``refs/convert/parquet`` branch is read,
-#: and the commit resolved for it is recorded), or keep a pin whose origin is unknown. The list may only
-#: shrink: an entry no registered task reads fails the test below, so does a verified source losing its pin.
+#: Hub datasets for which no full commit without a loading script (datasets 5 refuses those) was found in
+#: stored material (the hub's commit pages, public code). A source reading one of them lacks a pin: the
+#: default branch or ``refs/convert/parquet`` is read, and the commit resolved for it is recorded. An entry
+#: no registered task reads fails the test below, so does a verified source losing its pin.
 UNVERIFIED = {
-    # eight XTREME tasks read it; only a script-era README was found (commit 34615c6…), no parquet commit
-    "google/xtreme": "no parquet commit found",
-    "izhx/mewsli-x": "no commit found",
-    "unimelb-nlp/wikiann": "no commit found",
-    "allenai/social_i_qa": "refs/convert/parquet moves; none of its commits found",
+    # Eight XTREME tasks read it. Its parquet conversion (lhoestq, 2024-02-22) ends, on its pull-request branch
+    # refs/pr/9, in "Delete loading script" 21f88c0 (short hash only, on
+    # https://huggingface.co/datasets/google/xtreme/commits/refs%2Fpr%2F9); the last full hash seen,
+    # 68bd9e06… ("Add udpos.Yoruba data files"), still holds the script, which datasets 5 refuses.
+    "google/xtreme": "no full script-free commit found",
+    # seen only up to "Add zh data files" (9b32063c…), which still holds the loading script
+    "google-research-datasets/paws-x": "no full script-free commit found",
+    # a card at 315f267b… declares wikipedia_pairs and per-language configs, not candidate_entities
+    "izhx/mewsli-x": "configs and columns unconfirmed",
+    # parquet-converter commits only (refs/convert/parquet), no conversion of main seen
+    "unimelb-nlp/wikiann": "no full script-free commit found",
+    # main still holds its loading script; no conversion pull request seen
     "allenai/cosmos_qa": "refs/convert/parquet moves; none of its commits found",
-    # pinned (7e002378…) since the plugin's first version, but the commit was not found in stored material
-    "izhx/xtreme-r-udpos": "pin of unknown origin",
 }
 
 
@@ -114,7 +119,7 @@ def test_an_unpinned_source_records_the_commit_its_branch_had(registry, monkeypa
     from harness import hub
 
     commit = "0123456789abcdef0123456789abcdef01234567"
-    refs = tmp_path / "hub" / "datasets--google--xtreme" / "refs"
+    refs = tmp_path / "hub" / "datasets--google-research-datasets--paws-x" / "refs"
     refs.mkdir(parents=True)
     (refs / "main").write_text(commit + "\n", encoding="utf-8")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
@@ -131,7 +136,7 @@ def test_an_unpinned_source_records_the_commit_its_branch_had(registry, monkeypa
         data = plan_task_data(registry.task("target", "pawsx"), [("test", "de")], source="hub", data_dir=None)
         assert data.identity["revision"] == commit and data.identity["ref"] == "main"
         assert data.load("test", "de") == [{"text": "a", "text_pair": "b", "label": 1}]
-        assert calls == [("google/xtreme", "PAWS-X.de", "test", commit)]
+        assert calls == [("google-research-datasets/paws-x", "de", "test", commit)]
     finally:
         resolve_revision.cache_clear()
 
@@ -264,3 +269,21 @@ def test_select_on_target_plans_a_hub_ud_run_without_the_missing_dev_sets(regist
     assert ("dev", "kk") not in plan.target.needs and ("dev", "de") in plan.target.needs
     assert plan.target.load("dev", "de") == [{"words": ["Hallo", "."], "tags": ["NOUN", "PUNCT"]}]
     assert ("udpos.Kazakh", "validation") not in asked
+
+
+def test_a_hub_run_of_udpos_says_once_that_it_is_not_xtreme_data(registry, monkeypatch, tmp_path, capsys):
+    """google/xtreme's udpos configs are not XTREME's UD (treebanks by name, split words): a run reading
+    them says so in one line, once a process, naming what to do instead."""
+    import datasets
+
+    from harness import hub, planning
+    from harness.protocol import RunRequest, plan_run
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: [{"tokens": ["Hallo"], "pos_tags": [7]}])
+    monkeypatch.setattr(hub, "dataset_maybe_cached", lambda path: True)
+    monkeypatch.setattr(planning, "_NOTED", set())
+    request = RunRequest(inter="none", target="udpos", model="tiny", output=tmp_path / "out", languages=["en", "el"])
+    plan_run(request, registry)
+    plan_run(request, registry)
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: udpos from the hub")]
+    assert len(notes) == 1 and "Ancient Greek" in notes[0] and "--data-dir" in notes[0]

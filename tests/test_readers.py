@@ -91,8 +91,9 @@ def test_hub_source_asks_for_the_right_dataset_and_converts_rows(registry, monke
 
     def fake_load_dataset(path, name=None, split=None, revision=None):
         calls.append((path, name, split, revision))
-        if path == "google/xtreme":
-            return [{"sentence1": "a", "sentence2": "b", "label": "1"}, {"sentence1": "c", "sentence2": "d", "label": 0}]
+        if path == "google-research-datasets/paws-x":  # label: a ClassLabel ("0", "1"), served as its id
+            return [{"id": 1, "sentence1": "a", "sentence2": "b", "label": 1},
+                    {"id": 2, "sentence1": "c", "sentence2": "d", "label": 0}]
         return [{"ctx_a": "A man", "ctx_b": "he", "endings": ["w", "x", "y", "z"], "label": "2"},
                 {"ctx_a": "B", "ctx_b": "", "endings": ["w", "x", "y", "z"], "label": ""}]
 
@@ -105,9 +106,9 @@ def test_hub_source_asks_for_the_right_dataset_and_converts_rows(registry, monke
                                data_dir=None)
     assert hellaswag.load("dev", "en") == [{"context": "A man", "choices": ["he w", "he x", "he y", "he z"],
                                             "label": 2}]  # the unlabelled row is dropped
-    assert calls == [("google/xtreme", "PAWS-X.de", "test", None),
+    assert calls == [("google-research-datasets/paws-x", "de", "test", None),
                      ("Rowan/hellaswag", None, "validation", "218ec52e09a7e7462a5400043bb9a69a41d06b76")]
-    assert pawsx.identity["dataset"] == "google/xtreme" and pawsx.identity["source"] == "hub"
+    assert pawsx.identity["dataset"] == "google-research-datasets/paws-x" and pawsx.identity["source"] == "hub"
 
 
 def test_xnli_reads_the_real_release_files(registry, shared_data):

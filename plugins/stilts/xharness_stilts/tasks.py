@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import HubSource, LocalSource, TaskSpec
+from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
 from harness.errors import DataFormatError
 from harness.formats import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
 
@@ -63,7 +63,12 @@ MNLI = TaskSpec(
     hub=HubSource(path="nyu-mll/glue", config="mnli", splits={"train": "train", "dev": "validation_matched"},
                   revision="bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c",
                   convert=lambda row, lang: {"text": row["premise"], "text_pair": row["hypothesis"],
-                                             "label": int(row["label"])}),
+                                             "label": int(row["label"])},
+                  columns=("premise", "hypothesis", "label"), label_names={"label": NLI}),
+    sizes=(PublishedSizes(
+        source="MultiNLI train 392,702 pairs: XTREME, Hu et al. 2020, Table 1 (XNLI's training set; as reprinted "
+               "in Chung et al. 2021, RemBERT, Table 11)",
+        counts={"train": {"en": 392702}}),),
     defaults=INTERMEDIATE,
 )
 
@@ -114,7 +119,11 @@ SQUAD = TaskSpec(
     # https://huggingface.co/datasets/rajpurkar/squad/tree/7b6d24c440a36b6815f21b70d25016731768db1f, seen pinned in
     # public GitHub code (stored code index, file ids 70958050843, 59542605032; cache folder in 55496564768)
     hub=HubSource(path="rajpurkar/squad", splits={"train": "train", "dev": "validation"}, convert=from_squad_hub,
-                  revision="7b6d24c440a36b6815f21b70d25016731768db1f"),
+                  revision="7b6d24c440a36b6815f21b70d25016731768db1f", columns=("id", "question", "context", "answers")),
+    sizes=(PublishedSizes(
+        source="SQuAD v1.1 (Rajpurkar et al. 2016): train 87,599, dev 10,570 questions, as the google/xtreme card's "
+               "SQuAD config states them (https://huggingface.co/datasets/google/xtreme/commit/dc5fae6ebaebb7fe88aee8ac98eab4755ad93df0)",
+        counts={"train": {"en": 87599}, "dev": {"en": 10570}}),),
     defaults=INTERMEDIATE,
 )
 
@@ -144,7 +153,12 @@ COSMOSQA = TaskSpec(
     # a loading-script dataset: datasets >= 4 reads the hub's parquet conversion. UNVERIFIED: that branch
     # moves and none of its commits was found in stored material; the commit read is recorded
     hub=HubSource(path="allenai/cosmos_qa", revision="refs/convert/parquet",
-                  splits={"train": "train", "dev": "validation"}, convert=lambda row, lang: _cosmos(row)),
+                  splits={"train": "train", "dev": "validation"}, convert=lambda row, lang: _cosmos(row),
+                  columns=("context", "question", "answer0", "answer1", "answer2", "answer3", "label")),
+    sizes=(PublishedSizes(
+        source="the cosmos_qa card's dataset_info: train 25,262, validation 2,985 "
+               "(https://huggingface.co/datasets/allenai/cosmos_qa/commits/000281f9250575885da89206c72244f8c08eb9a0)",
+        counts={"train": {"en": 25262}, "dev": {"en": 2985}}),),
     defaults=INTERMEDIATE,
 )
 

@@ -215,7 +215,10 @@ MEWSLIX = TaskSpec(
     train_language="en",
     local=LocalSource(file=mewslix_file, read=read_mewslix, roots=("", "mewslix")),
     samples=SAMPLES / "mewslix",
-    # izhx/mewsli-x: UNVERIFIED, no commit found in stored material; main is read, its commit recorded
+    # izhx/mewsli-x: UNVERIFIED. Its card at 315f267b… (https://huggingface.co/datasets/izhx/mewsli-x/commit/315f267bc74ca5aa1541e825a7bc702bb08e5293)
+    # declares wikipedia_pairs (train, validation: jsonl.tar.gz) and one config per language (validation, test:
+    # wikinews_mentions/<lang>/*.jsonl); a later commit (e4e6c9e1…) rewrote the card unseen. The candidate_entities
+    # config and every column name below are not confirmed; main is read and its commit recorded.
     hub=HubSource(
         path="izhx/mewsli-x", config="wikipedia_pairs", revision=None, splits={"train": "train", "dev": "validation"},
         convert=pair_from_hub,
@@ -233,4 +236,7 @@ MEWSLIX = TaskSpec(
               "by_model": {name: {"lr": 2e-5, "batch_size": 256,
                                                              "per_device_batch_size": 64} for name in MBERT}},
     target_dev=False,
+    hub_note="izhx/mewsli-x is a third-party copy whose candidate_entities config and column names are "
+             "unconfirmed (the task's readers accept several names); XTREME-R's own files via --data-dir are the "
+             "published data",
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, TaskSpec
+from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
 from harness.formats import read_jsonl
 from xharness_xtreme.backbones import MBERT
 
@@ -65,14 +65,19 @@ SIQA = TaskSpec(
     samples=SAMPLES / "siqa",
     hub=HubSource(
         path="allenai/social_i_qa",
-        # The dataset is a loading script; datasets >= 4 reads the hub's parquet conversion. UNVERIFIED: that
-        # branch moves and none of its commits was found in stored material; the commit read is recorded
-        # (a parquet copy, lighteval/siqa @ 54c6a1f8cb6daf4f5abf24a601852612fb35eb25, was seen pinned in public
-        # code, stored code index file id 60418786713, but is another dataset and is not used here).
-        revision="refs/convert/parquet",
+        # main is still a loading script (datasets >= 4 refuses it); the hub's "Convert dataset to Parquet" pull
+        # request (refs/pr/3, not merged) ends in "Delete loading script" @ 92033e87…, whose tree holds only
+        # data/{train,validation}-00000-of-00001.parquet and the card; a commit is read by hash whatever branch holds it:
+        # https://huggingface.co/datasets/allenai/social_i_qa/commit/92033e8721ad4fc1fb525dcde6bee1e7ad86c3ab
+        revision="92033e8721ad4fc1fb525dcde6bee1e7ad86c3ab",
         splits={"train": "train", "dev": "validation"},
         convert=from_hub,
+        columns=("context", "question", "answerA", "answerB", "answerC", "label"),
     ),
+    sizes=(PublishedSizes(
+        source="Social IQa (Sap et al. 2019): train 33,410, dev 1,954 questions; the parquet files of the pinned "
+               "commit hold as many rows (its pull request's card)",
+        counts={"train": {"en": 33410}, "dev": {"en": 1954}}),),
     # As for XCOPA (XTREME-R scripts/train_xcopa.sh trains SIQa with the same settings).
     defaults={"epochs": 5, "lr": 3e-5, "max_length": 128, "batch_size": 32, "per_device_batch_size": 16,
               "by_model": {name: {"lr": 2e-5, "per_device_batch_size": 8} for name in MBERT}},

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, TaskSpec
+from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
 from harness.errors import DataFormatError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -238,8 +238,8 @@ def from_udpos_r_hub(row: dict, lang: str) -> dict:
 #: XTREME-R's UD v2.7 data for its added languages (google/xtreme's ``udpos.*`` has only XTREME's
 #: 33, on UD v2.5). Only the test split is declared: the dataset holds test sets only for the
 #: languages other than English (as far as its file listing shows).
-#: UNVERIFIED pin: kept from the plugin's first version; the commit was not found in stored material
-#: (https://huggingface.co/datasets/izhx/xtreme-r-udpos/tree/7e002378cc5704114200c479db0c592c7f77f8f8).
+#: izhx/xtreme-r-udpos @ 7e002378… ("Update README.md", parquet, one config per language; en also has train
+#: and validation): https://huggingface.co/datasets/izhx/xtreme-r-udpos/commits/7e002378cc5704114200c479db0c592c7f77f8f8
 UDPOS_R_HUB = HubSource(path="izhx/xtreme-r-udpos", config="{lang}", splits={"test": "test"},
                         revision="7e002378cc5704114200c479db0c592c7f77f8f8", convert=from_udpos_r_hub)
 #: WikiANN with Rahimi et al.'s splits for PAN-X's added languages (google/xtreme's ``PAN-X.*``
@@ -247,7 +247,8 @@ UDPOS_R_HUB = HubSource(path="izhx/xtreme-r-udpos", config="{lang}", splits={"te
 #: stored material, so main is read and its commit recorded.
 PANX_R_HUB = HubSource(path="unimelb-nlp/wikiann", config="{lang}", revision=None,
                        splits={"train": "train", "dev": "validation", "test": "test"},
-                       convert=_from_hub(NER, "ner_tags"))
+                       convert=_from_hub(NER, "ner_tags"), columns=("tokens", "ner_tags"),
+                       label_names={"ner_tags": NER})
 
 
 UDPOS = TaskSpec(
@@ -268,7 +269,15 @@ UDPOS = TaskSpec(
                                                                        "test": "test"},
                   revision=None, missing_splits={"dev": ("kk", "th", "tl", "yo")},
                   convert=_from_hub(UPOS, "pos_tags"), language_names=UD_NAMES,
+                  columns=("tokens", "pos_tags"), label_names={"pos_tags": UPOS},
                   per_language={lang: UDPOS_R_HUB for lang in UDPOS_XTREME_R}),
+    sizes=(PublishedSizes(
+        source="XTREME, Hu et al. 2020, Table 1 (POS: train 21,253, dev 3,974 English sentences; test 47-20,436 "
+               "per language; as reprinted in Chung et al. 2021, RemBERT, Table 11)",
+        counts={"train": {"en": 21253}, "dev": {"en": 3974}}),),
+    hub_note="google/xtreme's udpos configs take every UD v2.5 treebank whose language name contains the "
+             "language's (Greek test: 2,809 sentences, most of them Ancient Greek) and split multi-word tokens, so "
+             "scores are not comparable with XTREME's; for its data pass --data-dir with the treebanks (docs/udpos.md)",
     defaults={"epochs": 10, "batch_size": 32, "max_length": 256, "lr": 1e-5},
     target_dev=True,
 )
@@ -287,8 +296,12 @@ PANX = TaskSpec(
     # google/xtreme: UNVERIFIED, no parquet commit found in stored material; main is read, its commit recorded
     hub=HubSource(path="google/xtreme", config="PAN-X.{lang}", revision=None, splits={"train": "train", "dev": "validation",
                                                                        "test": "test"},
-                  convert=_from_hub(NER, "ner_tags"),
+                  convert=_from_hub(NER, "ner_tags"), columns=("tokens", "ner_tags"), label_names={"ner_tags": NER},
                   per_language={lang: PANX_R_HUB for lang in PANX_XTREME_R}),
+    sizes=(PublishedSizes(
+        source="XTREME, Hu et al. 2020, Table 1 (NER: train 20,000, dev 10,000 English sentences; test 1,000-10,000 "
+               "per language; as reprinted in Chung et al. 2021, RemBERT, Table 11)",
+        counts={"train": {"en": 20000}, "dev": {"en": 10000}}),),
     defaults={"epochs": 10, "batch_size": 32, "max_length": 256, "lr": 1e-5},
     target_dev=True,
 )

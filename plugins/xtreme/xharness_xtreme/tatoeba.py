@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, TaskSpec
+from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
 from harness.errors import DataFormatError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -83,7 +83,7 @@ def from_mteb_hub(row: dict, lang: str) -> dict:
 #: 69e8f12 writing the configs' data_files lines).
 TATOEBA_R_HUB = HubSource(path="mteb/tatoeba-bitext-mining", config="{name}-eng", language_names=CODES,
                           revision="69e8f12da6e31d59addadda9a9c8a2e601a0e282",
-                          splits={"test": "test"}, convert=from_mteb_hub)
+                          splits={"test": "test"}, convert=from_mteb_hub, columns=("sentence1", "sentence2"))
 
 
 TATOEBA = TaskSpec(
@@ -99,7 +99,11 @@ TATOEBA = TaskSpec(
     # google/xtreme: UNVERIFIED, no parquet commit found in stored material; main is read, its commit recorded.
     # Its sentences keep the release files' line ends: stripped, as the local reader does.
     hub=HubSource(path="google/xtreme", config="tatoeba.{name}", language_names=CODES, splits={"test": "validation"},
-                  revision=None, convert=from_xtreme_hub,
+                  revision=None, convert=from_xtreme_hub, columns=("source_sentence", "target_sentence"),
                   per_language={lang: TATOEBA_R_HUB for lang in TATOEBA_XTREME_R}),
+    sizes=(PublishedSizes(
+        source="XTREME, Hu et al. 2020, Table 1 (Tatoeba: test 1,000 sentences per language; as reprinted in "
+               "Chung et al. 2021, RemBERT, Table 11)",
+        counts={"test": {lang: 1000 for lang in TATOEBA_LANGS}}),),
     defaults={"max_length": 512},
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from harness import HubSource, LocalSource, TaskSpec
+from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
 from harness.errors import DataFormatError
 from harness.formats import read_tsv_rows
 
@@ -79,12 +79,20 @@ XNLI = TaskSpec(
         config="XNLI",
         splits={"dev": "validation", "test": "test"},
         convert=from_xtreme_hub,
+        columns=("language", "sentence1", "sentence2", "gold_label"),
         # nyu-mll/glue @ bcdcba79… (parquet): https://huggingface.co/datasets/nyu-mll/glue/tree/bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c,
         # seen pinned in https://github.com/SkAndMl/intelif/blob/608e3efd85164d75564c16dcbf1c7a46d3b71085/training/data.py
         per_split={"train": HubSource(path="nyu-mll/glue", config="mnli", splits={"train": "train"},
                                       revision="bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c",
-                                      convert=from_glue_mnli)},
+                                      convert=from_glue_mnli, columns=("premise", "hypothesis", "label"),
+                                      label_names={"label": LABELS})},
     ),
+    # one config holds every language: the hub counts 15 x 2,490 dev and 15 x 5,010 test pairs
+    sizes=(PublishedSizes(
+        source="XTREME, Hu et al. 2020, Table 1 (XNLI: train 392,702, dev 2,490, test 5,010; as reprinted in "
+               "Chung et al. 2021, RemBERT, Table 11); the facebook/xnli card states the same per language "
+               "(https://huggingface.co/datasets/facebook/xnli/commit/b8dd5d7af51114dbda02c0e3f6133f332186418e)",
+        counts={"train": {"en": 392702}, "dev": {"*": 2490}, "test": {"*": 5010}}),),
     defaults={"epochs": 2, "batch_size": 32, "max_length": 256, "lr": 1e-5},
     target_dev=True,
 )

@@ -900,8 +900,12 @@ def data_group() -> None:
               help="Comma-separated languages to check (default: every language of each task).")
 @click.option("--no-count", "no_count", is_flag=True,
               help="Use only the dataset cards' row counts; never download a split to count its rows.")
+@click.option("--pins", "pins", is_flag=True,
+              help="Instead, print the commit each unpinned hub dataset's default branch has now, and whether "
+                   "it can be pinned (no loading script), for a maintainer to pin.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-def data_check_command(tasks: tuple[str, ...], languages: str | None, no_count: bool, as_json: bool) -> None:
+def data_check_command(tasks: tuple[str, ...], languages: str | None, no_count: bool, pins: bool,
+                       as_json: bool) -> None:
     """Compare each task's pinned hub data with the sizes its benchmark published; exit 1 on a mismatch.
 
     For every split and language a task reads from the Hugging Face hub, at the pinned commit: the
@@ -936,6 +940,18 @@ def data_check_command(tasks: tuple[str, ...], languages: str | None, no_count: 
                           "reach here (offline, or HF_HUB_OFFLINE is set): run it on a machine with hub access")
         error.exit_code = 2
         _fail(error)
+    if pins:
+        from huggingface_hub import HfApi
+
+        from harness.datacheck import pin_candidate, unpinned_paths
+
+        api = HfApi()
+        for path in unpinned_paths(chosen.values()):
+            try:
+                click.echo(pin_candidate(path, api.dataset_info(path, files_metadata=False, timeout=30)))
+            except Exception as exc:  # gated, renamed, a network fault: said, and the next one is asked
+                click.echo(f"{path}: could not ask the hub: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        return
     wanted = [lang.strip() for lang in languages.split(",") if lang.strip()] if languages else None
     meta_of = hub_meta_reader(count_missing=not no_count)
     findings = []

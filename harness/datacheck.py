@@ -239,3 +239,27 @@ def hub_meta_reader(count_missing: bool = True) -> Callable[[HubSource, str | No
         return meta
 
     return meta_of
+
+
+def unpinned_paths(specs: Iterable[TaskSpec]) -> list[str]:
+    """The hub datasets the given tasks read without a full-commit pin, each once, in order."""
+    from harness.spec import is_commit
+
+    seen: list[str] = []
+    for spec in specs:
+        for source in spec.hub.walk() if spec.hub is not None else ():
+            if not is_commit(source.revision) and source.path not in seen:
+                seen.append(source.path)
+    return seen
+
+
+def pin_candidate(path: str, info: Any) -> str:
+    """One line on what to pin an unpinned dataset to, from ``HfApi().dataset_info(path)``: its
+    default branch's commit, if that commit holds no loading script (which datasets 5 refuses)."""
+    files = [s.rfilename for s in (info.siblings or [])]
+    scripts = [f for f in files if f.endswith(".py") and "/" not in f]
+    if scripts:
+        return f"{path}: main is {info.sha} and still holds {', '.join(scripts)} (a loading script datasets 5 " \
+               f"refuses): not pinnable yet; it is read from its branch as now"
+    return f"{path}: main is {info.sha} (no loading script): pin it with revision=\"{info.sha}\" and note this " \
+           f"line beside it"

@@ -160,3 +160,19 @@ def test_the_command_prints_one_table_and_exits_1_on_a_mismatch(monkeypatch, as_
     result = CliRunner().invoke(cli, ["data", "check", "udpos", "--languages", "en,de"])
     assert result.exit_code == 1  # udpos.German is not recorded: named in the table, not a traceback
     assert "udpos.German" in result.output and "Traceback" not in result.output
+
+
+def test_pins_names_each_unpinned_dataset_once_and_whether_it_can_be_pinned(registry):
+    from types import SimpleNamespace
+
+    from harness.datacheck import pin_candidate, unpinned_paths
+
+    specs = [registry.task("target", name).spec for name in ("pawsx", "udpos", "panx", "xnli")]
+    assert unpinned_paths(specs) == ["google-research-datasets/paws-x", "google/xtreme", "unimelb-nlp/wikiann"]
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    files = lambda *names: [SimpleNamespace(rfilename=n) for n in names]  # noqa: E731 (HfApi's RepoSibling shape)
+    scripted = pin_candidate("google/xtreme", SimpleNamespace(sha=sha, siblings=files("xtreme.py", "README.md")))
+    assert "still holds xtreme.py" in scripted and "not pinnable" in scripted
+    parquet = pin_candidate("google/xtreme", SimpleNamespace(sha=sha, siblings=files("README.md", "XNLI/test.parquet",
+                                                                                   "tools/convert.py")))
+    assert f'revision="{sha}"' in parquet

@@ -53,6 +53,11 @@ SELECT_ON = ("en", "target", "both")
 #: spec), TyDiQA-GoldP's dev set is its test set, and BUCC and Tatoeba are not trained.
 
 SETTING_KEYS = ("lr", "weight_decay", "warmup_ratio", "batch_size", "per_device_batch_size", "max_length")
+#: Every run option a cell takes besides its inter, target, model, seed, output, data, preset and languages:
+#: ``xharness run``'s options by their long names (``harness.api.run`` takes them by these names).
+RUN_OPTIONS = SETTING_KEYS + ("inter_epochs", "target_epochs", "sampling", "temperature", "max_examples_per_task",
+                              "validation_examples", "mlm", "mlm_weight", "translated", "select_on",
+                              "retrieval_layer", "pooling", "setting", "data_revision", "speed")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt")
 
 

@@ -296,12 +296,16 @@ class Registry:
 def incompatible(obj: object, info: PluginInfo) -> str | None:
     """Why a plugin cannot run on this core, or None.
 
-    A plugin declares the core versions it supports with a module attribute ``XHARNESS_CORE``
-    (a PEP 440 specifier such as ``">=0.3,<0.4"``); without one, its distribution's requirement on
-    ``xtreme-harness`` counts. An incompatible plugin is reported and not loaded.
+    A plugin declares the harness.api versions it was written for with a module attribute
+    ``XHARNESS_API`` (a PEP 440 specifier such as ``">=1.0,<2"``), and may declare the core versions
+    it supports with ``XHARNESS_CORE`` (``">=0.3,<0.4"``); without that, its distribution's requirement
+    on ``xtreme-harness`` counts. An incompatible plugin is reported and not loaded.
     """
     import harness
 
+    problem = _api_problem(getattr(obj, "XHARNESS_API", None))
+    if problem is not None:
+        return problem
     declared = getattr(obj, "XHARNESS_CORE", None)
     if declared is None and info.distribution:
         try:
@@ -328,6 +332,26 @@ def incompatible(obj: object, info: PluginInfo) -> str | None:
         return None
     return (f"supports xharness core {supported}, but this is {harness.__version__}: not loaded; install a "
             f"version of the plugin made for this core (or a core it supports)")
+
+
+def _api_problem(declared: object) -> str | None:
+    """Why a plugin's ``XHARNESS_API`` (the harness.api versions it was written for, a PEP 440
+    specifier such as ``">=1.0,<2"``) rules out this core's API, or None."""
+    if declared is None:
+        return None
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    from harness.api import API_VERSION
+
+    try:
+        supported = SpecifierSet(str(declared))
+    except InvalidSpecifier:
+        return f"declares XHARNESS_API = {declared!r}, which is not a version specifier (e.g. '>=1.0,<2')"
+    if Version(API_VERSION) in supported:
+        return None
+    return (f"is written for harness.api {supported}, but this core's API is {API_VERSION}: not loaded; install "
+            f"a version of the plugin made for this API")
 
 
 def _impls(pm: pluggy.PluginManager, hook_name: str, plugin_name: str):
@@ -456,20 +480,67 @@ def _source_files(module: str | None, *, package: bool):
 def _package_digest(module: str | None) -> str | None:
     from pathlib import Path
 
-    from harness.fsutil import sha256_files
-
     files = _source_files(module, package=True)
     if not files:
         return None
     root = Path(os.path.commonpath([p.parent for p in files]))
-    return sha256_files(files, root=root)  # names relative to the package: where it is installed does not count
+    return code_digest(files, root=root)  # names relative to the package: where it is installed does not count
 
 
 def _module_digest(module: str | None) -> str | None:
-    from harness.fsutil import file_sha256
-
     files = _source_files(module, package=False)
-    return file_sha256(files[0]) if files else None
+    return code_digest(files[:1], root=files[0].parent) if files else None
+
+
+#: (root, (path, stat stamp)...) -> digest: each file is parsed once a process while it is unchanged
+_CODE_DIGESTS: dict[tuple, str] = {}
+
+
+def code_digest(paths: list, root) -> str:
+    """One SHA-256 over Python files' code: each file's name (relative to ``root``) and its syntax
+    tree, without comments, layout, docstrings, or which ``harness`` module a name is imported from
+    (``from harness.errors import X`` and ``from harness.api import X`` bind the same object, and the
+    core's code is keyed by its version). So a refactor that moves imports or edits prose keeps every
+    key; any change to what the code does gives new ones. A file that does not parse is digested as text.
+    """
+    import hashlib
+
+    from harness.fsutil import _stat_stamp
+
+    stamp = (str(root), tuple((str(p), *_stat_stamp(p)) for p in sorted(paths)))
+    if stamp not in _CODE_DIGESTS:
+        digest = hashlib.sha256()
+        for path in sorted(paths):
+            digest.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
+            digest.update(_code_text(path.read_bytes()).encode("utf-8") + b"\0")
+        _CODE_DIGESTS[stamp] = digest.hexdigest()
+    return _CODE_DIGESTS[stamp]
+
+
+def _code_text(source: bytes) -> str:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source.decode("utf-8", "replace")
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body and \
+                isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and \
+                isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+        if isinstance(getattr(node, "body", None), list):
+            # a scope's imports from the core, however spelt and split, become one statement of the names it binds
+            core = [n for n in node.body if isinstance(n, ast.ImportFrom) and n.level == 0 and n.module and
+                    (n.module == "harness" or n.module.startswith("harness."))]
+            if core:
+                names = sorted({a.asname or a.name for n in core for a in n.names})
+                first = node.body.index(core[0])
+                node.body = [n for n in node.body if n not in core]
+                node.body.insert(first, ast.ImportFrom(module="harness", names=[ast.alias(name=n) for n in names],
+                                                       level=0))
+    return ast.dump(tree, include_attributes=False)
 
 
 def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None = None) -> Registry:

@@ -7,6 +7,10 @@ from contextlib import contextmanager
 
 
 class Reporter:
+    """Log lines and progress bars on stderr (``Reporter(False)``: silent). ``log(message)``
+    prints one line; ``with reporter.task(description, total) as advance:`` shows a bar that
+    ``advance()`` moves by one."""
+
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
         self._console = None

@@ -46,7 +46,7 @@ def _ensure_built(model: ModelChoice) -> None:
         raise error from None
 
 
-def _make_accelerator(heads: int = 1, speed_request: dict[str, str] | None = None):
+def make_accelerator(heads: int = 1, speed_request: dict[str, str] | None = None):
     """The accelerator of a run and its resolved ``harness.speed.Speed`` (precision among them)."""
     import torch
     from accelerate import Accelerator
@@ -149,7 +149,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
     request = plan.request
     for data in [*plan.inter, plan.target]:  # a plugin's kind that fails to import stops the run before training
         get_kind(data.spec.kind)
-    accelerator, plan.speed = _make_accelerator(heads=max(1, len(plan.inter)), speed_request=plan.speed_request)
+    accelerator, plan.speed = make_accelerator(heads=max(1, len(plan.inter)), speed_request=plan.speed_request)
     main = accelerator.is_main_process
     reporter = (reporter_factory or Reporter)(main)
     if plan.speed.device == "cuda" or plan.speed.notes or plan.speed_request:

@@ -178,10 +178,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import LocalSource, TaskSpec, hookimpl
-from harness.errors import DataFormatError
+from harness.api import DataFormatError, LocalSource, TaskSpec, hookimpl
 
 __version__ = "0.1.0"
+#: The harness.api versions this plugin is written for: another major version is not loaded
+#: (xharness says so in `xharness list`) instead of failing somewhere inside a run.
+XHARNESS_API = ">=1.0,<2"
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 TASK = "__TASK__"
@@ -379,11 +381,9 @@ def _module(values: dict[str, str], *, role: str, kind: str, model: bool, study:
     text = HEAD.replace("__FORMAT_DOC__", DOC_FORMAT[kind]) + "\n\n" + body
     text = text.replace("__SPEC_TAIL__\n", SPEC_TAIL_TARGET if role == "target" else SPEC_TAIL_INTERMEDIATE)
     imports = ["LocalSource", "TaskSpec", "hookimpl"] + (["ModelSpec"] if model else [])
-    text = text.replace("from harness import LocalSource, TaskSpec, hookimpl",
-                        f"from harness import {', '.join(sorted(imports))}")
-    if study:
-        text = text.replace("from harness.errors import DataFormatError",
-                            "from harness.errors import DataFormatError\nfrom harness.spec import StudySpec")
+    imports += ["DataFormatError"] + (["StudySpec"] if study else [])
+    text = text.replace("from harness.api import DataFormatError, LocalSource, TaskSpec, hookimpl",
+                        f"from harness.api import {', '.join(sorted(imports))}")
     if model:
         text += MODEL_BLOCK
     if study:
@@ -409,8 +409,7 @@ seeds — and an analysis that answers it. ``xharness study run __TASK__ --prese
 
 from __future__ import annotations
 
-from harness.study import Study
-from harness.sweep import Grid
+from harness.api import Grid, Study
 
 TASK = "__TASK__"
 
@@ -456,8 +455,7 @@ EDIT: make it your question — more targets, models, seeds — and an analysis 
 
 from __future__ import annotations
 
-from harness.study import Study
-from harness.sweep import Grid
+from harness.api import Grid, Study
 
 TASK = "__TASK__"
 TARGETS = ("pawsx", "xnli")  # EDIT: the target tasks to transfer to (the installed ones are used)
@@ -506,7 +504,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import pytest  # noqa: E402
 
-from harness.errors import DataFormatError  # noqa: E402
+from harness.api import DataFormatError  # noqa: E402
 from harness.testing import assert_plugin_ok  # noqa: E402
 
 import __MODULE__  # noqa: E402
@@ -534,7 +532,7 @@ TESTS_MODEL = '''
 
 def test_model_alias_registers():
     """The backbone alias registers with its hub id; nothing is downloaded."""
-    from harness.plugins import discover
+    from harness.testing import discover
 
     registry = discover(extra=[("__DIST__", __MODULE__)], autoload=False)
     registered = registry.model("__MODEL__")
@@ -546,13 +544,11 @@ TESTS_STUDY = '''
 
 def test_study_registers_and_plans():
     """The study registers, loads and plans a grid on the installed task (nothing is trained)."""
-    from harness import study
-    from harness.plugins import discover
+    from harness.testing import discover, study_grids
 
     registry = discover(extra=[("__DIST__", __MODULE__)], autoload=False)
     assert __MODULE__.TASK in {**registry.tasks["target"], **registry.tasks["intermediate"]}
-    loaded = study.load(registry.study("__TASK__"))
-    grids = loaded.grids(study.StudyOptions(preset="smoke"), registry)
+    grids = study_grids(registry, "__TASK__")
 __STUDY_ASSERT__'''
 
 BAD_LINES = {

@@ -102,7 +102,7 @@ __all__ = [
     "KIND_FIELDS", "KIND_METRICS", "LANGUAGE_CODE", "PluginCheck", "PluginProblems", "assert_plugin_ok",
     "check_clashes", "check_features", "check_load", "check_metadata", "check_plugin", "check_registration",
     "check_samples", "check_smoke", "example_problem", "language_problem", "metric_problem", "sample_needs",
-    "tiny_tokenizer",
+    "tiny_tokenizer", "discover", "study_grids",
 ]
 
 #: The metrics each built-in kind scores, as the kind's code reads ``TaskSpec.metric`` (and the
@@ -722,3 +722,10 @@ check_metadata = _one("metadata")
 check_samples = _one("samples")
 check_features = _one("features")
 check_smoke = _one("smoke")
+
+
+def study_grids(registry: Registry, name: str, *, preset: str | None = "smoke") -> list:
+    """The grids a registered study plans (nothing is trained): what a study plugin's tests check."""
+    from harness import study
+
+    return study.load(registry.study(name)).grids(study.StudyOptions(preset=preset), registry)

@@ -236,12 +236,33 @@ def test_editing_a_plugin_in_place_never_reuses_what_it_computed(tmp_path, monke
     assert again_path == first_path and any("reusing finished run" in line for line in Quiet.lines)
     assert first["code"]["target"]["plugin:mypaws"] is not None
 
-    source.write_text(PLUGIN + "\n# fixed a bug in the scoring\n")
+    source.write_text(PLUGIN + "\nMYPAWS = dataclasses.replace(MYPAWS, description='fixed a bug')\n")
     Quiet.lines.clear()
     fixed_path, fixed = execute(plan_run(request, discover(extra=[("mypaws", module)])), reporter_factory=Quiet)
     assert fixed_path != first_path and not any("reusing" in line for line in Quiet.lines)
     assert fixed["code"]["target"]["plugin:mypaws"] != first["code"]["target"]["plugin:mypaws"]
     sys.modules.pop("mypaws_plugin", None)
+
+
+def test_the_code_digest_ignores_prose_layout_and_where_core_names_come_from(tmp_path):
+    """Comments, docstrings, line breaks and importing a core name from harness.api rather than the
+    module that defines it keep the digest (and so every key); a change to what the code does does not."""
+    from harness.plugins import code_digest
+
+    def digest(text: str) -> str:
+        path = tmp_path / "p" / "task.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        return code_digest([path], root=path.parent)
+
+    base = digest('"""A task."""\nfrom harness.errors import UserError\nfrom harness.report import build\n\n'
+                  'def f(x):\n    return x + 1\n')
+    assert digest('"""Another docstring."""\n# a comment\nfrom harness.api import UserError, build_report as build\n'
+                  'def f(x):\n    """Adds one."""\n    return (x\n            + 1)  # still one\n') == base
+    assert digest('from harness.api import UserError, build_report as build\ndef f(x):\n    return x + 2\n') != base
+    assert digest('from harness.api import UserError, build_report\ndef f(x):\n    return x + 1\n') != base
+    assert digest('from harness.api import UserError, build_report as build\nfrom os import path\n'
+                  'def f(x):\n    return x + 1\n') != base
 
 
 def test_editing_a_kinds_module_changes_the_keys_of_its_tasks_only(registry):

@@ -186,8 +186,9 @@ def plugin_contract() -> str:
     out: list[str] = [GENERATED.format(sources="harness/hookspecs.py, harness/spec.py and harness/plugins.py"),
                       "# The plugin contract\n",
                       markdown(prose(hookspecs.__doc__)) + "\n",
-                      "Contents: [entry point](#the-entry-point-group), [environment](#environment-variables), "
-                      "[hooks](#hooks), [spec classes](#spec-classes).\n"]
+                      "Contents: [the public API](#the-public-api-harnessapi), [entry point](#the-entry-point-group), "
+                      "[environment](#environment-variables), [hooks](#hooks), [spec classes](#spec-classes).\n"]
+    out += public_api()
 
     group = hookspecs.ENTRY_POINT_GROUP
     out += ["## The entry-point group\n",
@@ -198,7 +199,8 @@ def plugin_contract() -> str:
             "hooks; it is always loaded.\n",
             "```toml\n# pyproject.toml of your plugin\n"
             f"[project.entry-points.{group}]\nmytasks = \"mytasks\"\n```\n",
-            "```python\n# mytasks/__init__.py\nfrom harness import ModelSpec, hookimpl\n\n"
+            "```python\n# mytasks/__init__.py\nfrom harness.api import ModelSpec, hookimpl\n\n"
+            "XHARNESS_API = \">=1.0,<2\"\n\n"
             "@hookimpl\ndef register_models(register):\n"
             "    register(ModelSpec(\"rembert\", \"RemBERT (Chung et al., 2021)\", hub_id=\"google/rembert\"))\n"
             "```\n",
@@ -244,10 +246,9 @@ def plugin_contract() -> str:
         out += [f"- Called: {when[name]}.", ""]
 
     out += ["## Spec classes\n",
-            "Frozen dataclasses in `harness/spec.py`; import them from `harness.spec` ("
-            + ", ".join(f"`{cls.__name__}`" for cls in classes if cls.__name__ in getattr(harness, "__all__", ()))
-            + " also from `harness`). Each field's type is its annotation; a field without a default is "
-            "required.\n"]
+            "Frozen dataclasses defined in `harness/spec.py`; plugins import them from `harness.api` ("
+            + ", ".join(f"`{cls.__name__}`" for cls in classes if cls.__name__ in api_names())
+            + "). Each field's type is its annotation; a field without a default is required.\n"]
     for cls in classes:
         out.append(f"### {cls.__name__}\n")
         hooks_of = [name for name, hook in hook_list if registered_class(hook) == cls.__name__]
@@ -269,6 +270,57 @@ def plugin_contract() -> str:
             out.append(f"- **`{f.name}`** (`{field_type(f)}`, {status}): {meaning}")
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def api_names() -> list[str]:
+    from harness import api
+
+    return list(api.__all__)
+
+
+def public_api() -> list[str]:
+    """The section on ``harness.api``: its docstring (versions, deprecation policy), then every
+    name it exports with the first paragraph of that name's own docstring."""
+    from harness import api
+
+    out = ["## The public API (`harness.api`)\n", markdown(prose(api.__doc__)) + "\n",
+           f"API version: **{api.API_VERSION}**.\n", "| name | what | |", "| --- | --- | --- |"]
+    for name in api.__all__:
+        if name in api._LAZY:  # read from the source: importing it would load torch
+            out.append(_lazy_row(name, *api._LAZY[name]))
+            continue
+        obj = getattr(api, name)
+        if inspect.isclass(obj):
+            what = "class"
+        elif callable(obj):
+            what = "function"
+        else:
+            what = "constant"
+        doc = inspect.getdoc(obj) if what != "constant" else None
+        first = (doc or "").split("\n\n")[0].replace("\n", " ").strip()
+        if what == "constant":
+            first = f"`{obj!r}`" if isinstance(obj, (str, int, float)) else first
+        origin = getattr(obj, "__module__", None) if what != "constant" else None
+        where = f" (from `{origin}`)" if origin and origin != "harness.api" else ""
+        cell = markdown(first).replace("|", "\\|")
+        out.append(f"| `{name}` | {what}{where} | {cell} |")
+    return out + [""]
+
+
+def _lazy_row(name: str, module: str, attribute: str) -> str:
+    import ast
+    import importlib.util
+
+    tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8"))
+    what, first = "constant", ""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == attribute:
+            what = "class" if isinstance(node, ast.ClassDef) else "function"
+            first = (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ").strip()
+        elif isinstance(node, ast.Assign) and any(getattr(t, "id", None) == attribute for t in node.targets):
+            first = f"`{ast.literal_eval(node.value)!r}`" if isinstance(node.value, ast.Constant) else ""
+    cell = markdown(first).replace("|", "\\|")
+    return f"| `{name}` | {what} (from `{module}`) | {cell} |"
 
 
 # ---------------------------------------------------------------------------------------------

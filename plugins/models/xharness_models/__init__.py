@@ -1,10 +1,11 @@
 """Backbones for xharness (built-in plugin, found through its entry point)."""
 
-from harness import ModelSpec, hookimpl
+from harness.api import ModelSpec, hookimpl
 
 from xharness_models.tiny import TINY_VERSION, build_tiny, build_tiny_large
 
 __version__ = "0.1.0"
+XHARNESS_API = ">=1.0,<2"  # the harness.api versions this plugin is written for
 
 MODELS = (
     ModelSpec("xlm-roberta-large", "XLM-R Large, 24 layers, 560M parameters (Conneau et al., 2020)",

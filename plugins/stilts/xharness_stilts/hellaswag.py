@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, TaskSpec
-from harness.formats import read_jsonl
+from harness.api import HubSource, LocalSource, TaskSpec, read_jsonl
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 FILES = {"train": "hellaswag_train.jsonl", "dev": "hellaswag_val.jsonl", "test": "hellaswag_test.jsonl"}

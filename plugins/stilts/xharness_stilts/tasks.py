@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
-from harness.errors import DataFormatError
-from harness.formats import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
+from harness.api import HubSource, LocalSource, PublishedSizes, TaskSpec, DataFormatError
+from harness.api import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 NLI = ("entailment", "neutral", "contradiction")  # the label ids of GLUE's MNLI on the hub

@@ -3,10 +3,10 @@
 Each study module is imported only when its study runs; this module registers their specs.
 """
 
-from harness import hookimpl
-from harness.spec import StudySpec
+from harness.api import hookimpl, StudySpec
 
 __version__ = "0.1.0"
+XHARNESS_API = ">=1.0,<2"  # the harness.api versions this plugin is written for
 
 STUDIES = (
     StudySpec("granularity", "How does the granularity of the intermediate task (token, span, pair, choice) affect "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 
-from harness.study import Study
+from harness.api import Study
 from xharness_studies.common import grid, installed, pyplot
 
 INTER = ("squad", "mnli", "hellaswag")
@@ -33,15 +33,10 @@ class Alignment(Study):
                      smoke_languages=["de", "es"])]
 
     def analyse(self, context):
-        from harness.alignment import layer_profile
-        from harness.data import plan_task_data
-        from harness.model import load_backbone
-        from harness.progress import Reporter
-        from harness.protocol import _make_accelerator
-        from harness.speed import after_load
+        from harness.api import layer_profile, plan_task_data, load_backbone, Reporter, make_accelerator, after_load
 
         # the settings a run here resolves to, so embeddings are computed as the runs computed theirs
-        accelerator, speed = _make_accelerator()
+        accelerator, speed = make_accelerator()
         reporter = Reporter(False)
         runs = context.runs()
         cells = {cell.run_dir.name: cell for cells in context.cells for cell in cells if cell.run_dir is not None}
@@ -99,9 +94,7 @@ class Alignment(Study):
         """Recall@1/5/10 by layer on BUCC (gold pairs among the distractors) and LAReQA (a question's
         answer sentences in every language, pooled), where installed and readable, with the same
         pooling, length and batch size as the Tatoeba run. Yields (task, JSON-ready result)."""
-        from harness.alignment import embed_all_layers, set_recall_by_layer
-        from harness.data import plan_task_data
-        from harness.progress import Reporter
+        from harness.api import embed_all_layers, set_recall_by_layer, plan_task_data, Reporter
         from xharness_studies.common import readable
 
         options = {"pooling": settings["pooling"], "batch_size": int(settings["per_device_batch_size"]) * 2,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.sweep import Grid
+from harness.api import Grid
 
 #: Under the smoke preset every study shortens training further: the grids only prove the recipe.
 SMOKE_OVERRIDES = {"inter_epochs": 1.0, "target_epochs": 2.0}
@@ -45,7 +45,7 @@ def delta_cells(runs, *, resamples: int = RESAMPLES, seed: int = 0) -> dict[tupl
     """(model, intermediate, target) → Δ against ``none`` of the same model, paired seed by seed:
     mean, sample std, seeds, Holm-adjusted paired-bootstrap p and the run folders (``xharness
     report``'s numbers, computed the same way)."""
-    from harness.report import AVERAGE, build
+    from harness.api import AVERAGE, build_report as build
 
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     if not runs:
@@ -70,7 +70,7 @@ def delta_vector(system_runs, baseline_runs, target: str, *, resamples: int = RE
     """(observed Δ, Δ on each bootstrap resample) of ``target``, paired seed by seed
     (``harness.report.paired_bootstrap_samples``: the draws depend only on the test set, so the
     vectors of two models can be subtracted). (None, None) without a seed pair."""
-    from harness.report import paired_bootstrap_samples
+    from harness.api import paired_bootstrap_samples
 
     by_seed = {run.seed: run for run in baseline_runs}
     pairs = [({target: outcomes_of(run)}, {target: outcomes_of(by_seed[run.seed])})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 
-from harness.study import Study
+from harness.api import Study
 from xharness_studies.common import delta_cells, grid, installed, pvalue_text, pyplot, signed
 
 GROUPS = ("token", "span", "pair", "choice")

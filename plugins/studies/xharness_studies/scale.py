@@ -13,7 +13,7 @@ Holm), and the interaction — the gain with the second model minus the gain wit
 
 from __future__ import annotations
 
-from harness.study import Study
+from harness.api import Study
 from xharness_studies.common import delta_cells, delta_vector, grid, installed, interval, pvalue_text, pyplot, signed
 
 TARGETS = ("xquad", "mlqa", "tydiqa", "udpos", "panx")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import statistics
 
-from harness.study import Study
+from harness.api import Study
 from xharness_studies.common import grid, installed, pyplot
 
 TARGETS = ("tatoeba", "lareqa", "mewslix")
@@ -62,7 +62,7 @@ class Typology(Study):
                      languages=["xtreme-r"])]
 
     def analyse(self, context):
-        from harness.stats import correlate, fit_line
+        from harness.api import correlate, fit_line
         from xharness_studies import uriel
 
         runs = context.runs()
@@ -137,7 +137,7 @@ class Typology(Study):
 
     @staticmethod
     def _figures(context, scatter) -> None:
-        from harness.stats import fit_line
+        from harness.api import fit_line
         from xharness_studies import uriel
 
         plt = pyplot()

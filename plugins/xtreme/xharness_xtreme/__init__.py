@@ -1,6 +1,6 @@
 """XTREME target tasks for xharness (built-in plugin, found through its entry point)."""
 
-from harness import hookimpl
+from harness.api import hookimpl
 
 from xharness_xtreme.bucc import BUCC
 from xharness_xtreme.leaderboard import XTREME
@@ -11,6 +11,7 @@ from xharness_xtreme.tatoeba import TATOEBA
 from xharness_xtreme.xnli import XNLI
 
 __version__ = "0.1.0"
+XHARNESS_API = ">=1.0,<2"  # the harness.api versions this plugin is written for
 
 
 @hookimpl

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import LocalSource, TaskSpec
-from harness.errors import DataFormatError
+from harness.api import LocalSource, TaskSpec, DataFormatError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SPLIT_NAMES = {"dev": "sample", "train": "training", "test": "test"}

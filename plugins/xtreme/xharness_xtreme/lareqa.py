@@ -31,8 +31,7 @@ import json
 import logging
 from pathlib import Path
 
-from harness import HubSource, LocalSource, TaskSpec
-from harness.errors import DataFormatError
+from harness.api import HubSource, LocalSource, TaskSpec, DataFormatError
 from xharness_xtreme.sentences import sentence_at, sentence_spans
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ Task order and language lists follow XTREME's ``evaluate.py``, so ``xharness sco
 lines up with the file that script writes.
 """
 
-from harness.spec import Leaderboard, LeaderboardTask
+from harness.api import Leaderboard, LeaderboardTask
 
 
 def _langs(text: str) -> tuple[str, ...]:

@@ -25,8 +25,7 @@ import json
 import os
 from pathlib import Path
 
-from harness import HubSource, LocalSource, TaskSpec
-from harness.errors import DataFormatError
+from harness.api import HubSource, LocalSource, TaskSpec, DataFormatError
 from xharness_xtreme.backbones import MBERT
 
 SAMPLES = Path(__file__).resolve().parent / "samples"

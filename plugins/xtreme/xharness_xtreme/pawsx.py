@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
-from harness.errors import DataFormatError
+from harness.api import HubSource, LocalSource, PublishedSizes, TaskSpec, DataFormatError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")

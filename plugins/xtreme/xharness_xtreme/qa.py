@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
-from harness.formats import read_squad_json
+from harness.api import HubSource, LocalSource, PublishedSizes, TaskSpec, read_squad_json
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SQUAD_FILES = {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
-from harness.formats import read_jsonl
+from harness.api import HubSource, LocalSource, PublishedSizes, TaskSpec, read_jsonl
 from xharness_xtreme.backbones import MBERT
 
 SAMPLES = Path(__file__).resolve().parent / "samples"

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
-from harness.errors import DataFormatError
+from harness.api import HubSource, LocalSource, PublishedSizes, TaskSpec, DataFormatError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",

@@ -11,9 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from harness import HubSource, LocalSource, PublishedSizes, TaskSpec
-from harness.errors import DataFormatError
-from harness.formats import read_tsv_rows
+from harness.api import HubSource, LocalSource, PublishedSizes, TaskSpec, DataFormatError, read_tsv_rows
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")

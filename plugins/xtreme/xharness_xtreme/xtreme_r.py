@@ -8,7 +8,9 @@ XTREME-R adds as their ``extra_languages``; the ``xtreme-r`` leaderboard (``xhar
 --leaderboard xtreme-r``, ``--languages xtreme-r``) names all ten with XTREME-R's language sets.
 """
 
-from harness import hookimpl
+from harness.api import hookimpl
+
+XHARNESS_API = ">=1.0,<2"  # the harness.api versions this plugin is written for
 
 from xharness_xtreme.lareqa import LAREQA
 from xharness_xtreme.leaderboard import XTREME_R

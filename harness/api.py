@@ -1,0 +1,212 @@
+"""The public surface of xharness: what a plugin or a notebook may import, and nothing else.
+
+Plugins (tasks, models, kinds, leaderboards, studies) import from ``harness.api`` alone, and
+``harness.testing`` in their tests; everything else in ``harness`` is internal and may move
+between releases. A notebook gets the three commands as functions returning typed results::
+
+    from harness import api
+    result = api.run("hellaswag", "pawsx", preset="smoke")
+    result.scores                       # {"en": 61.0, "de": 55.5, ...}: the target metric per language
+    grid = api.sweep(["hellaswag", "none"], ["pawsx"], seeds=[1, 2], preset="smoke")
+    table = api.report([grid.output])   # harness.report.Report: tables, statistics, figures
+
+**Versioning.** ``API_VERSION`` is ``MAJOR.MINOR``. A plugin declares the API versions it was
+written for with a module attribute, ``XHARNESS_API = ">=1.0,<2"`` (the version guard that already
+reads ``XHARNESS_CORE`` reads it too, and a plugin asking for another major version is reported and
+not loaded). **Deprecation policy:** a name in ``__all__`` keeps its meaning for the whole major
+version; a minor version only adds names or optional parameters. A name to be removed first warns
+(``DeprecationWarning``, naming its replacement) for at least one minor version, and is removed
+only with the next major version.
+
+Heavy parts (``load_backbone``, the alignment helpers) are imported on first use, so importing
+this module, as every plugin does while ``xharness list`` runs, loads neither torch nor datasets.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import DataFormatError, UserError
+from harness.formats import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
+from harness.hookspecs import hookimpl
+from harness.progress import Reporter
+from harness.spec import (HubSource, KindSpec, Leaderboard, LeaderboardTask, LocalSource, ModelSpec, PublishedSizes,
+                          StudySpec, TaskSpec)
+from harness.stats import correlate, fit_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.report import Report
+
+#: The API's version, ``MAJOR.MINOR`` (see the module's deprecation policy).
+API_VERSION = "1.0"
+
+__all__ = [
+    "API_VERSION",
+    # the contract: specs and the hook marker
+    "TaskSpec", "HubSource", "LocalSource", "PublishedSizes", "ModelSpec", "KindSpec", "Leaderboard",
+    "LeaderboardTask", "StudySpec", "hookimpl",
+    # errors a plugin raises
+    "UserError", "DataFormatError",
+    # readers of the usual formats
+    "read_tsv_rows", "read_jsonl", "read_csv_rows", "read_squad_json",
+    # progress and statistics
+    "Reporter", "correlate", "fit_line", "paired_bootstrap_samples",
+    # what a study uses: its base class, grids, task data, reports, backbones
+    "Study", "Grid", "plan_task_data", "build_report", "AVERAGE", "load_backbone", "after_load",
+    "make_accelerator", "embed_all_layers", "layer_profile", "set_recall_by_layer",
+    # a notebook's entry points
+    "run", "RunResult", "sweep", "SweepResult", "report",
+]
+
+#: Names served from their modules on first use (they import torch, or modules that do).
+_LAZY = {
+    "Study": ("harness.study", "Study"),
+    "Grid": ("harness.sweep", "Grid"),
+    "plan_task_data": ("harness.data", "plan_task_data"),
+    "build_report": ("harness.report", "build"),
+    "AVERAGE": ("harness.report", "AVERAGE"),
+    "paired_bootstrap_samples": ("harness.report", "paired_bootstrap_samples"),
+    "load_backbone": ("harness.model", "load_backbone"),
+    "after_load": ("harness.speed", "after_load"),
+    "make_accelerator": ("harness.protocol", "make_accelerator"),
+    "embed_all_layers": ("harness.alignment", "embed_all_layers"),
+    "layer_profile": ("harness.alignment", "layer_profile"),
+    "set_recall_by_layer": ("harness.alignment", "set_recall_by_layer"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'harness.api' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+# -- a notebook's entry points -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunResult:
+    """One finished cell: where it is and what it scored."""
+
+    #: the run's folder (``<output>/runs/<cell>``), holding results.json and predictions
+    folder: Path
+    #: results.json as a dict: settings, data identities, per-language scores, environment
+    record: dict[str, Any]
+
+    @property
+    def metric(self) -> str:
+        """The target task's metric (``accuracy``, ``f1``, ...)."""
+        return self.record["scores"]["metric"]
+
+    @property
+    def scores(self) -> dict[str, float | None]:
+        """The metric on each language's test set (None where the test set has no gold labels)."""
+        return dict(self.record["scores"]["per_language"])
+
+    @property
+    def average(self) -> float | None:
+        """The mean over languages, as the command prints it."""
+        return self.record["scores"]["average"]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A grid after a sweep: each cell's label, status and folder, and the store it lives in."""
+
+    output: Path
+    #: label -> "done" | "failed" | "missing" | "running" | "invalid"
+    status: dict[str, str]
+    #: label -> the cell's run folder (None for an invalid cell)
+    folders: dict[str, Path | None] = field(default_factory=dict)
+    #: label -> the one-line error of a failed or invalid cell
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(status == "done" for status in self.status.values())
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    from harness.planning import RUN_OPTIONS
+
+    unknown = sorted(set(options) - set(RUN_OPTIONS))
+    if unknown:
+        raise UserError(f"unknown option(s) {', '.join(unknown)}: the options are {', '.join(RUN_OPTIONS)} "
+                        f"(those of `xharness run`, with _ for -)")
+    return {name: options.get(name) for name in RUN_OPTIONS}
+
+
+def _languages(languages: str | list[str] | None) -> list[str] | None:
+    if languages is None or isinstance(languages, list):
+        return languages
+    return [lang.strip() for lang in str(languages).split(",") if lang.strip()]
+
+
+def run(inter: str, target: str, *, model: str | None = None, seed: int = 42, output: str | Path = "xharness-runs",
+        data_dir: str | Path | None = None, preset: str | None = None, languages: str | list[str] | None = None,
+        checkpoint_minutes: float = 30.0, keep_checkpoints: bool = False, **options: Any) -> RunResult:
+    """``xharness run`` as a function: train (or reuse) the cell and return its result.
+
+    ``options`` are the run options of ``xharness run`` by their long names with ``_`` for ``-``
+    (``lr=2e-5``, ``select_on="target"``, ``setting=["query_max_length=64"]``). A finished cell in
+    ``output`` is reused, as on the command line. Raises :class:`UserError` with the same one-line
+    messages the command prints.
+    """
+    from harness.plugins import discover
+    from harness.protocol import RunRequest, execute, plan_run
+
+    request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=Path(output),
+                         data_dir=Path(data_dir) if data_dir is not None else None, preset=preset,
+                         languages=_languages(languages), overrides=_options(options),
+                         checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints)
+    path, record = execute(plan_run(request, discover()))
+    return RunResult(folder=Path(path).parent, record=record)
+
+
+def sweep(inter: list[str], target: list[str], *, seeds: list[int] | None = None,
+          models: list[str | None] | None = None, output: str | Path = "xharness-runs",
+          data_dir: str | Path | None = None, preset: str | None = None,
+          languages: str | list[str] | None = None, checkpoint_minutes: float = 30.0,
+          keep_checkpoints: bool = False, dry_run: bool = False, log=None, **options: Any) -> SweepResult:
+    """``xharness sweep`` as a function, in this process: every missing cell of intermediate tasks ×
+    targets × seeds × models is run (or, with ``dry_run``, only planned); finished ones are reused.
+    A failed cell does not stop the others: its one-line error is in the result. ``log`` receives
+    the progress lines the command prints (default: none)."""
+    from harness import sweep as sweeping
+    from harness.plugins import discover
+
+    grid = sweeping.Grid(inter=list(inter), target=list(target), seeds=list(seeds or [42]),
+                         models=list(models or [None]), output=str(output),
+                         data_dir=str(data_dir) if data_dir is not None else None, preset=preset,
+                         languages=_languages(languages),
+                         overrides={k: v for k, v in _options(options).items() if v is not None},
+                         checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints)
+    registry = discover()
+    if not dry_run:
+        sweeping.work(grid, registry, log=log or (lambda line: None))
+    cells = sweeping.plan_grid(grid, registry)
+    return SweepResult(output=Path(output), status={c.label: c.status for c in cells},
+                       folders={c.label: c.run_dir for c in cells},
+                       errors={c.label: c.error for c in cells if c.error})
+
+
+def report(folders: list[str | Path], *, target: str | None = None, model: str | None = None,
+           delta: bool | None = None, resamples: int = 1000, seed: int = 0) -> "Report":
+    """``xharness report`` as a function: the tables of finished runs under ``folders`` (stores,
+    their ``runs/`` folders or single runs), with mean ± std over seeds and the paired bootstrap.
+    Render it with ``harness.report.render(result, "markdown")`` or read its ``tables``."""
+    from harness import report as reporting
+
+    runs, skipped = reporting.collect([Path(f) for f in folders])
+    mode = None if delta is None else ("delta" if delta else "absolute")
+    return reporting.build(runs, model=model, target=target, mode=mode, resamples=resamples, seed=seed,
+                           skipped=skipped)

@@ -35,9 +35,12 @@ def offending(paths, allowed) -> list[str]:
 
 
 def test_bundled_plugins_import_only_the_api():
-    files = sorted(ROOT.glob("plugins/*/xharness_*/**/*.py"))
-    assert len(files) > 20
+    files = sorted([*ROOT.glob("plugins/*/xharness_*/**/*.py"), *ROOT.glob("plugins/*/tools/*.py"),
+                    *ROOT.glob("examples/*/xharness_*/**/*.py"), *ROOT.glob("examples/*/tools/*.py")])
+    assert len(files) > 25
     assert not offending(files, ALLOWED), "plugins importing harness internals:\n" + "\n".join(offending(files, ALLOWED))
+    tests = sorted(ROOT.glob("examples/*/tests/*.py"))
+    assert tests and not offending(tests, ALLOWED_IN_TESTS)
 
 
 def test_the_checker_sees_every_spelling(tmp_path):

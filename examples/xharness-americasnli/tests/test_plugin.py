@@ -9,7 +9,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import pytest  # noqa: E402
 
-from harness.errors import DataFormatError  # noqa: E402
+from harness.api import DataFormatError  # noqa: E402
 from harness.testing import assert_plugin_ok  # noqa: E402
 
 import xharness_americasnli as plugin  # noqa: E402
@@ -58,7 +58,7 @@ def test_other_layouts_are_one_line_errors(tmp_path, text, where, problem):
 
 def test_model_alias_registers():
     """The backbone alias registers with its hub id; nothing is downloaded."""
-    from harness.plugins import discover
+    from harness.testing import discover
 
     registry = discover(extra=[("xharness-americasnli", plugin)], autoload=False)
     registered = registry.model("xlmr-americas")

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import HubSource, LocalSource, ModelSpec, TaskSpec, hookimpl
-from harness.errors import DataFormatError
-from harness.formats import read_tsv_rows
+from harness.api import DataFormatError, HubSource, LocalSource, ModelSpec, TaskSpec, hookimpl, read_tsv_rows
 
 __version__ = "0.1.0"
+#: The harness.api versions this plugin is written for: another major version is not loaded
+#: (xharness says so in `xharness list`) instead of failing somewhere inside a run.
+XHARNESS_API = ">=1.0,<2"
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 TASK = "americasnli"

@@ -18,6 +18,13 @@ from pathlib import Path
 import pytest
 
 
+def _users_lock():
+    """One process at a time creates users and groups (the suite runs in several workers)."""
+    from filelock import FileLock
+
+    return FileLock(os.path.join(os.environ.get("TMPDIR", "/tmp"), "xharness-tests-users.lock"))
+
+
 def needs_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("creating ordinary users to test permissions needs root")
@@ -29,13 +36,14 @@ def ensure_group(name: str) -> int:
     import grp
 
     needs_root()
-    try:
+    with _users_lock():
+        try:
+            return grp.getgrnam(name).gr_gid
+        except KeyError:
+            pass
+        if shutil.which("groupadd") is None or subprocess.run(["groupadd", name], capture_output=True).returncode != 0:
+            pytest.skip(f"cannot create the group {name} (groupadd)")
         return grp.getgrnam(name).gr_gid
-    except KeyError:
-        pass
-    if shutil.which("groupadd") is None or subprocess.run(["groupadd", name], capture_output=True).returncode != 0:
-        pytest.skip(f"cannot create the group {name} (groupadd)")
-    return grp.getgrnam(name).gr_gid
 
 
 def ensure_user(name: str, group: str | None = None) -> tuple[int, int]:
@@ -43,13 +51,14 @@ def ensure_user(name: str, group: str | None = None) -> tuple[int, int]:
     import pwd
 
     needs_root()
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        command = ["useradd", "-M", "-s", "/usr/sbin/nologin"] + (["-N", "-g", group] if group else []) + [name]
-        if shutil.which("useradd") is None or subprocess.run(command, capture_output=True).returncode != 0:
-            pytest.skip(f"cannot create the ordinary user {name} (useradd)")
-        entry = pwd.getpwnam(name)
+    with _users_lock():
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            command = ["useradd", "-M", "-s", "/usr/sbin/nologin"] + (["-N", "-g", group] if group else []) + [name]
+            if shutil.which("useradd") is None or subprocess.run(command, capture_output=True).returncode != 0:
+                pytest.skip(f"cannot create the ordinary user {name} (useradd)")
+            entry = pwd.getpwnam(name)
     return entry.pw_uid, entry.pw_gid
 
 

@@ -7,6 +7,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one thread per worker (and per process a test starts): workers on every core, each using every
+    # core too, would fight over them (the suite took 17 minutes on two cores that way, 6 without)
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_name] = "1"
 
 import shutil  # noqa: E402
 import tempfile  # noqa: E402

@@ -169,6 +169,7 @@ def _cut_tatoeba(shared_data, folder, lines):
     return pairs
 
 
+@pytest.mark.slow
 def test_recall_at_1_by_layer_equals_the_tatoeba_runs_accuracy(tmp_path, e5, e5_model, shared_data):
     pairs = _cut_tatoeba(shared_data, tmp_path / "data", 120)
     accelerator, encoder, tokenizer = e5

@@ -130,6 +130,7 @@ def _without_clocks(history: dict) -> dict:
     return history
 
 
+@pytest.mark.slow
 def test_every_process_records_the_global_losses_across_a_mid_epoch_resume(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)

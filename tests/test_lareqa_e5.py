@@ -46,6 +46,7 @@ def _ap(ranked, relevant, k=K):
     return total / min(k, len(relevant)) if relevant else 0.0
 
 
+@pytest.mark.slow
 def test_e5_ranks_real_xquad_sentences_far_above_chance_and_as_plain_transformers(e5_model, shared_data, tmp_path,
                                                                                    registry):
     from accelerate import Accelerator

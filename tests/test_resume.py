@@ -77,6 +77,7 @@ def _latest_checkpoint(output: Path, phase: str) -> tuple[int, str] | None:
     return int(names[-1][:9]), names[-1]
 
 
+@pytest.mark.slow
 def test_sigkill_at_many_moments_then_resume_is_bitwise_identical(reference, tmp_path):
     _, expected, updates = reference
     inter, target = updates["intermediate"], updates["target"]
@@ -223,6 +224,7 @@ def test_a_lock_held_by_a_dead_process_is_taken_over(reference, tmp_path):
     assert time.perf_counter() - began < 120
 
 
+@pytest.mark.slow
 def test_four_processes_on_overlapping_cells_train_each_phase_once(tmp_path):
     """Two targets share one phase 2; each cell is started twice. Every phase is trained once and
     every result equals the sequential run's."""

@@ -82,6 +82,7 @@ def _plain_tatoeba(model_dir, source, target, layer):
     return 100.0 * (predicted == torch.arange(len(source))).float().mean().item()
 
 
+@pytest.mark.slow
 def test_tatoeba_with_real_weights_matches_a_plain_computation(tmp_path, e5_model, shared_data):
     result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "tatoeba", "--model", str(e5_model),
                                       "--data-dir", str(shared_data), "--languages", "de,sw",

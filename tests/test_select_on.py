@@ -141,6 +141,7 @@ def test_mlqa_selects_on_its_own_dev_sets_from_local_files_only(tmp_path):
     assert hub.exit_code == 1 and "read from local files" in hub.output and len(hub.output.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_resumed_run_keeps_the_target_selected_state(tmp_path):
     """SIGTERM in the second epoch, after the target criterion chose epoch 1: the resumed run must
     take that state from the checkpoint and end as the uninterrupted run ends."""

@@ -60,6 +60,7 @@ def _not_shared(root: Path, gid: int) -> list[str]:
     return wrong
 
 
+@pytest.mark.slow
 def test_a_group_shares_reuses_and_resumes_and_an_outsider_reads(lab):
     store, run = lab["store"], lab["run"]
     first = run(ALICE, "run", *FAST, "--keep-checkpoints", "--output", store)

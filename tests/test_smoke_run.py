@@ -90,6 +90,7 @@ def test_baseline_without_intermediate_task(tmp_path):
     assert not (tmp_path / "intermediate").exists()
 
 
+@pytest.mark.slow
 def test_smoke_with_a_real_bert_backbone_without_token_type_ids(tmp_path, e5_model, shared_data):
     """multilingual-e5-small: BERT architecture, XLM-R tokenizer, no token_type_ids; real PAWS-X files."""
     result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, shared_data):
     out = tmp_path / "speed.json"
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
@@ -47,7 +50,6 @@ def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, s
 
 
 def test_large_without_a_gpu_is_one_line(tmp_path):
-    import pytest
     import torch
 
     if torch.cuda.is_available():

@@ -53,6 +53,7 @@ def _value(command: list[str], option: str) -> list[str]:
     return command[command.index(option) + 1].split(",") if option in command else []
 
 
+@pytest.mark.slow
 def test_the_tutorials_commands_run(tmp_path):
     python, env = fresh_venv(tmp_path)
     work = tmp_path / "work"  # a repository root holding a copy of the finished example

@@ -17,12 +17,10 @@ from urllib.parse import urlparse
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
-def _truthy(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def offline_requested() -> bool:
-    return any(_truthy(v) for v in OFFLINE_VARS)
+    from harness.envflags import flag
+
+    return any(flag(v) for v in OFFLINE_VARS)
 
 
 @lru_cache(maxsize=1)

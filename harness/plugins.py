@@ -425,10 +425,6 @@ def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo) -> None
     staged._add(staged.leaderboards, "leaderboard", spec, info)
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _module_of(obj: object) -> str | None:
     import types
 
@@ -560,7 +556,9 @@ def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None 
     loaded: list[tuple[object, PluginInfo]] = [(builtin, PluginInfo(CORE_PLUGIN, "xtreme-harness", harness.__version__,
                                                                     module=builtin.__name__))]
     if autoload is None:
-        autoload = not _truthy(os.environ.get(DISABLE_ENV))
+        from harness.envflags import flag
+
+        autoload = not flag(DISABLE_ENV)
     if autoload:
         only = {n.strip() for n in os.environ.get(ONLY_ENV, "").split(",") if n.strip()}
         for ep in sorted(metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP), key=lambda e: e.name):

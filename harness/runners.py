@@ -18,11 +18,10 @@ from harness.planning import Plan
 def features_dir(plan: Plan) -> Path | None:
     """Featurised data of every cell of a store, shared (see ``harness.features``);
     ``XHARNESS_FEATURE_CACHE=0`` turns the cache off."""
-    import os
-
+    from harness.envflags import flag
     from harness.store import RunStore
 
-    if os.environ.get("XHARNESS_FEATURE_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+    if not flag("XHARNESS_FEATURE_CACHE", default=True):
         return None
     return RunStore(plan.request.output).root / "features"
 

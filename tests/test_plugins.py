@@ -165,3 +165,28 @@ def test_leaderboard_with_unknown_metric_is_rejected():
     registry = discover([("boards", plugin)], autoload=False)
     assert "unknown metric 'bleu'" in registry.plugins["boards"].error
     assert registry.leaderboards == {}
+
+
+@pytest.mark.parametrize("value, autoload", [("1", False), ("on", False), ("TRUE", False), (" yes ", False),
+                                             ("0", True), ("off", True), ("no", True), ("", True)])
+def test_one_reader_of_yes_no_variables(monkeypatch, value, autoload):
+    """XHARNESS_DISABLE_PLUGIN_AUTOLOAD, XHARNESS_FEATURE_CACHE and the HF offline flags are read by one
+    function: "off" means no everywhere (it used to switch autoload off)."""
+    from harness.envflags import flag
+    from harness.plugins import discover
+
+    monkeypatch.setenv("XHARNESS_DISABLE_PLUGIN_AUTOLOAD", value)
+    assert ("xtreme" in discover().plugins) is autoload
+    monkeypatch.setenv("XHARNESS_FEATURE_CACHE", value)
+    assert flag("XHARNESS_FEATURE_CACHE", default=True) is ((not autoload) if value.strip() else True)
+
+
+def test_an_unreadable_flag_is_the_default_with_one_warning(monkeypatch, capsys):
+    from harness import envflags
+
+    monkeypatch.setattr(envflags, "_WARNED", set())
+    monkeypatch.setenv("XHARNESS_DISABLE_PLUGIN_AUTOLOAD", "maybe")
+    assert envflags.flag("XHARNESS_DISABLE_PLUGIN_AUTOLOAD") is False
+    assert envflags.flag("XHARNESS_DISABLE_PLUGIN_AUTOLOAD") is False
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "XHARNESS_DISABLE_PLUGIN_AUTOLOAD='maybe'" in lines[0] and "read as no" in lines[0]

@@ -209,9 +209,10 @@ def plugin_contract() -> str:
             "`xharness list` shows its error and every other plugin keeps working.\n"]
 
     out += ["## Environment variables\n",
-            f"- `{plugins.DISABLE_ENV}`: set to anything but an empty string, `0`, `false` or `no` "
-            "(any case) to switch entry-point loading off; only the core's built-in kinds are "
-            "registered.",
+            f"- `{plugins.DISABLE_ENV}`: `1`, `true`, `yes` or `on` (any case) switch entry-point loading "
+            "off; only the core's built-in kinds are registered. `0`, `false`, `no`, `off` or unset leave "
+            "it on; any other value is read as unset, with a warning (`harness.envflags`, the one reader "
+            "of such variables).",
             f"- `{plugins.ONLY_ENV}`: a comma-separated list of entry-point names; only those entry "
             "points are loaded (unset or empty: all of them). This is how a name that two plugins "
             "register (and that therefore goes to neither) is made available again.\n",

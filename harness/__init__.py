@@ -8,5 +8,7 @@ from harness.spec import HubSource, KindSpec, LocalSource, ModelSpec, PublishedS
 from harness.hookspecs import hookimpl
 
 __version__ = "0.2.0"
+#: The version of harness.api, the public surface plugins import (``MAJOR.MINOR``; see its docstring).
+API_VERSION = "1.0"
 
 __all__ = ["HubSource", "KindSpec", "LocalSource", "ModelSpec", "PublishedSizes", "TaskSpec", "hookimpl", "__version__"]

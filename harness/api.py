@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness import API_VERSION  # MAJOR.MINOR, see the deprecation policy above
 from harness.errors import DataFormatError, UserError
 from harness.formats import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
 from harness.hookspecs import hookimpl
@@ -39,9 +40,6 @@ from harness.stats import correlate, fit_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.report import Report
-
-#: The API's version, ``MAJOR.MINOR`` (see the module's deprecation policy).
-API_VERSION = "1.0"
 
 __all__ = [
     "API_VERSION",

@@ -342,7 +342,7 @@ def _api_problem(declared: object) -> str | None:
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import Version
 
-    from harness.api import API_VERSION
+    from harness import API_VERSION
 
     try:
         supported = SpecifierSet(str(declared))

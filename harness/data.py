@@ -73,10 +73,14 @@ class TaskData:
     def preload(self) -> None:
         """Read and check every needed split now, so bad or empty data fails before any training starts."""
         for split, lang in self.needs:
-            if not self.load(split, lang):
+            examples = self.load(split, lang)
+            if not examples:
                 raise UserError(f"{self.spec.name}: the {split} split for {lang} is empty "
                                 f"({self.where(split, lang)}); check that file, or leave the language out "
                                 f"with --languages")
+            problem = _label_problem(self.spec, examples)
+            if problem is not None:
+                raise UserError(f"{self.spec.name}: {split} {lang} ({self.where(split, lang)}): {problem}")
 
     def where(self, split: str, lang: str) -> str:
         """The file(s), or hub dataset, that one split and language are read from."""
@@ -113,6 +117,22 @@ class TaskData:
         return examples
 
 
+def _label_problem(spec: TaskSpec, examples: list[Example]) -> str | None:
+    """The first example whose integer ``label`` lies outside the task's classes (``labels``) or
+    answers (``num_choices``): a head that size would fail at the first step with an index error."""
+    count = len(spec.labels) or spec.num_choices
+    if not count:
+        return None
+    what = f"the task's {len(spec.labels)} labels ({', '.join(spec.labels)})" if spec.labels else \
+        f"its {spec.num_choices} choices"
+    for index, example in enumerate(examples):
+        label = example.get("label") if isinstance(example, dict) else None
+        if isinstance(label, int) and not isinstance(label, bool) and not 0 <= label < count:
+            return (f"example {index + 1} (id {example.get('id', index)!r}) has label {label}, outside {what}; "
+                    f"fix the reader or the task's labels")
+    return None
+
+
 def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: str,
                    data_dir: Path | None, revision_overrides: dict[str, str] | None = None) -> TaskData:
     """Resolve one task's data for the given (split, language) pairs, or raise UserError.
@@ -128,8 +148,11 @@ def plan_task_data(task: Registered, needs: list[tuple[str, str]], *, source: st
         for need in needs:
             path = _find(spec, spec.samples, *need)
             if path is None:
-                raise UserError(f"task {spec.name!r}: bundled sample {spec.local.file(*need)} is missing from "
-                                f"plugin {task.plugin!r} (reinstall it)")
+                wanted = spec.local.file(*need)
+                first = wanted if isinstance(wanted, str) else wanted[0]
+                raise UserError(f"task {spec.name!r}: plugin {task.plugin!r} ships no bundled sample for {need[0]} "
+                                f"{need[1]} ({spec.samples / first}): add that file to the plugin's samples, or drop "
+                                f"{need[1]!r} from the task's languages")
             data.files[need] = path
     elif source == "local":
         assert data_dir is not None

@@ -18,7 +18,7 @@ class UnknownNameError(UserError):
 
     exit_code = 2
 
-    def __init__(self, what: str, name: str, known: Iterable[str]):
+    def __init__(self, what: str, name: str, known: Iterable[str], failed: Iterable[str] = ()):
         known = sorted(set(known))
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         if close:
@@ -26,6 +26,10 @@ class UnknownNameError(UserError):
         else:
             shown = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
             hint = f"known: {shown}" if known else "none is registered (see `xharness list`)"
+        failed = sorted(set(failed))
+        if failed:  # the name may be theirs: say so rather than only "unknown"
+            hint += (f"; plugin{'s' if len(failed) > 1 else ''} {', '.join(failed)} failed to load and may provide it "
+                     f"(`xharness list --plugin {failed[0]}` shows why)")
         super().__init__(f"unknown {what} {name!r}; {hint}")
         self.name = name
         self.suggestions = close

@@ -79,6 +79,30 @@ class Registered:
     plugin_version: str | None
 
 
+class HookError(ValueError):
+    """A plugin's hooks cannot be called as the contract says (unmarked, or the wrong arguments)."""
+
+
+def _unmarked_hooks(obj: object) -> list[str]:
+    """Functions of a plugin named as hooks but lacking the @hookimpl mark (pluggy ignores them)."""
+    names = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), f"{hookspecs.PROJECT}_spec")]
+    return [name for name in names if callable(getattr(obj, name, None)) and
+            not hasattr(getattr(obj, name), f"{hookspecs.PROJECT}_impl")]
+
+
+def _signature_problem(exc: Exception) -> str:
+    """pluggy's validation error as one line: the hook, what it takes, what the plugin wrote."""
+    import re
+
+    text = str(exc)
+    hook = re.search(r"for hook '(\w+)'", text)
+    wrote = re.search(r"hookimpl definition: (.+)", text)
+    name = hook.group(1) if hook else "a hook"
+    expected = f"def {name}(register)" if hook and hook.group(1).startswith("register_") else "the hook's arguments"
+    return (f"{name} must be written as {expected}: it receives one argument, register"
+            + (f"; the plugin wrote {wrote.group(1).strip()}" if wrote else f" ({text.splitlines()[0]})"))
+
+
 class DuplicateNameError(ValueError):
     """One plugin registered the same name twice: that plugin is rejected as a whole."""
 
@@ -135,7 +159,8 @@ class Registry:
         table = self.tasks[role]
         if name not in table:
             error = self.clash(TASK_WHAT[role], name)
-            raise error or UnknownNameError(f"{role} task", name, table)
+            raise error or UnknownNameError(f"{role} task", name, table,
+                                            failed=[p.name for p in self.plugins.values() if not p.ok])
         return table[name]
 
     def model(self, name: str) -> Registered | None:
@@ -209,7 +234,15 @@ class Registry:
         self.plugins[info.name] = info
         staged = Registry()
         try:
-            pm.register(obj, name=info.name)
+            unmarked = _unmarked_hooks(obj)
+            if unmarked:
+                raise HookError(f"{' and '.join(unmarked)} {'is' if len(unmarked) == 1 else 'are'} not marked "
+                                f"@hookimpl, so nothing is registered: decorate "
+                                f"{'it' if len(unmarked) == 1 else 'them'} with @hookimpl (from harness.api)")
+            try:
+                pm.register(obj, name=info.name)
+            except pluggy.PluginValidationError as exc:
+                raise HookError(_signature_problem(exc)) from None
             try:
                 pm.check_pending()
             except pluggy.PluginValidationError:

@@ -98,8 +98,8 @@ def test_a_missing_or_empty_sample_split(samples):
     (samples / "dev-en.tsv").unlink()
     (samples / "test-de.tsv").write_text("", encoding="utf-8")
     assert check_plugin(_targets(_task(samples)), name="kit") == [
-        "task 'kitnli' samples dev/en: task 'kitnli': bundled sample dev-en.tsv is missing from plugin 'kit' "
-        "(reinstall it)",
+        f"task 'kitnli' samples dev/en: task 'kitnli': plugin 'kit' ships no bundled sample for dev en "
+        f"({samples / 'dev-en.tsv'}): add that file to the plugin's samples, or drop 'en' from the task's languages",
         f"task 'kitnli' samples test/de: empty ({samples / 'test-de.tsv'})"]
 
 
@@ -219,3 +219,59 @@ def test_the_smoke_run_checks_every_score(samples, tmp_path, monkeypatch):
 def test_a_plugin_under_an_installed_plugins_name(samples):
     assert check_plugin(_targets(_task(samples)), name="stilts") == [
         "plugin stilts: failed to register: another plugin is already registered under the name 'stilts'"]
+
+
+def test_a_hook_without_hookimpl_or_with_the_wrong_argument_fails_its_plugin_in_one_line():
+    """Quiet before: an unmarked hook registered nothing and the plugin was listed as ok; a wrong
+    argument name showed pluggy's text."""
+    import types
+
+    from harness.api import hookimpl
+
+    unmarked = types.ModuleType("unmarked")
+    unmarked.register_target_tasks = lambda register: None
+    problems = check_plugin(unmarked, name="unmarked")
+    assert len(problems) == 1 and "register_target_tasks is not marked @hookimpl, so nothing is registered" in problems[0]
+
+    wrong = types.ModuleType("wrong")
+
+    @hookimpl
+    def register_models(reg):
+        pass
+
+    wrong.register_models = register_models
+    problems = check_plugin(wrong, name="wrong")
+    assert len(problems) == 1 and "register_models must be written as def register_models(register)" in problems[0]
+    assert "the plugin wrote register_models(reg)" in problems[0] and "\n" not in problems[0]
+
+
+def test_a_label_outside_the_tasks_labels_is_one_line_before_training(tmp_path, samples):
+    """Quiet before: the run failed at the first step with torch's 'Target 2 is out of bounds'."""
+    from harness.errors import UserError
+    from harness.plugins import discover
+    from harness.protocol import RunRequest, execute, plan_run
+
+    (samples / "train-en.tsv").write_text(ROWS[0] + "\nthe sky\tthe ground\t2\n", encoding="utf-8")
+    registry = discover(extra=[("kit", _targets(_task(samples)))])
+    request = RunRequest(inter="none", target="kitnli", preset="smoke", output=tmp_path / "out", languages=["en"])
+    with pytest.raises(UserError) as caught:
+        execute(plan_run(request, registry))
+    message = str(caught.value)
+    assert "\n" not in message and "train en" in message
+    assert "example 2 (id 1) has label 2, outside the task's 2 labels" in message
+    assert not (tmp_path / "out" / "runs").exists() or not any((tmp_path / "out" / "runs").iterdir())
+
+
+def test_a_task_of_a_plugin_that_failed_to_load_names_that_plugin():
+    import types
+
+    from harness.errors import UnknownNameError
+    from harness.plugins import discover
+
+    broken = types.ModuleType("broken")
+    broken.register_target_tasks = lambda register: None  # unmarked: the plugin fails
+    registry = discover(extra=[("brokentasks", broken)], autoload=False)
+    with pytest.raises(UnknownNameError) as caught:
+        registry.task("target", "mytask")
+    assert "plugin brokentasks failed to load and may provide it" in str(caught.value)
+    assert "xharness list --plugin brokentasks" in str(caught.value)

@@ -141,7 +141,7 @@ version = "0.1.0"
 description = "The __TASK__ task for xharness"
 readme = "README.md"
 requires-python = ">=3.10"
-dependencies = ["xtreme-harness>=__CORE__"]
+dependencies = ["xtreme-harness>=__CORE__,<1"]  # xharness does not load the plugin on a core outside this range
 
 [project.optional-dependencies]
 test = ["pytest>=8"]
@@ -589,7 +589,7 @@ Written by `xharness new-plugin`; it works as it is, on the bundled samples.
 
 | file | what it is |
 |---|---|
-| `pyproject.toml` | the package: its name, its dependency on `xtreme-harness`, the entry point `__DIST__` in the `xharness` group (how xharness finds the plugin) and the samples as package data |
+| `pyproject.toml` | the package: its name, its dependency on `xtreme-harness` (a range with an upper bound: on a core outside it xharness lists the plugin with that reason and does not load it, as it does for a `harness.api` outside the module's `XHARNESS_API`), the entry point `__DIST__` in the `xharness` group (how xharness finds the plugin) and the samples as package data |
 | `__MODULE__/__init__.py` | the task: `TaskSpec` `__TASK__` with its languages, __LABELS_WHAT__, metric and protocol defaults, the local reader `read_task_file` and the file layout `task_file`; the hooks that register it__MODEL_FILE__ |
 __STUDY_ROW__| `__MODULE__/samples/` | a few examples per split and language, written by the template in the reader's format: __SAMPLES_WHAT__; `--preset smoke` runs on them |
 | `tests/test_plugin.py` | `harness.testing.assert_plugin_ok` (registration, samples, a smoke run on the tiny model) and a reader test__MODEL_TEST__ |

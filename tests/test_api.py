@@ -61,6 +61,14 @@ def test_scaffolded_plugins_import_only_the_api(tmp_path, kind):
     assert package and tests
     assert not offending(package, ALLOWED)
     assert not offending(tests, ALLOWED_IN_TESTS)
+    # the core range has an upper bound, so the version guard protects the plugin; the API range is declared
+    from packaging.requirements import Requirement
+    import tomllib
+
+    (requirement,) = tomllib.loads((folder / "pyproject.toml").read_text())["project"]["dependencies"]
+    parsed = Requirement(requirement)
+    assert parsed.name == "xtreme-harness" and "0.2.0" in parsed.specifier and "1.0" not in parsed.specifier
+    assert 'XHARNESS_API = ">=1.0,<2"' in (folder / "xharness_apitest" / "__init__.py").read_text()
 
 
 def test_every_listed_name_resolves_and_importing_the_api_stays_light():

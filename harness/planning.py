@@ -246,16 +246,31 @@ def resolve_model(name: str, registry: Registry) -> ModelChoice:
         if spec.build is not None:
             folder = cache_root() / "models" / f"{spec.name}-v{spec.build_version}-{registered.plugin}-{registered.plugin_version}"
             return ModelChoice(spec.name, "built", str(folder), None, registered)
+        if _is_path(spec.hub_id):  # an alias for a folder of the lab's own (a checkpoint, a local copy)
+            return _local_model(spec.hub_id, f"model {spec.name} (plugin {registered.plugin})", spec.name, registered)
         return _hub_model(spec.name, spec.hub_id, spec.revision, registered)
     check_path_names("--model", name)
     path = Path(name).expanduser()
     if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise UserError(f"--model {name} is a folder but holds no config.json; point it at a saved model folder")
-        return ModelChoice(path.name, "local", str(path.resolve()))
+        return _local_model(name, f"--model {name}", path.name)
     if "/" in name and not name.startswith((".", "/", "~")):
         return _hub_model(name, name, None, None)
     raise UnknownNameError("model", name, registry.models)
+
+
+def _is_path(location: str) -> bool:
+    """A local folder rather than a hub id: absolute, home- or dot-relative, or an existing folder."""
+    return location.startswith(("/", "~", ".")) or Path(location).expanduser().is_dir()
+
+
+def _local_model(location: str, what: str, name: str, spec: Registered | None = None) -> ModelChoice:
+    path = Path(location).expanduser()
+    if not path.is_dir():
+        raise UserError(f"{what} points at {location}, which is not a folder: save the model there "
+                        f"(save_pretrained) or correct the path")
+    if not (path / "config.json").is_file():
+        raise UserError(f"{what} points at {location}, a folder without config.json: point it at a saved model folder")
+    return ModelChoice(name, "local", str(path.resolve()), None, spec)
 
 
 def _hub_model(name: str, hub_id: str, revision: str | None, spec: Registered | None) -> ModelChoice:

@@ -307,7 +307,8 @@ class ModelSpec:
 
     :param name: the name users type (``--model NAME``).
     :param description: one line saying what the backbone is, shown by ``xharness list``.
-    :param hub_id: a Hugging Face model id (or None when ``build`` is set).
+    :param hub_id: a Hugging Face model id, or a local model folder (an absolute, ``~`` or ``./``
+        path: a lab's own checkpoint under a short name), or None when ``build`` is set.
     :param revision: the commit of ``hub_id`` to load (None: the hub's default branch).
     :param build: a function that writes a complete model folder (config, weights, tokenizer)
         into the directory it is given (or None when ``hub_id`` is set).

@@ -3,6 +3,8 @@
 import json
 import types
 
+import pytest
+
 from click.testing import CliRunner
 
 import harness
@@ -55,3 +57,33 @@ def test_list_plugin_shows_one_plugin_and_its_traceback_when_verbose(monkeypatch
     assert data["ok"] is False and "RuntimeError" in data["traceback"]
     unknown = CliRunner().invoke(cli, ["list", "--plugin", "nosuch"])
     assert unknown.exit_code == 2 and unknown.output.startswith("error: unknown plugin 'nosuch'")
+
+
+def test_a_model_alias_may_name_a_local_folder(tiny_model_dir, tmp_path):
+    """A lab's checkpoint under a short name: the alias resolves to the folder, keyed by its files."""
+    import types
+
+    from harness.api import ModelSpec, hookimpl
+    from harness.errors import UserError
+    from harness.planning import resolve_model
+    from harness.plugins import discover
+
+    def plugin(location: str):
+        module = types.ModuleType("labmodels")
+
+        @hookimpl
+        def register_models(register):
+            register(ModelSpec("labtiny", "our checkpoint", hub_id=location))
+
+        module.register_models = register_models
+        return module
+
+    registry = discover(extra=[("labmodels", plugin(str(tiny_model_dir)))], autoload=False)
+    choice = resolve_model("labtiny", registry)
+    assert choice.source == "local" and choice.location == str(tiny_model_dir.resolve())
+    identity = choice.identity()
+    assert identity["plugin"] == "labmodels" and len(identity["sha256"]) == 64
+    missing = discover(extra=[("labmodels", plugin(str(tmp_path / "nowhere")))], autoload=False)
+    with pytest.raises(UserError) as caught:
+        resolve_model("labtiny", missing)
+    assert "model labtiny (plugin labmodels) points at" in str(caught.value) and "not a folder" in str(caught.value)

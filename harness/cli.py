@@ -889,6 +889,56 @@ def new_plugin_command(name: str, role: str, kind: str, with_model: bool, with_s
     click.echo(f"  python -m pytest {folder / 'tests'}")
 
 
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print the plugins as JSON.")
+def plugins_command(as_json: bool) -> None:
+    """List the plugins installed in xharness's own environment: name, distribution, version, status
+    and what each provides (`xharness list --plugin NAME` shows one in full).
+
+    Example: xharness plugins
+    """
+    registry = _registry()
+    rows = [{"name": p.name, "distribution": p.distribution, "version": p.version, "ok": p.ok,
+             "error": p.error, "provides": list(p.provides)} for p in registry.plugins.values()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from tabulate import tabulate
+
+    click.echo(tabulate([(r["name"], r["distribution"] or "-", r["version"] or "-",
+                          "ok" if r["ok"] else f"failed: {r['error']}", len(r["provides"])) for r in rows],
+                        headers=["plugin", "distribution", "version", "status", "provides"]))
+
+
+@cli.command("install", context_settings={"ignore_unknown_options": True})
+@click.argument("pip_args", nargs=-1, required=True, type=click.UNPROCESSED)
+def install_command(pip_args: tuple[str, ...]) -> None:
+    """Install plugin packages into the environment xharness runs in (`pip install PIP_ARGS` with
+    this Python), then say which plugins that added or changed.
+
+    PIP_ARGS are pip's: a package name, a path, `-e PATH`, `--upgrade`, an index option.
+
+    Example: xharness install xharness-americasnli    (or: xharness install -e ./my-plugin)
+    """
+    import subprocess
+
+    before = {p.name: (p.version, p.ok) for p in _registry().plugins.values()}
+    done = subprocess.run([sys.executable, "-m", "pip", "install", *pip_args])
+    if done.returncode != 0:
+        _fail(UserError(f"pip install {' '.join(pip_args)} failed (exit {done.returncode}, its output is above); "
+                        f"nothing of xharness changed"))
+    # a fresh process sees the new entry points (this one's importlib metadata is already read)
+    listed = subprocess.run([sys.executable, "-m", "harness", "plugins", "--json"], capture_output=True, text=True)
+    after = {p["name"]: p for p in json.loads(listed.stdout or "[]")}
+    changed = [p for name, p in after.items() if before.get(name) != (p["version"], p["ok"])]
+    if not changed:
+        click.echo("installed; no plugin was added or changed (`xharness plugins` lists them)")
+    for p in changed:
+        state = "ok" if p["ok"] else f"failed: {p['error']}"
+        click.echo(f"plugin {p['name']} ({p['distribution'] or '-'} {p['version'] or ''}): {state}; provides "
+                   f"{', '.join(p['provides']) or 'nothing'}")
+
+
 @cli.group("data")
 def data_group() -> None:
     """Check the data tasks read against what their benchmarks published."""

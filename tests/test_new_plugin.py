@@ -6,7 +6,9 @@ reuses this one's packages through a `.pth` file, and pip installs with `--no-in
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -146,3 +148,21 @@ def test_generated_plugin_installs_lists_runs_and_passes_its_tests(installed, ke
                  env, installed["folders"][key], timeout=300)
     expected = 4 if "--model" in flags else 3
     assert f"{expected} passed" in tests.stdout, tests.stdout[-2000:]
+
+
+def test_xharness_install_and_plugins_in_the_harness_environment(tmp_path):
+    """`xharness install` runs pip with xharness's own Python and names the plugin it added; `xharness
+    plugins` lists it (a fresh environment, the example plugin from this repository, nothing downloaded)."""
+    python, env = fresh_venv(tmp_path)
+    example = Path(__file__).resolve().parents[1] / "examples" / "xharness-americasnli"
+    before = {p["name"] for p in json.loads(run_in(python, ["-m", "harness", "plugins", "--json"], env, tmp_path).stdout)}
+    assert "xharness-americasnli" not in before
+    done = run_in(python, ["-m", "harness", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
+                           "-e", str(example)], env, tmp_path)
+    assert "plugin xharness-americasnli (xharness-americasnli 0.1.0): ok; provides" in done.stdout
+    assert "target task:americasnli" in done.stdout
+    listed = {p["name"]: p for p in json.loads(run_in(python, ["-m", "harness", "plugins", "--json"], env, tmp_path).stdout)}
+    assert listed["xharness-americasnli"]["ok"]
+    failed = subprocess.run([str(python), "-m", "harness", "install", "--no-index", "-q", "no-such-plugin-xyz"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert failed.returncode == 1 and failed.stderr.strip().splitlines()[-1].startswith("error: pip install")

@@ -538,6 +538,16 @@ class PluginCheck:
                     problems.append(f"{where}: empty ({data.where(split, lang)})")
                     self._bad.add(spec.name)
                     continue
+                try:  # a second, independent read must give the same examples in the same order
+                    again = plan_task_data(item, [(split, lang)], source="bundled", data_dir=None).load(split, lang)
+                except Exception:  # noqa: BLE001 (the first read succeeded: a flaky reader shows below)
+                    again = None
+                if again != examples:
+                    problems.append(f"{where}: reading it twice gave {'other examples' if again is None or sorted(map(repr, again)) != sorted(map(repr, examples)) else 'the examples in another order'}; "
+                                    f"a reader must return them in the file's order (shuffle, if at all, with a fixed "
+                                    f"seed), or per-example records and predictions do not line up across runs")
+                    self._bad.add(spec.name)
+                    continue
                 bad = [(i, p) for i, p in ((i, example_problem(spec, e)) for i, e in enumerate(examples, 1)) if p]
                 if bad:
                     more = f" (and {len(bad) - 1} more bad examples)" if len(bad) > 1 else ""
@@ -641,6 +651,11 @@ class PluginCheck:
                         continue
                     if not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value <= 100:
                         problems.append(f"{where}: score for {lang!r} is {value!r}, not in [0, 100]")
+                scored = [v for v in per_language.values() if isinstance(v, (int, float)) and not math.isnan(v)]
+                if scored and max(scored) > 0 and all(0 <= v <= 1 for v in scored):
+                    problems.append(f"{where}: every score is between 0 and 1 ({', '.join(f'{v:g}' for v in scored)}): "
+                                    f"xharness reports {record['scores']['metric']} in percent (0-100); a fraction "
+                                    f"would read as a near-zero score in every table")
         return problems
 
     def run(self, *, smoke: bool = False, smoke_tasks: Iterable[str] | None = None) -> list[str]:

@@ -275,3 +275,37 @@ def test_a_task_of_a_plugin_that_failed_to_load_names_that_plugin():
         registry.task("target", "mytask")
     assert "plugin brokentasks failed to load and may provide it" in str(caught.value)
     assert "xharness list --plugin brokentasks" in str(caught.value)
+
+
+def test_a_reader_that_shuffles_without_a_seed_is_caught(samples):
+    """Quiet before: per-example records silently out of order between runs."""
+    import random
+
+    def shuffling(path, split, lang):
+        rows = list(read_tsv(path, split, lang))
+        random.Random().shuffle(rows)  # no seed: another order on every read
+        yield from rows
+
+    for name in ("train-en", "dev-en", "test-en", "test-de"):  # enough rows that two orders differ
+        lines = [f"sentence {i}\tanother {i}\t{i % 2}" for i in range(40)]
+        (samples / f"{name}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = _task(samples, local=LocalSource(file=lambda split, lang: f"{split}-{lang}.tsv", read=shuffling))
+    problems = check_plugin(_targets(spec), name="kit")
+    assert problems and all("reading it twice gave the examples in another order" in p for p in problems)
+    assert "with a fixed seed" in problems[0]
+
+
+def test_scores_reported_as_fractions_are_caught(samples, monkeypatch):
+    """Quiet before: a kind (or metric) reporting 0.5 where xharness reports 50 passed the kit."""
+    from harness.kinds.base import TaskKind
+
+    real = TaskKind.evaluate_test
+
+    def as_fraction(self, *args, **kwargs):
+        score, *rest = real(self, *args, **kwargs)
+        return (score / 100, *rest)
+
+    monkeypatch.setattr(TaskKind, "evaluate_test", as_fraction)
+    problems = check_plugin(_targets(_task(samples)), name="kit", smoke=True)
+    assert len(problems) == 1 and "every score is between 0 and 1" in problems[0]
+    assert "reports accuracy in percent (0-100)" in problems[0]

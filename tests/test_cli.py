@@ -117,3 +117,21 @@ def test_malformed_test_file_fails_before_any_training(runner, tmp_path, shared_
     assert result.exit_code == 1, result.output
     assert f"{broken}:3: expected 4 tab-separated fields, found 3" in result.output
     assert not (tmp_path / "out" / "intermediate").exists()  # nothing was trained
+
+
+@pytest.mark.parametrize("module", ["harness", "harness.cli"])
+def test_python_dash_m_reaches_every_command(module):
+    """`python -m harness.cli study --help` said "No such command" (the __main__ guard ran before the
+    study and new-plugin commands were defined)."""
+    import subprocess
+    import sys
+
+    from harness.cli import cli
+
+    names = sorted(cli.commands)
+    assert {"study", "new-plugin", "data", "plugins", "install"} <= set(names)
+    code = ("import runpy, sys; sys.argv = ['xharness'] + sys.argv[1:]; "
+            f"runpy.run_module({module!r}, run_name='__main__')")
+    for name in names:
+        done = subprocess.run([sys.executable, "-c", code, name, "--help"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "Usage:" in done.stdout, (name, done.stdout[-300:], done.stderr[-500:])

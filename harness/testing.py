@@ -64,11 +64,15 @@ that cannot run because an earlier one failed is skipped, so one fault gives one
    ``plan_run(RunRequest(inter="none", target=NAME, preset="smoke", languages=<its first two
    languages>))`` and ``execute`` (one epoch), and every planned language gets a score in
    [0, 100], or None where it has no gold; each intermediate task with samples runs
-   ``inter=NAME, target="pawsx"`` on en and de when pawsx is an installed target (skipped
-   otherwise). ``smoke_tasks=`` limits which tasks run:
+   ``inter=NAME, target=T`` on T's first two languages, T being pawsx when it is an installed target
+   with samples, else the first such target by name; with none installed it says so in a line
+   (it used to skip them silently, also when pawsx was out of reach through a name clash).
+   ``smoke_tasks=`` limits which tasks run:
    ``task 'x' smoke: <ExceptionType>: <message>``
    ``task 'x' smoke: no score for 'de'``
    ``task 'x' smoke: score for 'de' is 120.0, not in [0, 100]``
+   ``task 'x' smoke: every score is between 0 and 1 (...)`` (a fraction where xharness reports percent)
+   ``task 'x' smoke: no target task with samples is installed to run this intermediate task before ...``
    ``smoke: plugin NAME has no task 'x'`` (a name in ``smoke_tasks`` the plugin lacks)
 
 Every check is also a function of its own (taking the plugin as :func:`check_plugin` does), and
@@ -614,7 +618,9 @@ class PluginCheck:
             problems += [f"smoke: plugin {self.name} has no task {name!r}" for name in wanted
                          if name not in {item.spec.name for _, item in mine}]
         registry = self.beside
-        pawsx = registry.tasks["target"].get("pawsx")
+        # the target an intermediate task runs before: pawsx, else any installed target with samples
+        targets = [item for name, item in sorted(registry.tasks["target"].items()) if item.spec.samples is not None]
+        after = next((item for item in targets if item.spec.name == "pawsx"), targets[0] if targets else None)
         with _kinds_kept():
             _reinstall(registry)  # the kinds the plugin's tasks use, whatever ran before
             for role, item in mine:
@@ -627,11 +633,12 @@ class PluginCheck:
                     continue  # clashing or left out: reported already
                 if role == "target":
                     request = dict(inter="none", target=spec.name, languages=list(spec.languages[:2]))
-                elif pawsx is None or pawsx.spec.samples is None:
-                    continue  # no installed target to run an intermediate task before
+                elif after is None:
+                    problems.append(f"task {spec.name!r} smoke: no target task with samples is installed to run this "
+                                    f"intermediate task before (install xharness-xtreme, or a plugin with one)")
+                    continue
                 else:
-                    request = dict(inter=spec.name, target="pawsx",
-                                   languages=[lang for lang in ("en", "de") if lang in pawsx.spec.all_languages])
+                    request = dict(inter=spec.name, target=after.spec.name, languages=list(after.spec.languages[:2]))
                 where = f"task {spec.name!r} smoke"
                 with tempfile.TemporaryDirectory(prefix="xharness-testing-smoke-") as output:
                     try:

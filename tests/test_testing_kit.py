@@ -309,3 +309,24 @@ def test_scores_reported_as_fractions_are_caught(samples, monkeypatch):
     problems = check_plugin(_targets(_task(samples)), name="kit", smoke=True)
     assert len(problems) == 1 and "every score is between 0 and 1" in problems[0]
     assert "reports accuracy in percent (0-100)" in problems[0]
+
+
+def test_an_intermediate_task_is_smoke_run_before_another_target_when_pawsx_is_out_of_reach(samples, monkeypatch):
+    """Quiet before: with pawsx clashing (or not installed) every intermediate task's smoke run was skipped."""
+    from harness import protocol
+
+    ran = []
+    real = protocol.execute
+
+    def recording(plan, *args, **kwargs):
+        ran.append((plan.inter[0].spec.name if plan.inter else None, plan.target.spec.name))
+        return real(plan, *args, **kwargs)
+
+    monkeypatch.setattr(protocol, "execute", recording)
+    plugin = _plugin(register_target_tasks=lambda register: register(_task(samples, name="pawsx")),
+                     register_intermediate_tasks=lambda register: register(_task(samples, name="kitinter",
+                                                                                  languages=("en",))))
+    problems = check_plugin(plugin, name="kit", smoke=True, smoke_tasks=["kitinter"])
+    assert problems == ["target task 'pawsx': also registered by plugin 'xtreme'"]
+    (inter, target), = ran
+    assert inter == "kitinter" and target != "pawsx"

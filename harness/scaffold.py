@@ -25,6 +25,14 @@ from pathlib import Path
 
 from harness.errors import UserError
 
+
+def _template(name: str) -> str:
+    """One template of the package ``new-plugin`` writes: ``harness/templates/<name>.tmpl``, shipped as
+    package data; ``__NAME__`` placeholders are filled by ``_fill``."""
+    from importlib.resources import files
+
+    return files("harness.templates").joinpath(f"{name}.tmpl").read_text(encoding="utf-8")
+
 #: Task kinds the template can write a reader and samples for.
 KINDS = ("classification", "multiple_choice", "tagging")
 ROLES = ("target", "intermediate")
@@ -130,235 +138,27 @@ def _fill(template: str, values: dict[str, str]) -> str:
 # --------------------------------------------------------------------------------------------------
 # pyproject.toml
 
-PYPROJECT = '''\
-[build-system]
-requires = ["setuptools>=64"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "__DIST__"
-version = "0.1.0"
-description = "The __TASK__ task for xharness"
-readme = "README.md"
-requires-python = ">=3.10"
-dependencies = ["xtreme-harness>=__CORE__,<1"]  # xharness does not load the plugin on a core outside this range
-
-[project.optional-dependencies]
-test = ["pytest>=8"]
-
-# xharness finds plugins through this entry-point group: `xharness list` shows the plugin as "__DIST__"
-[project.entry-points.xharness]
-__DIST__ = "__MODULE__"
-
-[tool.setuptools]
-packages = ["__MODULE__"]
-
-# the bundled samples ship with the package (`--preset smoke` reads them)
-[tool.setuptools.package-data]
-__MODULE__ = ["samples/**/*"]
-
-[tool.pytest.ini_options]
-testpaths = ["tests"]
-'''
+PYPROJECT = _template("pyproject")
 
 
 # --------------------------------------------------------------------------------------------------
 # the module
 
-HEAD = '''\
-"""__TASK__: EDIT — one line on what the task is, and the paper that introduced it.
+HEAD = _template("head")
 
-An xharness plugin (entry point ``__DIST__``), written by ``xharness new-plugin``. Edit the
-places marked EDIT; the rest works as it is. Nothing here imports torch: heavy imports belong
-inside functions.
-__FORMAT_DOC__
-"""
+CLASSIFICATION = _template("classification")
 
-from __future__ import annotations
+MULTIPLE_CHOICE = _template("multiple_choice")
 
-from pathlib import Path
+TAGGING = _template("tagging")
 
-from harness.api import DataFormatError, LocalSource, TaskSpec, hookimpl
+SPEC_TAIL_TARGET = _template("spec_tail_target")
 
-__version__ = "0.1.0"
-#: The harness.api versions this plugin is written for: another major version is not loaded
-#: (xharness says so in `xharness list`) instead of failing somewhere inside a run.
-XHARNESS_API = ">=1.0,<2"
+SPEC_TAIL_INTERMEDIATE = _template("spec_tail_intermediate")
 
-SAMPLES = Path(__file__).resolve().parent / "samples"
-TASK = "__TASK__"
-#: EDIT: the training language first (it trains and selects on it), then every language tested.
-LANGUAGES = __LANGUAGES__
-'''
+MODEL_BLOCK = _template("model_block")
 
-CLASSIFICATION = '''\
-#: EDIT: the label names, in label-id order, as the files write them.
-LABELS = ("no", "yes")
-HEADER = ["text", "text_pair", "label"]
-
-
-def task_file(split: str, lang: str) -> str:
-    """Where one split and language lives, relative to the data folder (and in ``samples/``)."""
-    return f"{split}/{lang}.tsv"
-
-
-def read_task_file(path: Path, split: str, lang: str):
-    """Read one file into ``{"text", "text_pair", "label"}`` examples; one-line errors name the line."""
-    label_ids = {name: i for i, name in enumerate(LABELS)}
-    with open(path, encoding="utf-8", newline="") as handle:
-        header = handle.readline().rstrip("\\r\\n").split("\\t")
-        if header != HEADER:
-            raise DataFormatError(path, 1, f"expected the header {' / '.join(HEADER)}, found {' / '.join(header)}")
-        for number, line in enumerate(handle, start=2):
-            line = line.rstrip("\\r\\n")
-            if not line.strip():
-                continue
-            fields = line.split("\\t")
-            if len(fields) != 3:
-                raise DataFormatError(path, number, f"expected 3 tab-separated fields, found {len(fields)}")
-            text, text_pair, label = fields
-            if label not in label_ids:
-                raise DataFormatError(path, number, f"unknown label {label!r} (expected one of {', '.join(LABELS)})")
-            yield {"text": text, "text_pair": text_pair or None, "label": label_ids[label]}
-
-
-TASK_SPEC = TaskSpec(
-    name=TASK,
-    kind="classification",
-    granularity="__GRANULARITY__",  # "pair" for two texts; "sentence" when text_pair is always empty
-    description="EDIT: __TASK__ (sentence-pair classification)",
-    languages=LANGUAGES,
-    metric="accuracy",
-    labels=LABELS,
-    local=LocalSource(file=task_file, read=read_task_file, roots=("", TASK)),
-    samples=SAMPLES,
-__SPEC_TAIL__
-'''
-
-MULTIPLE_CHOICE = '''\
-#: EDIT: how many answers each question has.
-NUM_CHOICES = 2
-HEADER = ["context"] + [f"choice_{i}" for i in range(1, NUM_CHOICES + 1)] + ["label"]
-
-
-def task_file(split: str, lang: str) -> str:
-    """Where one split and language lives, relative to the data folder (and in ``samples/``)."""
-    return f"{split}/{lang}.tsv"
-
-
-def read_task_file(path: Path, split: str, lang: str):
-    """Read one file into ``{"context", "choices", "label"}`` examples; one-line errors name the line."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        header = handle.readline().rstrip("\\r\\n").split("\\t")
-        if header != HEADER:
-            raise DataFormatError(path, 1, f"expected the header {' / '.join(HEADER)}, found {' / '.join(header)}")
-        for number, line in enumerate(handle, start=2):
-            line = line.rstrip("\\r\\n")
-            if not line.strip():
-                continue
-            fields = line.split("\\t")
-            if len(fields) != len(HEADER):
-                raise DataFormatError(path, number, f"expected {len(HEADER)} tab-separated fields, found {len(fields)}")
-            if fields[-1] not in [str(i) for i in range(NUM_CHOICES)]:
-                raise DataFormatError(path, number, f"label must be the 0-based index of the right choice "
-                                                    f"(0 to {NUM_CHOICES - 1}), found {fields[-1]!r}")
-            yield {"context": fields[0], "choices": fields[1:-1], "label": int(fields[-1])}
-
-
-TASK_SPEC = TaskSpec(
-    name=TASK,
-    kind="multiple_choice",
-    granularity="__GRANULARITY__",
-    description="EDIT: __TASK__ (multiple choice)",
-    languages=LANGUAGES,
-    metric="accuracy",
-    num_choices=NUM_CHOICES,
-    local=LocalSource(file=task_file, read=read_task_file, roots=("", TASK)),
-    samples=SAMPLES,
-__SPEC_TAIL__
-'''
-
-TAGGING = '''\
-#: EDIT: every tag, as the files write them (BIO tags are scored as entities by seqeval).
-TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
-
-
-def task_file(split: str, lang: str) -> str:
-    """Where one split and language lives, relative to the data folder (and in ``samples/``)."""
-    return f"{split}/{lang}.conll"
-
-
-def read_task_file(path: Path, split: str, lang: str):
-    """Read one CoNLL-like file (``token<TAB>tag`` lines, a blank line after each sentence) into
-    ``{"words", "tags"}`` examples; one-line errors name the line."""
-    words: list[str] = []
-    tags: list[str] = []
-    with open(path, encoding="utf-8", newline="") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\\r\\n")
-            if not line.strip():
-                if words:
-                    yield {"words": words, "tags": tags}
-                words, tags = [], []
-                continue
-            fields = line.split("\\t")
-            if len(fields) != 2 or not fields[0]:
-                raise DataFormatError(path, number, f"expected token<TAB>tag, found {len(fields)} field(s)")
-            if fields[1] not in TAGS:
-                raise DataFormatError(path, number, f"unknown tag {fields[1]!r} (expected one of {', '.join(TAGS)})")
-            words.append(fields[0])
-            tags.append(fields[1])
-    if words:
-        yield {"words": words, "tags": tags}
-
-
-TASK_SPEC = TaskSpec(
-    name=TASK,
-    kind="tagging",
-    granularity="__GRANULARITY__",
-    description="EDIT: __TASK__ (token tagging)",
-    languages=LANGUAGES,
-    metric="f1",  # seqeval F1; "accuracy" scores per word instead
-    labels=TAGS,
-    local=LocalSource(file=task_file, read=read_task_file, roots=("", TASK)),
-    samples=SAMPLES,
-__SPEC_TAIL__
-'''
-
-SPEC_TAIL_TARGET = '''\
-    # EDIT: where the full data lives on the Hugging Face hub, if it does (then `--preset smoke` still reads
-    # the samples, `--data-dir DIR` local files, and a plain run the hub):
-    # hub=HubSource(path="org/dataset", config="{lang}", revision="<commit sha>",
-    #               splits={"train": "train", "dev": "validation", "test": "test"},
-    #               convert=lambda row, lang: {...an example as read_task_file yields...}),
-    defaults={"epochs": 3, "batch_size": 32, "max_length": 128, "lr": 1e-5},  # EDIT: the protocol's values
-    target_dev=True,  # dev files exist in every language: --select-on target|both works
-)
-'''
-
-SPEC_TAIL_INTERMEDIATE = '''\
-    # EDIT: where the full data lives on the Hugging Face hub, if it does (see CONTRIBUTING.md):
-    # hub=HubSource(path="org/dataset", revision="<commit sha>", splits={"train": "train", "dev": "validation"},
-    #               convert=lambda row, lang: {...an example as read_task_file yields...}),
-    defaults={"epochs": 3, "batch_size": 32, "max_length": 128, "lr": 1e-5},  # EDIT: the protocol's values
-)
-'''
-
-MODEL_BLOCK = '''
-
-#: EDIT: the Hugging Face id of your backbone (and pin REVISION to a commit for reproducible runs).
-#: Nothing is downloaded until a run names the alias with --model.
-MODEL_HUB_ID = "org/model"
-MODEL_REVISION = None
-MODEL_SPEC = ModelSpec("__MODEL__", "EDIT: what this backbone is",
-                       hub_id=MODEL_HUB_ID, revision=MODEL_REVISION)
-'''
-
-STUDY_BLOCK = '''
-
-STUDY_SPEC = StudySpec("__TASK__", "EDIT: the question this study answers about __TASK__",
-                       "__MODULE__.study:STUDY")  # imported only when the study runs
-'''
+STUDY_BLOCK = _template("study_block")
 
 DOC_FORMAT = {
     "classification": '''
@@ -400,156 +200,19 @@ def _module(values: dict[str, str], *, role: str, kind: str, model: bool, study:
 # --------------------------------------------------------------------------------------------------
 # study.py
 
-STUDY_TARGET = '''\
-"""A minimal study: __TASK__ without intermediate training, every test language, one table.
+STUDY_TARGET = _template("study_target")
 
-EDIT: make it your question — more intermediate tasks (``inter=["none", "mnli", ...]``), models,
-seeds — and an analysis that answers it. ``xharness study run __TASK__ --preset smoke`` proves it.
-"""
-
-from __future__ import annotations
-
-from harness.api import Grid, Study
-
-TASK = "__TASK__"
-
-
-class TaskStudy(Study):
-    name = TASK
-
-    def grids(self, options, registry):
-        if TASK not in registry.tasks["target"]:
-            return []
-        models = options.models or (["tiny"] if options.smoke else ["xlm-roberta-large"])
-        return [Grid(inter=["none"], target=[TASK], seeds=options.seeds or [1], models=models,
-                     output=options.output, data_dir=options.data_dir, preset=options.preset,
-                     checkpoint_minutes=options.checkpoint_minutes)]
-
-    def analyse(self, context):
-        runs = context.runs()
-        languages = sorted({lang for run in runs for lang in run.languages()})
-        context.say(f"{TASK}: the test score per language (no intermediate task), one row per model and seed.")
-        context.say()
-        rows = []
-        for run in sorted(runs, key=lambda r: (r.model, r.seed)):
-            context.number(f"score/{run.model}/{run.seed}", run.score(), runs=[run])
-            per_language = run.record["scores"]["per_language"]
-            rows.append([run.model, run.seed] + [_shown(per_language.get(lang)) for lang in languages]
-                        + [_shown(run.score())])
-        context.table(["model", "seed"] + languages + ["mean"], rows)
-
-
-def _shown(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
-STUDY = TaskStudy()
-'''
-
-STUDY_INTERMEDIATE = '''\
-"""A minimal study: does intermediate training on __TASK__ help a target task, zero-shot?
-
-EDIT: make it your question — more targets, models, seeds — and an analysis that answers it.
-``xharness study run __TASK__ --preset smoke`` proves it (it needs a target task installed, e.g. pawsx).
-"""
-
-from __future__ import annotations
-
-from harness.api import Grid, Study
-
-TASK = "__TASK__"
-TARGETS = ("pawsx", "xnli")  # EDIT: the target tasks to transfer to (the installed ones are used)
-
-
-class TaskStudy(Study):
-    name = TASK
-
-    def grids(self, options, registry):
-        targets = [t for t in TARGETS if t in registry.tasks["target"]][:1 if options.smoke else None]
-        if TASK not in registry.tasks["intermediate"] or not targets:
-            return []
-        models = options.models or (["tiny"] if options.smoke else ["xlm-roberta-large"])
-        return [Grid(inter=[TASK, "none"], target=targets, seeds=options.seeds or [1], models=models,
-                     output=options.output, data_dir=options.data_dir, preset=options.preset,
-                     checkpoint_minutes=options.checkpoint_minutes)]
-
-    def analyse(self, context):
-        runs = context.runs()
-        context.say(f"Mean test score over languages, after {TASK} and without intermediate training.")
-        context.say()
-        rows = []
-        for run in sorted(runs, key=lambda r: (r.model, r.target, r.inter, r.seed)):
-            context.number(f"score/{run.model}/{run.inter}/{run.target}/{run.seed}", run.score(), runs=[run])
-            rows.append([run.model, run.inter, run.target, run.seed,
-                         "n/a" if run.score() is None else f"{run.score():.2f}"])
-        context.table(["model", "intermediate", "target", "seed", "mean score"], rows)
-
-
-STUDY = TaskStudy()
-'''
+STUDY_INTERMEDIATE = _template("study_intermediate")
 
 
 # --------------------------------------------------------------------------------------------------
 # tests/test_plugin.py
 
-TESTS_HEAD = '''\
-"""The plugin's own tests: xharness's plugin checks (registration, samples, readers, a smoke run
-on the tiny model) and the reader's errors. Run with ``python -m pytest tests``; nothing is
-downloaded."""
+TESTS_HEAD = _template("tests_head")
 
-import os
+TESTS_MODEL = _template("tests_model")
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any Hugging Face import: never wait on the hub
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-
-import pytest  # noqa: E402
-
-from harness.api import DataFormatError  # noqa: E402
-from harness.testing import assert_plugin_ok  # noqa: E402
-
-import __MODULE__  # noqa: E402
-
-
-def test_plugin_ok():
-    """Registration, language codes, metric, samples, featurisation and a smoke run on the tiny model."""
-    assert_plugin_ok("__MODULE__", smoke=True)
-
-
-def test_samples_read():
-    for path in sorted(__MODULE__.SAMPLES.rglob("*.*")):
-        split, lang = path.parent.name, path.stem
-        assert list(__MODULE__.read_task_file(path, split, lang)), path
-
-
-def test_reader_names_the_bad_line(tmp_path):
-    bad = tmp_path / "bad.txt"
-    bad.write_text(__BAD__, encoding="utf-8")
-    with pytest.raises(DataFormatError, match="bad.txt:2"):
-        list(__MODULE__.read_task_file(bad, "test", "en"))
-'''
-
-TESTS_MODEL = '''
-
-def test_model_alias_registers():
-    """The backbone alias registers with its hub id; nothing is downloaded."""
-    from harness.testing import discover
-
-    registry = discover(extra=[("__DIST__", __MODULE__)], autoload=False)
-    registered = registry.model("__MODEL__")
-    assert registered is not None, "the model alias did not register"
-    assert registered.spec.hub_id == __MODULE__.MODEL_HUB_ID
-'''
-
-TESTS_STUDY = '''
-
-def test_study_registers_and_plans():
-    """The study registers, loads and plans a grid on the installed task (nothing is trained)."""
-    from harness.testing import discover, study_grids
-
-    registry = discover(extra=[("__DIST__", __MODULE__)], autoload=False)
-    assert __MODULE__.TASK in {**registry.tasks["target"], **registry.tasks["intermediate"]}
-    grids = study_grids(registry, "__TASK__")
-__STUDY_ASSERT__'''
+TESTS_STUDY = _template("tests_study")
 
 BAD_LINES = {
     "classification": "text\\ttext_pair\\tlabel\\nonly one field\\n",
@@ -577,46 +240,7 @@ STUDY_ASSERT = {
 # --------------------------------------------------------------------------------------------------
 # README.md
 
-README = '''\
-# __DIST__
-
-The `__TASK__` __ROLE__ task (__KIND__) for xharness, as a plugin. EDIT: say
-what the task is, cite its paper, and where its data comes from.
-
-Written by `xharness new-plugin`; it works as it is, on the bundled samples.
-
-## Files
-
-| file | what it is |
-|---|---|
-| `pyproject.toml` | the package: its name, its dependency on `xtreme-harness` (a range with an upper bound: on a core outside it xharness lists the plugin with that reason and does not load it, as it does for a `harness.api` outside the module's `XHARNESS_API`), the entry point `__DIST__` in the `xharness` group (how xharness finds the plugin) and the samples as package data |
-| `__MODULE__/__init__.py` | the task: `TaskSpec` `__TASK__` with its languages, __LABELS_WHAT__, metric and protocol defaults, the local reader `read_task_file` and the file layout `task_file`; the hooks that register it__MODEL_FILE__ |
-__STUDY_ROW__| `__MODULE__/samples/` | a few examples per split and language, written by the template in the reader's format: __SAMPLES_WHAT__; `--preset smoke` runs on them |
-| `tests/test_plugin.py` | `harness.testing.assert_plugin_ok` (registration, samples, a smoke run on the tiny model) and a reader test__MODEL_TEST__ |
-| `README.md` | this file |
-
-Data format: __FORMAT__
-
-## Next steps
-
-```console
-$ pip install -e .                      # in the environment where xharness is installed
-$ xharness list                         # shows __TASK__ and the plugin __DIST__
-$ __RUN__
-$ python -m pytest tests
-```
-
-1. Put your task's real reader in `read_task_file` (keep the one-line `DataFormatError(path, line,
-   problem)` errors) and the release's layout in `task_file`; set `LANGUAGES`__EDIT_LABELS__.
-2. Replace the samples with a few examples of your own in the release's format — written by you,
-   never copied from the dataset — so `--preset smoke` and the tests keep working offline.
-3. Add a `HubSource` if the data is on the Hugging Face hub (pin `revision`), and set `defaults`
-   to the protocol's hyper-parameters.
-4. Run on real data: `xharness run --inter none --target __TASK__ --data-dir DIR` with the files as
-   `DIR/<split>/<lang>.__EXT__` (or under `DIR/__TASK__/`).__MODEL_STEP____STUDY_STEP__
-
-See xharness's CONTRIBUTING.md ("Adding a task", "Adding a backbone", "Adding a study").
-'''
+README = _template("readme")
 
 
 def _readme(values: dict[str, str], *, role: str, kind: str, model: bool, study: bool) -> str:

@@ -166,3 +166,27 @@ def test_xharness_install_and_plugins_in_the_harness_environment(tmp_path):
     failed = subprocess.run([str(python), "-m", "harness", "install", "--no-index", "-q", "no-such-plugin-xyz"],
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert failed.returncode == 1 and failed.stderr.strip().splitlines()[-1].startswith("error: pip install")
+
+
+def test_the_scaffold_templates_ship_as_package_data(tmp_path):
+    """new-plugin's templates are files (harness/templates/*.tmpl), and a built wheel carries them."""
+    import zipfile
+
+    from harness import scaffold
+
+    root = Path(__file__).resolve().parents[1]
+    templates = sorted(p.name for p in (root / "harness" / "templates").glob("*.tmpl"))
+    assert "head.tmpl" in templates and "pyproject.tmpl" in templates
+    assert scaffold.HEAD == (root / "harness" / "templates" / "head.tmpl").read_text(encoding="utf-8")
+    import shutil
+
+    source = tmp_path / "src"  # a copy, so the build leaves nothing in the checkout
+    shutil.copytree(root / "harness", source / "harness", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, source / name)
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                           "-q", "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = tmp_path.glob("xtreme_harness-*.whl")
+    shipped = {Path(n).name for n in zipfile.ZipFile(wheel).namelist() if n.startswith("harness/templates/")}
+    assert set(templates) <= shipped

@@ -929,7 +929,10 @@ def install_command(pip_args: tuple[str, ...]) -> None:
                         f"nothing of xharness changed"))
     # a fresh process sees the new entry points (this one's importlib metadata is already read)
     listed = subprocess.run([sys.executable, "-m", "harness", "plugins", "--json"], capture_output=True, text=True)
-    after = {p["name"]: p for p in json.loads(listed.stdout or "[]")}
+    if listed.returncode != 0:
+        _fail(UserError(f"installed, but listing the plugins then failed: {(listed.stderr.strip().splitlines() or ['?'])[-1]}"
+                        f"; `xharness list` shows which plugin breaks"))
+    after = {p["name"]: p for p in json.loads(listed.stdout)}
     changed = [p for name, p in after.items() if before.get(name) != (p["version"], p["ok"])]
     if not changed:
         click.echo("installed; no plugin was added or changed (`xharness plugins` lists them)")

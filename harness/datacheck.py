@@ -109,12 +109,18 @@ def checked_splits(spec: TaskSpec, languages: Iterable[str] | None = None) -> li
     return pairs
 
 
+def _shared_config(spec: TaskSpec, split: str, lang: str) -> bool:
+    """Whether ``lang``'s ``split`` is read from one config of the task's own source that holds every
+    language (XNLI's, TyDiQA's): the hub counts that config's rows, not one language's."""
+    hub = spec.hub
+    return "{" not in (hub.config or "") and all(s is hub for s in hub.sources_for(split, lang))
+
+
 def _own_split(spec: TaskSpec, split: str, lang: str) -> bool:
     """Whether ``lang`` reads a split of its own: not the training language's split served again (the
-    QA tasks' dev set is SQuAD's in every language), unless one config of the task's own source holds
-    every language (XNLI's)."""
+    QA tasks' dev set is SQuAD's in every language), unless it comes from a shared config."""
     hub = spec.hub
-    if all(s is hub for s in hub.sources_for(split, lang)) and "{" not in (hub.config or ""):
+    if _shared_config(spec, split, lang):
         return True
     train = spec.train_language
     return not hub.has_split(split, train) or _key(spec, split, lang) != _key(spec, split, train)
@@ -138,12 +144,8 @@ def _groups(spec: TaskSpec, pairs: list[tuple[str, str]]) -> list[tuple[str, lis
     # one config of the task's own source holding every language (XNLI's, TyDiQA's): its evaluation
     # split's rows are every language's, checked or not (--languages); a training split is read in
     # the training language alone
-    hub = spec.hub
-    shared = "{" not in (hub.config or "")
     for key, (split, langs) in groups.items():
-        if key[-1] == "missing" or split == "train" or not shared:
-            continue
-        if any(s is not hub for s in hub.sources_for(split, langs[0])):
+        if key[-1] == "missing" or split == "train" or not _shared_config(spec, split, langs[0]):
             continue
         for lang in spec.all_languages:
             if lang not in langs and spec.hub.has_split(split, lang) and _key(spec, split, lang) == key:

@@ -12,7 +12,7 @@ import socket
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -220,15 +220,18 @@ def atomic_dir(path: Path) -> Iterator[Path]:
 _DIGESTS: dict[tuple, str] = {}
 
 
-def sha256_files(paths: list[Path], root: Path | None = None) -> str:
-    """One digest over the names (relative to ``root``) and contents of ``paths``.
+def sha256_files(paths: list[Path], root: Path | None = None,
+                 content: Callable[[bytes], bytes] | None = None) -> str:
+    """One digest over the names (relative to ``root``) and contents of ``paths``; ``content``, a
+    module-level function, turns each file's bytes into what is digested (plugin code: its syntax tree).
 
     Remembered for this process while no file's inode, size, mtime or ctime changes (ctime
     cannot be set back by hand), so a sweep planning many cells reads each data file once.
     """
-    stamp = (str(root), tuple((str(p), *_stat_stamp(p)) for p in sorted(paths)))
+    how = None if content is None else f"{content.__module__}.{content.__qualname__}"
+    stamp = (str(root), how, tuple((str(p), *_stat_stamp(p)) for p in sorted(paths)))
     if stamp not in _DIGESTS:
-        _DIGESTS[stamp] = _sha256_files(paths, root)
+        _DIGESTS[stamp] = _sha256_files(paths, root, content)
     return _DIGESTS[stamp]
 
 
@@ -237,11 +240,15 @@ def _stat_stamp(path: Path) -> tuple[int, int, int, int]:
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
-def _sha256_files(paths: list[Path], root: Path | None = None) -> str:
+def _sha256_files(paths: list[Path], root: Path | None = None,
+                  content: Callable[[bytes], bytes] | None = None) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
         name = str(path.relative_to(root)) if root else path.name
         digest.update(name.encode() + b"\0")
+        if content is not None:
+            digest.update(content(path.read_bytes()))
+            continue
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)

@@ -521,38 +521,26 @@ def _module_digest(module: str | None) -> str | None:
     return code_digest(files[:1], root=files[0].parent) if files else None
 
 
-#: (root, (path, stat stamp)...) -> digest: each file is parsed once a process while it is unchanged
-_CODE_DIGESTS: dict[tuple, str] = {}
-
-
 def code_digest(paths: list, root) -> str:
     """One SHA-256 over Python files' code: each file's name (relative to ``root``) and its syntax
     tree, without comments, layout, docstrings, or which ``harness`` module a name is imported from
     (``from harness.errors import X`` and ``from harness.api import X`` bind the same object, and the
     core's code is keyed by its version). So a refactor that moves imports or edits prose keeps every
     key; any change to what the code does gives new ones. A file that does not parse is digested as text.
+    Each file is parsed once a process while it is unchanged (``fsutil.sha256_files`` remembers it).
     """
-    import hashlib
+    from harness.fsutil import sha256_files
 
-    from harness.fsutil import _stat_stamp
-
-    stamp = (str(root), tuple((str(p), *_stat_stamp(p)) for p in sorted(paths)))
-    if stamp not in _CODE_DIGESTS:
-        digest = hashlib.sha256()
-        for path in sorted(paths):
-            digest.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
-            digest.update(_code_text(path.read_bytes()).encode("utf-8") + b"\0")
-        _CODE_DIGESTS[stamp] = digest.hexdigest()
-    return _CODE_DIGESTS[stamp]
+    return sha256_files(paths, root=root, content=_code_bytes)
 
 
-def _code_text(source: bytes) -> str:
+def _code_bytes(source: bytes) -> bytes:
     import ast
 
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return source.decode("utf-8", "replace")
+        return source
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body and \
@@ -569,7 +557,7 @@ def _code_text(source: bytes) -> str:
                 node.body = [n for n in node.body if n not in core]
                 node.body.insert(first, ast.ImportFrom(module="harness", names=[ast.alias(name=n) for n in names],
                                                        level=0))
-    return ast.dump(tree, include_attributes=False)
+    return ast.dump(tree, include_attributes=False).encode("utf-8")
 
 
 def discover(extra: Iterable[tuple[str, object]] = (), *, autoload: bool | None = None) -> Registry:

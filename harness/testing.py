@@ -547,7 +547,9 @@ class PluginCheck:
                 except Exception:  # noqa: BLE001 (the first read succeeded: a flaky reader shows below)
                     again = None
                 if again != examples:
-                    problems.append(f"{where}: reading it twice gave {'other examples' if again is None or sorted(map(repr, again)) != sorted(map(repr, examples)) else 'the examples in another order'}; "
+                    reordered = again is not None and sorted(map(repr, again)) == sorted(map(repr, examples))
+                    problems.append(f"{where}: reading it twice gave "
+                                    f"{'the examples in another order' if reordered else 'other examples'}; "
                                     f"a reader must return them in the file's order (shuffle, if at all, with a fixed "
                                     f"seed), or per-example records and predictions do not line up across runs")
                     self._bad.add(spec.name)

@@ -7,7 +7,7 @@
 Times, for the first ``--lines`` pairs of each language (both sides embedded, each side in its
 own call, as a Tatoeba run does):
 
-(a) ``harness.alignment.embed_all_layers``: every hidden state, one forward pass per batch;
+(a) ``harness.analysis.alignment.embed_all_layers``: every hidden state, one forward pass per batch;
 (b) ``harness.kinds.retrieval.embed`` once per hidden state (num_hidden_layers + 1 passes);
 (c) ``harness.kinds.retrieval.embed`` for one layer (the default layer): what a run costs.
 
@@ -73,10 +73,10 @@ def main() -> None:
     import torch
     from accelerate import Accelerator
 
-    from harness.alignment import embed_all_layers
+    from harness.analysis.alignment import embed_all_layers
     from harness.kinds.retrieval import default_layer, embed
-    from harness.model import load_backbone
-    from harness.progress import Reporter
+    from harness.training.model import load_backbone
+    from harness.common.progress import Reporter
 
     torch.set_num_threads(args.threads)
     pairs = read_pairs(Path(args.data), [lang.strip() for lang in args.languages.split(",") if lang.strip()],

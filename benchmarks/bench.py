@@ -44,7 +44,7 @@ def read_pairs() -> dict[str, list[tuple[str, str]]]:
 
 
 def efficiency_report(tokenizer, tokenizer_name: str) -> list[list[str]]:
-    from harness.batching import length_grouped_batches, random_batches, sorted_batches, token_efficiency
+    from harness.compute.batching import length_grouped_batches, random_batches, sorted_batches, token_efficiency
 
     rows = []
     for name, pairs in read_pairs().items():
@@ -81,7 +81,7 @@ class TrainerAdapter:
 def build_model(model_dir, spec, kind, seed=0):
     from accelerate.utils import set_seed
 
-    from harness.model import TaskModel, load_backbone
+    from harness.training.model import TaskModel, load_backbone
 
     set_seed(seed)
     tokenizer, encoder = load_backbone(str(model_dir))
@@ -93,8 +93,8 @@ def build_model(model_dir, spec, kind, seed=0):
 def time_harness(model_dir, spec, kind, features, pad_id, lr) -> float:
     from accelerate import Accelerator
 
-    from harness.progress import Reporter
-    from harness.train import TrainSettings, train_and_select
+    from harness.common.progress import Reporter
+    from harness.training.loop import TrainSettings, train_and_select
 
     accelerator = Accelerator(cpu=True)
     _, model = build_model(model_dir, spec, kind)
@@ -156,7 +156,7 @@ def throughput_report(model_dir, spec, kind, tokenizer, repeats: int) -> list[li
 
     import torch
 
-    from harness.train import epoch_batches
+    from harness.training.loop import epoch_batches
 
     pairs = read_pairs()["PAWS-X de dev"][:EXAMPLES]
     examples = [{"text": a, "text_pair": b, "label": i % 2} for i, (a, b) in enumerate(pairs)]
@@ -209,7 +209,7 @@ def main() -> None:
     from tabulate import tabulate
 
     from harness.kinds import get_kind
-    from harness.plugins import discover
+    from harness.contract.discovery import discover
 
     transformers.utils.logging.set_verbosity_error()
     torch.set_num_threads(args.threads)

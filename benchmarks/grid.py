@@ -43,8 +43,8 @@ class Quiet:
 
 
 def run_cells(requests, registry) -> list[dict]:
-    from harness.planning import plan_run
-    from harness.protocol import execute
+    from harness.cell.planning import plan_run
+    from harness.cell.protocol import execute
 
     records = []
     for request in requests:
@@ -53,8 +53,8 @@ def run_cells(requests, registry) -> list[dict]:
 
 
 def grid_cost(root: Path, registry) -> list[list]:
-    import harness.features as features
-    from harness.sweep import Grid
+    import harness.data.features as features
+    from harness.grids.sweep import Grid
 
     grid = Grid(inter=["hellaswag", "mnli", "none"], target=["pawsx", "xnli"], seeds=[1, 2], preset="smoke")
     rows = []
@@ -87,7 +87,7 @@ def grid_cost(root: Path, registry) -> list[list]:
 
 
 def resume_overhead(root: Path, registry, use_e5: bool) -> list[list]:
-    from harness.planning import RunRequest
+    from harness.cell.planning import RunRequest
 
     rows = []
     models = [("tiny", None)] + ([("multilingual-e5-small", str(E5))] if use_e5 else [])
@@ -110,7 +110,7 @@ def main() -> None:
     sys.path.insert(0, str(REPO))
     from tabulate import tabulate
 
-    from harness.plugins import discover
+    from harness.contract.discovery import discover
 
     registry = discover()
     with tempfile.TemporaryDirectory(prefix="xharness-grid-bench-") as tmp:

@@ -14,8 +14,8 @@ lengths are XLM-R's), featurised by the harness' own task kinds:
 
 For each, one pass over the same examples, the first batches a warm-up, the rest timed:
 
-- ``harness``: the harness' training step (``harness.train.Step``) with the run's own settings
-  (``harness.speed``: sdpa, bf16 and pinned transfers on a GPU, fused AdamW) on its
+- ``harness``: the harness' training step (``harness.training.loop.Step``) with the run's own settings
+  (``harness.compute.speed``: sdpa, bf16 and pinned transfers on a GPU, fused AdamW) on its
   length-grouped batches;
 - ``trainer_same``: a plain transformers ``Trainer`` on identical batches;
 - ``trainer_random``: ``Trainer`` with its own random batches (padded to their longest member);
@@ -82,7 +82,7 @@ PEAK_BF16 = [
 
 def real_examples(registry) -> dict[str, list[dict]]:
     """Examples of each family read from ../shared/data by the xtreme plugin's own readers."""
-    from harness.data import plan_task_data
+    from harness.data.sources import plan_task_data
 
     data = SHARED / "data"
     pawsx = registry.task("target", "pawsx").spec
@@ -223,7 +223,7 @@ class Bench:
         import torch
         from accelerate import Accelerator
 
-        from harness import speed
+        from harness.compute import speed
 
         self.args, self.registry, self.tokenizer = args, registry, tokenizer
         gpu = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
@@ -239,7 +239,7 @@ class Bench:
 
     # the harness' step, timed over a list of batches after a warm-up
     def harness_pass(self, model, spec, kind, features, batches, *, pad_to=None, speed=None) -> tuple[dict, float]:
-        from harness.train import Step, TrainSettings, _linear_schedule, _optimizer
+        from harness.training.loop import Step, TrainSettings, _linear_schedule, _optimizer
 
         settings = TrainSettings(epochs=1, lr=1e-5, batch_size=len(batches[0]), per_device_batch_size=len(batches[0]),
                                  max_length=pad_to or 0)
@@ -252,7 +252,7 @@ class Bench:
             rows = [features[i] for i in indices]
             if pad_to is None:
                 return step.prepare(kind, rows)
-            from harness.speed import transfer
+            from harness.compute.speed import transfer
 
             return transfer(padded_to(kind.collate(rows, self.pad_id), pad_to, self.pad_id), self.device,
                             speed or self.speed)
@@ -336,10 +336,10 @@ class Bench:
 def training(bench: Bench, examples: dict[str, list[dict]], tmp: Path, log) -> dict:
     import torch
 
-    from harness import speed as fast
+    from harness.compute import speed as fast
     from harness.kinds import get_kind
-    from harness.model import TaskModel
-    from harness.train import epoch_batches
+    from harness.training.model import TaskModel
+    from harness.training.loop import epoch_batches
 
     out = {}
     for family, (task, max_length, batch) in FAMILIES.items():
@@ -416,11 +416,11 @@ def evaluation(bench: Bench, examples: dict[str, list[dict]], log) -> dict:
     no_grad and against random batches padded to the maximum length."""
     import torch
 
-    from harness.batching import random_batches, sorted_batches
+    from harness.compute.batching import random_batches, sorted_batches
     from harness.kinds import get_kind
-    from harness.model import TaskModel
-    from harness.progress import Reporter
-    from harness.train import predict
+    from harness.training.model import TaskModel
+    from harness.common.progress import Reporter
+    from harness.training.loop import predict
 
     task, max_length, batch = FAMILIES["classification"]
     batch *= 2  # the harness evaluates with twice the training batch
@@ -442,7 +442,7 @@ def evaluation(bench: Bench, examples: dict[str, list[dict]], log) -> dict:
 
     def plain(batches, pad_to=None, order=False):
         """Predictions of a plain loop over ``batches`` (in the features' order with ``order``)."""
-        from harness.speed import transfer
+        from harness.compute.speed import transfer
 
         out, taken = [], []
         with torch.no_grad():
@@ -496,7 +496,7 @@ def embedding(bench: Bench, log) -> dict:
     import torch
 
     from harness.kinds.retrieval import default_layer, embed
-    from harness.progress import Reporter
+    from harness.common.progress import Reporter
 
     sentences = tatoeba_sentences(bench.plan["sentences"])
     encoder = build_encoder(bench.args.size, len(bench.tokenizer), "sdpa", bench.device).eval()
@@ -658,7 +658,7 @@ def main() -> None:
     import transformers
     from transformers import AutoTokenizer
 
-    from harness.plugins import discover
+    from harness.contract.discovery import discover
 
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("error: --device cuda but torch sees no GPU; use --device cpu or --size tiny")

@@ -4,8 +4,8 @@ Importing this package is cheap on purpose: plugins import it for ``hookimpl`` a
 spec classes, and ``xharness list`` must never pull in torch, transformers or datasets.
 """
 
-from harness.spec import HubSource, KindSpec, LocalSource, ModelSpec, PublishedSizes, TaskSpec
-from harness.hookspecs import hookimpl
+from harness.contract.spec import HubSource, KindSpec, LocalSource, ModelSpec, PublishedSizes, TaskSpec
+from harness.contract.hookspecs import hookimpl
 
 __version__ = "0.2.0"
 #: The version of harness.api, the public surface plugins import (``MAJOR.MINOR``; see its docstring).

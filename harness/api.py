@@ -8,7 +8,7 @@ between releases. A notebook gets the three commands as functions returning type
     result = api.run("hellaswag", "pawsx", preset="smoke")
     result.scores                       # {"en": 61.0, "de": 55.5, ...}: the target metric per language
     grid = api.sweep(["hellaswag", "none"], ["pawsx"], seeds=[1, 2], preset="smoke")
-    table = api.report([grid.output])   # harness.report.Report: tables, statistics, figures
+    table = api.report([grid.output])   # harness.analysis.report.Report: tables, statistics, figures
 
 **Versioning.** ``API_VERSION`` is ``MAJOR.MINOR``. A plugin declares the API versions it was
 written for with a module attribute, ``XHARNESS_API = ">=1.0,<2"`` (the version guard that already
@@ -30,22 +30,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import API_VERSION  # MAJOR.MINOR, see the deprecation policy above
-from harness.errors import DataFormatError, UserError
-from harness.formats import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
-from harness.hookspecs import hookimpl
-from harness.progress import Reporter
-from harness.spec import (HubSource, KindSpec, Leaderboard, LeaderboardTask, LocalSource, ModelSpec, PublishedSizes,
-                          StudySpec, TaskSpec)
-from harness.stats import correlate, fit_line
+from harness.contract.errors import DataFormatError, UserError
+from harness.data.readers import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
+from harness.contract.hookspecs import hookimpl
+from harness.common.progress import Reporter
+from harness.compute.outcomes import make as make_outcome
+from harness.compute.outcomes import score as outcome_score
+from harness.contract.spec import (HubSource, KindSpec, Leaderboard, LeaderboardTask, LocalSource, MetricSpec, ModelSpec,
+                                   PublishedSizes, StudySpec, TaskSpec)
+from harness.analysis.stats import correlate, fit_line
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.report import Report
+    from harness.analysis.report import Report
 
 __all__ = [
     "API_VERSION",
     # the contract: specs and the hook marker
-    "TaskSpec", "HubSource", "LocalSource", "PublishedSizes", "ModelSpec", "KindSpec", "Leaderboard",
+    "TaskSpec", "HubSource", "LocalSource", "PublishedSizes", "ModelSpec", "KindSpec", "MetricSpec", "Leaderboard",
     "LeaderboardTask", "StudySpec", "hookimpl",
+    # what a kind's object builds on (harness.kinds.base; they import torch): the base class, the
+    # first-token head, padding and masks, the encoder call, the head's dropout, example ids; its
+    # per-example outcomes and the score computed from them; its resolved settings
+    "TaskKind", "ClsHead", "encode_rows", "pad_rows", "run_encoder", "head_dropout", "example_ids",
+    "make_outcome", "outcome_score", "kind_settings",
     # errors a plugin raises
     "UserError", "DataFormatError",
     # readers of the usual formats
@@ -61,19 +68,33 @@ __all__ = [
 
 #: Names served from their modules on first use (they import torch, or modules that do).
 _LAZY = {
-    "Study": ("harness.study", "Study"),
-    "Grid": ("harness.sweep", "Grid"),
-    "plan_task_data": ("harness.data", "plan_task_data"),
-    "build_report": ("harness.report", "build"),
-    "AVERAGE": ("harness.report", "AVERAGE"),
-    "paired_bootstrap_samples": ("harness.report", "paired_bootstrap_samples"),
-    "load_backbone": ("harness.model", "load_backbone"),
-    "after_load": ("harness.speed", "after_load"),
-    "make_accelerator": ("harness.protocol", "make_accelerator"),
-    "embed_all_layers": ("harness.alignment", "embed_all_layers"),
-    "layer_profile": ("harness.alignment", "layer_profile"),
-    "set_recall_by_layer": ("harness.alignment", "set_recall_by_layer"),
+    "TaskKind": ("harness.kinds.base", "TaskKind"),
+    "ClsHead": ("harness.kinds.base", "ClsHead"),
+    "encode_rows": ("harness.kinds.base", "encode_rows"),
+    "pad_rows": ("harness.kinds.base", "pad_rows"),
+    "run_encoder": ("harness.kinds.base", "run_encoder"),
+    "head_dropout": ("harness.kinds.base", "head_dropout"),
+    "example_ids": ("harness.kinds.base", "example_ids"),
+    "Study": ("harness.grids.study", "Study"),
+    "Grid": ("harness.grids.sweep", "Grid"),
+    "plan_task_data": ("harness.data.sources", "plan_task_data"),
+    "build_report": ("harness.analysis.report", "build"),
+    "AVERAGE": ("harness.analysis.report", "AVERAGE"),
+    "paired_bootstrap_samples": ("harness.analysis.report", "paired_bootstrap_samples"),
+    "load_backbone": ("harness.training.model", "load_backbone"),
+    "after_load": ("harness.compute.speed", "after_load"),
+    "make_accelerator": ("harness.cell.protocol", "make_accelerator"),
+    "embed_all_layers": ("harness.analysis.alignment", "embed_all_layers"),
+    "layer_profile": ("harness.analysis.alignment", "layer_profile"),
+    "set_recall_by_layer": ("harness.analysis.alignment", "set_recall_by_layer"),
 }
+
+
+def kind_settings(spec: TaskSpec, kind: KindSpec) -> dict[str, Any]:
+    """The values of ``kind``'s own settings (``KindSpec.settings``) for a task, as a run resolved
+    them: the kind's default, overridden by the task's ``defaults`` and then by the user's
+    ``--setting NAME=VALUE`` (which a run writes into the spec's ``defaults`` before the kind sees it)."""
+    return {name: spec.defaults.get(name, default) for name, default in kind.settings.items()}
 
 
 def __getattr__(name: str) -> Any:
@@ -134,7 +155,7 @@ class SweepResult:
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:
-    from harness.planning import RUN_OPTIONS
+    from harness.cell.planning import RUN_OPTIONS
 
     unknown = sorted(set(options) - set(RUN_OPTIONS))
     if unknown:
@@ -159,8 +180,8 @@ def run(inter: str, target: str, *, model: str | None = None, seed: int = 42, ou
     ``output`` is reused, as on the command line. Raises :class:`UserError` with the same one-line
     messages the command prints.
     """
-    from harness.plugins import discover
-    from harness.protocol import RunRequest, execute, plan_run
+    from harness.contract.discovery import discover
+    from harness.cell.protocol import RunRequest, execute, plan_run
 
     request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=Path(output),
                          data_dir=Path(data_dir) if data_dir is not None else None, preset=preset,
@@ -179,8 +200,8 @@ def sweep(inter: list[str], target: list[str], *, seeds: list[int] | None = None
     targets × seeds × models is run (or, with ``dry_run``, only planned); finished ones are reused.
     A failed cell does not stop the others: its one-line error is in the result. ``log`` receives
     the progress lines the command prints (default: none)."""
-    from harness import sweep as sweeping
-    from harness.plugins import discover
+    from harness.grids import sweep as sweeping
+    from harness.contract.discovery import discover
 
     grid = sweeping.Grid(inter=list(inter), target=list(target), seeds=list(seeds or [42]),
                          models=list(models or [None]), output=str(output),
@@ -201,8 +222,8 @@ def report(folders: list[str | Path], *, target: str | None = None, model: str |
            delta: bool | None = None, resamples: int = 1000, seed: int = 0) -> "Report":
     """``xharness report`` as a function: the tables of finished runs under ``folders`` (stores,
     their ``runs/`` folders or single runs), with mean ± std over seeds and the paired bootstrap.
-    Render it with ``harness.report.render(result, "markdown")`` or read its ``tables``."""
-    from harness import report as reporting
+    Render it with ``harness.analysis.report.render(result, "markdown")`` or read its ``tables``."""
+    from harness.analysis import report as reporting
 
     runs, skipped = reporting.collect([Path(f) for f in folders])
     mode = None if delta is None else ("delta" if delta else "absolute")

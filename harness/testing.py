@@ -21,7 +21,7 @@ that cannot run because an earlier one failed is skipped, so one fault gives one
 1. **load** (:func:`check_load`): the plugin imports.
    ``plugin NAME: failed to load: <ExceptionType>: <message>``
 2. **registration** (:func:`check_registration`): the plugin registers through
-   :func:`harness.plugins.discover`, alone (``autoload=False``: it must not depend on another
+   :func:`harness.contract.discovery.discover`, alone (``autoload=False``: it must not depend on another
    plugin except for task kinds) and beside every installed plugin (``autoload=True``, so a task
    may use a kind another installed plugin adds). Registering is what validates the specs
    (types, languages, granularity, hub splits, the kind's own ``check``, leaderboard metrics),
@@ -39,13 +39,13 @@ that cannot run because an earlier one failed is skipped, so one fault gives one
    (2–3 lowercase letters, optionally ``-Script`` such as ``zh-Hans`` and/or ``-REGION`` such
    as ``pt-BR`` or ``es-419``) or is ``multi``:
    ``task 'x': language 'English' is not a language code (2-3 lowercase letters, optionally -Script or -REGION as in 'zh-Hans', 'pt-BR'; or 'multi')``;
-   and, for a task of a built-in kind, the metric is one that kind scores (:data:`KIND_METRICS`):
+   and the metric is one its kind declares (``KindSpec.metrics``; built-in and third-party kinds alike):
    ``task 'x': metric 'bleu' is not one the classification kind scores (accuracy)``.
-   Tasks of a third-party kind are not checked for their metric.
 5. **samples** (:func:`check_samples`): for every task with bundled ``samples``, every split a
    run can read (:func:`sample_needs`) is found and read through
-   ``harness.data.plan_task_data(..., source="bundled")`` and ``.load()``, is non-empty, and each
-   example has the fields its kind expects (:data:`KIND_FIELDS`, :func:`example_problem`):
+   ``harness.data.sources.plan_task_data(..., source="bundled")`` and ``.load()``, is non-empty, and each
+   example has the fields its kind declares and passes its kind's own check (``KindSpec.fields``
+   and ``check_example``, :func:`example_problem`):
    ``task 'x' samples test/de: <path>:<line>: <problem>``  (the reader's ``DataFormatError``)
    ``task 'x' samples test/de: <UserError text>``  (a missing sample file, say)
    ``task 'x' samples test/de: reader raised <ExceptionType>: <message>``
@@ -54,7 +54,7 @@ that cannot run because an earlier one failed is skipped, so one fault gives one
    where ``<problem>`` is for instance ``no field 'label' (classification examples have text,
    label; optional: text_pair)`` or ``label 3 is not in range(2) (the task's labels)``.
 6. **features** (:func:`check_features`): each split that read cleanly is featurised through its
-   kind (``get_kind(kind).featurize(examples, tokenizer, 128, spec)``) with the tokenizer of the
+   kind (``kinds.get(kind).featurize(examples, tokenizer, 128, spec)``) with the tokenizer of the
    installed models plugin's ``tiny`` model (built once per process):
    ``task 'x' features train/en: <ExceptionType>: <message>``
    Kinds without ``featurize`` (the untrained ``retrieval`` and ``bitext_mining``) are left to
@@ -62,16 +62,17 @@ that cannot run because an earlier one failed is skipped, so one fault gives one
    ``features: no tokenizer: <ExceptionType>: <message>``
 7. **smoke** (:func:`check_smoke`, only with ``smoke=True``): each target task with samples runs
    ``plan_run(RunRequest(inter="none", target=NAME, preset="smoke", languages=<its first two
-   languages>))`` and ``execute`` (one epoch), and every planned language gets a score in
-   [0, 100], or None where it has no gold; each intermediate task with samples runs
+   languages>))`` and ``execute`` (one epoch), and every planned language gets a score in the
+   range its kind declares for the metric (``MetricSpec``: [0, 100] for most, [-100, 100] for a
+   correlation), or None where it has no gold (:func:`score_problems`); each intermediate task with samples runs
    ``inter=NAME, target=T`` on T's first two languages, T being pawsx when it is an installed target
    with samples, else the first such target by name; with none installed it says so in a line
    (it used to skip them silently, also when pawsx was out of reach through a name clash).
    ``smoke_tasks=`` limits which tasks run:
    ``task 'x' smoke: <ExceptionType>: <message>``
    ``task 'x' smoke: no score for 'de'``
-   ``task 'x' smoke: score for 'de' is 120.0, not in [0, 100]``
-   ``task 'x' smoke: every score is between 0 and 1 (...)`` (a fraction where xharness reports percent)
+   ``task 'x' smoke: score for 'de' is 120.0, not in [0, 100] (the classification kind's range for accuracy)``
+   ``task 'x' smoke: every score is between 0 and 1 (...)`` (a fraction where the kind reports percent)
    ``task 'x' smoke: no target task with samples is installed to run this intermediate task before ...``
    ``smoke: plugin NAME has no task 'x'`` (a name in ``smoke_tasks`` the plugin lacks)
 
@@ -97,67 +98,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import hookspecs
-from harness.errors import UserError
-from harness.plugins import ONLY_ENV, ROLES, PluginInfo, Registered, Registry, discover
-from harness.spec import TaskSpec
+from harness.contract import hookspecs
+from harness.contract.errors import UserError
+from harness.contract.discovery import ONLY_ENV, ROLES, PluginInfo, Registered, Registry, discover
+from harness.contract.kindset import Kinds
+from harness.contract.spec import KindSpec, MetricSpec, TaskSpec
+from harness.kinds import builtin_kinds
 
 __all__ = [
-    "KIND_FIELDS", "KIND_METRICS", "LANGUAGE_CODE", "PluginCheck", "PluginProblems", "assert_plugin_ok",
+    "LANGUAGE_CODE", "PluginCheck", "PluginProblems", "assert_plugin_ok",
     "check_clashes", "check_features", "check_load", "check_metadata", "check_plugin", "check_registration",
     "check_samples", "check_smoke", "example_problem", "language_problem", "metric_problem", "sample_needs",
+    "score_problems",
     "tiny_tokenizer", "discover", "study_grids",
 ]
-
-#: The metrics each built-in kind scores, as the kind's code reads ``TaskSpec.metric`` (and the
-#: results table labels the score with it, ``harness.record.score_table``):
-#: classification and multiple choice score accuracy (``TaskKind.score``); tagging scores
-#: seqeval F1, or per-word accuracy when the metric is ``accuracy`` (``kinds/tagging.py``);
-#: span QA scores SQuAD EM/F1, SQuAD 2.0's with no-answer questions, or MLQA's per-language
-#: normalisation (``kinds/span_qa.py``); retrieval (Tatoeba) accuracy@1; bitext mining (BUCC)
-#: pair F1; the dual encoder mAP@20 (``map_at_20``); masked LM its loss (``planning.plan_mlm_corpus``).
-KIND_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("accuracy",),
-    "multiple_choice": ("accuracy",),
-    "tagging": ("f1", "accuracy"),
-    "span_qa": ("squad", "squad_v2", "mlqa"),
-    "retrieval": ("accuracy",),
-    "bitext_mining": ("f1",),
-    "dual_encoder": ("map_at_20",),
-    "masked_lm": ("loss",),
-}
-
-#: The fields an example of each built-in kind has (what its ``featurize`` or evaluation reads;
-#: see CONTRIBUTING.md, "Adding a task"), as (required, optional). A field's type and range are
-#: checked by :func:`example_problem`:
-#:
-#: * classification: ``text`` str, ``text_pair`` str or None (optional), ``label`` int in
-#:   ``range(len(spec.labels))``;
-#: * multiple_choice: ``context`` str, ``choices`` a list of ``spec.num_choices`` str, ``label``
-#:   int in ``range(spec.num_choices)``;
-#: * tagging: ``words`` a non-empty list of str, ``tags`` a list of str as long as ``words``, each
-#:   among ``spec.labels`` (an open tag set, ``labels=()`` with ``defaults["label_min_count"]``,
-#:   takes any tag);
-#: * span_qa: ``id``, ``question``, ``context`` str, ``answers`` a list of ``{"text": str,
-#:   "answer_start": int}`` with 0 <= answer_start <= len(context) (empty only for ``squad_v2``);
-#: * retrieval: ``source`` and ``target`` str (a sentence and its translation);
-#: * bitext_mining: ``source`` and ``target`` lists of (id, text) pairs, ``gold`` a list of
-#:   (source id, target id) pairs or None (one example per split and language);
-#: * dual_encoder: a training pair ``query`` str + ``candidate`` str; a query ``query`` str + ``id``
-#:   with ``relevant`` (a list of candidate ids) and/or ``key``; a candidate ``candidate`` str +
-#:   ``id`` (optional ``answers``, ``candidate_context``);
-#: * masked_lm: ``text`` str.
-KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "classification": (("text", "label"), ("text_pair",)),
-    "multiple_choice": (("context", "choices", "label"), ()),
-    "tagging": (("words", "tags"), ()),
-    "span_qa": (("id", "question", "context", "answers"), ()),
-    "retrieval": (("source", "target"), ()),
-    "bitext_mining": (("source", "target", "gold"), ()),
-    "dual_encoder": ((), ("query", "candidate", "id", "relevant", "key", "answers", "candidate_id",
-                          "candidate_context")),
-    "masked_lm": (("text",), ()),
-}
 
 #: A plausible language code: ISO 639-1/-3 (2–3 lowercase letters), optionally a script
 #: (``zh-Hans``) and/or a region (``pt-BR``, ``es-419``); ``multi`` is allowed besides.
@@ -188,148 +142,88 @@ def language_problem(code: Any) -> str | None:
             f"as in 'zh-Hans', 'pt-BR'; or 'multi')")
 
 
-def metric_problem(spec: TaskSpec) -> str | None:
-    """Why ``spec.metric`` is not one its (built-in) kind scores, or None (also for other kinds)."""
-    known = KIND_METRICS.get(spec.kind)
-    if known is None or spec.metric in known:
+def metric_problem(spec: TaskSpec, kinds: Kinds | None = None) -> str | None:
+    """Why ``spec.metric`` is not one its kind declares (``KindSpec.metrics``), or None.
+
+    ``kinds``: the registry's kinds (the core's own when omitted); a kind that is not among
+    them is left to the registration check."""
+    kinds = kinds if kinds is not None else builtin_kinds()
+    if spec.kind not in kinds:
         return None
-    return f"metric {spec.metric!r} is not one the {spec.kind} kind scores ({', '.join(known)})"
+    declared = kinds.spec(spec.kind).metrics
+    if not declared or any(metric.name == spec.metric for metric in declared):
+        return None
+    return f"metric {spec.metric!r} is not one the {spec.kind} kind scores ({', '.join(m.name for m in declared)})"
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_str_list(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
-
-
-def _is_pairs(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value)
-
-
-def example_problem(spec: TaskSpec, example: Any) -> str | None:
-    """What is wrong with one example of ``spec``'s (built-in) kind, or None (also for other kinds)."""
+def example_problem(spec: TaskSpec, example: Any, kinds: Kinds | None = None) -> str | None:
+    """What is wrong with one example of ``spec``'s kind, or None: a missing field of those the kind
+    declares (``KindSpec.fields``), then the kind's own check (``KindSpec.check_example``).
+    Built-in and third-party kinds are checked alike."""
     if not isinstance(example, dict):
         return f"an example is a {type(example).__name__}, not a dict"
-    kind = spec.kind
-    if kind not in KIND_FIELDS:
+    kinds = kinds if kinds is not None else builtin_kinds()
+    if spec.kind not in kinds:
         return None
-    required, optional = KIND_FIELDS[kind]
-    missing = [name for name in required if name not in example]
+    kind = kinds.spec(spec.kind)
+    missing = [name for name in kind.fields if name not in example]
     if missing:
-        shape = ", ".join(required) + (f"; optional: {', '.join(optional)}" if optional else "")
-        return f"no field {missing[0]!r} ({kind} examples have {shape})"
-
-    def not_str(*names: str) -> str | None:
-        for name in names:
-            if not isinstance(example[name], str):
-                return f"field {name!r} is a {type(example[name]).__name__}, not a str"
-        return None
-
-    if kind == "classification":
-        if example.get("text_pair") is not None and not isinstance(example["text_pair"], str):
-            return f"field 'text_pair' is a {type(example['text_pair']).__name__}, not a str or None"
-        return not_str("text") or _label_problem(example["label"], len(spec.labels), "the task's labels")
-    if kind == "multiple_choice":
-        choices = example["choices"]
-        if not _is_str_list(choices):
-            return "field 'choices' is not a list of str"
-        if spec.num_choices and len(choices) != spec.num_choices:
-            return f"{len(choices)} choices, the task has num_choices={spec.num_choices}"
-        return not_str("context") or _label_problem(example["label"], len(choices), "the choices")
-    if kind == "tagging":
-        words, tags = example["words"], example["tags"]
-        if not _is_str_list(words) or not words:
-            return "field 'words' is not a non-empty list of str"
-        if not _is_str_list(tags):
-            return "field 'tags' is not a list of str"
-        if len(words) != len(tags):
-            return f"{len(words)} words but {len(tags)} tags"
-        if spec.labels:
-            unknown = sorted(set(tags) - set(spec.labels))
-            if unknown:
-                return f"tag(s) {', '.join(map(repr, unknown))} are not among the task's labels"
-        return None
-    if kind == "span_qa":
-        problem = not_str("id", "question", "context")
-        if problem:
-            return problem
-        answers = example["answers"]
-        if not isinstance(answers, list):
-            return "field 'answers' is not a list"
-        if not answers and spec.metric != "squad_v2":
-            return "no answers (only a squad_v2 task has unanswerable questions)"
-        for answer in answers:
-            if not isinstance(answer, dict) or not isinstance(answer.get("text"), str) \
-                    or not _is_int(answer.get("answer_start")):
-                return "an answer is not {'text': str, 'answer_start': int}"
-            if not 0 <= answer["answer_start"] <= len(example["context"]):
-                return (f"answer_start {answer['answer_start']} is outside the context "
-                        f"({len(example['context'])} characters)")
-        return None
-    if kind == "retrieval":
-        return not_str("source", "target")
-    if kind == "bitext_mining":
-        if not _is_pairs(example["source"]) or not _is_pairs(example["target"]):
-            return "fields 'source' and 'target' are not lists of (id, text) pairs"
-        if example["gold"] is not None and not _is_pairs(example["gold"]):
-            return "field 'gold' is neither None nor a list of (source id, target id) pairs"
-        return None
-    if kind == "dual_encoder":
-        has_query, has_candidate = "query" in example, "candidate" in example
-        if not has_query and not has_candidate:
-            return ("neither 'query' nor 'candidate' (dual_encoder examples are a pair query, candidate; "
-                    "a query query, id, relevant and/or key; or a candidate candidate, id)")
-        problem = not_str(*(["query"] * has_query + ["candidate"] * has_candidate))
-        if problem:
-            return problem
-        if has_query != has_candidate and "id" not in example:
-            return f"a {'query' if has_query else 'candidate'} without a pair has no field 'id'"
-        if has_query and not has_candidate and "relevant" not in example and "key" not in example:
-            return "a query has neither 'relevant' nor 'key'"
-        if "relevant" in example and not isinstance(example["relevant"], (list, tuple)):
-            return "field 'relevant' is not a list of candidate ids"
-        return None
-    if kind == "masked_lm":
-        return not_str("text")
-    return None
+        shape = ", ".join(kind.fields) + (f"; optional: {', '.join(kind.optional_fields)}" if kind.optional_fields
+                                          else "")
+        return f"no field {missing[0]!r} ({spec.kind} examples have {shape})"
+    return kind.check_example(spec, example) if kind.check_example is not None else None
 
 
-def _label_problem(label: Any, count: int, what: str) -> str | None:
-    if not _is_int(label):
-        return f"label {label!r} is a {type(label).__name__}, not an int"
-    if not 0 <= label < count:
-        return f"label {label} is not in range({count}) ({what})"
-    return None
-
-
-def sample_needs(spec: TaskSpec, role: str) -> list[tuple[str, str]]:
+def sample_needs(spec: TaskSpec, role: str, kinds: Kinds | None = None) -> list[tuple[str, str]]:
     """Every (split, language) a smoke run of the task may read from its samples.
 
-    As ``harness.planning.plan_run`` reads them: an intermediate task its ``train`` split in
+    As ``harness.cell.planning.plan_run`` reads them: an intermediate task its ``train`` split in
     ``train_language`` and in each ``translated_train`` language (``--translated``) and ``dev``
     in ``train_language``; a target trained by its kind ``train`` and ``dev`` in
     ``train_language``, and every target ``test`` in each of ``languages`` and
     ``extra_languages`` (``--languages``), plus ``dev`` in each of them when the task has
-    ``target_dev`` (``--select-on target``) or is of the ``bitext_mining`` kind (its threshold
-    is chosen per language).
+    ``target_dev`` (``--select-on target``) or its kind tunes each language on its dev split
+    (``KindSpec.dev_per_language``: BUCC's threshold).
     """
-    from harness.kinds import is_trained
-
+    kinds = kinds if kinds is not None else builtin_kinds()
     own = spec.train_language
     if role == "intermediate":
         return [("train", own), *[("train", lang) for lang in spec.translated_train if lang != own], ("dev", own)]
-    try:
-        trained = is_trained(spec.kind)
-    except UserError:
-        trained = True
+    known = spec.kind in kinds
+    trained = kinds.trained(spec.kind) if known else True
     needs = [("train", own), ("dev", own)] if trained else []
     languages = spec.all_languages
-    if spec.target_dev or spec.kind == "bitext_mining":
+    if spec.target_dev or (known and kinds.spec(spec.kind).dev_per_language):
         needs += [("dev", lang) for lang in languages if ("dev", lang) not in needs]
     needs += [("test", lang) for lang in languages]
     return needs
+
+
+def score_problems(where: str, record: dict, languages: Iterable[str], kind: KindSpec) -> list[str]:
+    """What is wrong with the per-language scores of a run's record: a language without one, a score
+    outside the range its kind declares for the metric (``MetricSpec.low``/``high``; [0, 100]
+    for an undeclared one), or every score a fraction of one where the kind reports percent."""
+    scores = record.get("scores") or {}
+    per_language = scores.get("per_language") or {}
+    metric = kind.metric(scores.get("metric")) or MetricSpec(str(scores.get("metric")))
+    problems = []
+    for lang in languages:
+        if lang not in per_language:
+            problems.append(f"{where}: no score for {lang!r}")
+            continue
+        value = per_language[lang]
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or math.isnan(value) or not metric.low <= value <= metric.high:
+            problems.append(f"{where}: score for {lang!r} is {value!r}, not in [{metric.low:g}, {metric.high:g}] "
+                            f"(the {kind.name} kind's range for {metric.name})")
+    scored = [v for v in per_language.values() if isinstance(v, (int, float)) and not math.isnan(v)]
+    low = max(metric.low / 100, -1.0)
+    if metric.high == 100 and scored and max(abs(v) for v in scored) > 0 and all(low <= v <= 1 for v in scored):
+        problems.append(f"{where}: every score is between {low:g} and 1 ({', '.join(f'{v:g}' for v in scored)}): "
+                        f"xharness reports {metric.name} in percent ({metric.low:g} to {metric.high:g}); a "
+                        f"fraction would read as a near-zero score in every table")
+    return problems
 
 
 _TOKENIZER: list[Any] = []
@@ -340,7 +234,7 @@ def tiny_tokenizer():
     if not _TOKENIZER:
         from transformers import AutoTokenizer
 
-        with _all_plugins(), _kinds_kept():
+        with _all_plugins():
             registry = discover(autoload=True)
         registered = registry.model("tiny")
         if registered is None:
@@ -375,18 +269,6 @@ def _all_plugins() -> Iterator[None]:
     finally:
         if saved is not None:
             os.environ[ONLY_ENV] = saved
-
-
-@contextmanager
-def _kinds_kept() -> Iterator[None]:
-    """Leave the kinds ``harness.kinds.get_kind`` loads as they were before the check."""
-    from harness import kinds
-
-    saved = dict(kinds._ACTIVE)
-    try:
-        yield
-    finally:
-        kinds.install(saved)
 
 
 # -- the check of one plugin -------------------------------------------------------------------
@@ -430,8 +312,7 @@ class PluginCheck:
     @cached_property
     def alone(self) -> Registry:
         """The plugin registered with the core only."""
-        with _kinds_kept():
-            return discover([(self.name, self.obj)], autoload=False)
+        return discover([(self.name, self.obj)], autoload=False)
 
     @cached_property
     def beside(self) -> Registry:
@@ -507,7 +388,7 @@ class PluginCheck:
             spec = item.spec
             codes = [*spec.languages, *spec.extra_languages, spec.train_language, *spec.translated_train]
             found = [language_problem(code) for code in dict.fromkeys(codes)]
-            found.append(metric_problem(spec))
+            found.append(metric_problem(spec, self.beside.kind_set))
             for problem in filter(None, found):
                 problems.append(f"task {spec.name!r}: {problem}")
                 self._bad.add(spec.name)
@@ -516,19 +397,20 @@ class PluginCheck:
     def samples(self) -> list[str]:
         """Check 5: every split a run needs reads from the samples, is non-empty, and its examples
         have the fields of their kind."""
-        from harness.data import plan_task_data
+        from harness.data.sources import plan_task_data
 
         if self.load_error is not None:
             return []
         problems = []
+        kinds = self.beside.kind_set
         for role, item in self.tasks():
             spec = item.spec
             if spec.samples is None:
                 continue
-            for split, lang in sample_needs(spec, role):
+            for split, lang in sample_needs(spec, role, kinds):
                 where = f"task {spec.name!r} samples {split}/{lang}"
                 try:
-                    data = plan_task_data(item, [(split, lang)], source="bundled", data_dir=None)
+                    data = plan_task_data(item, [(split, lang)], source="bundled", data_dir=None, kinds=kinds)
                     examples = data.load(split, lang)
                 except UserError as exc:  # DataFormatError: "<path>:<line>: <problem>"
                     problems.append(f"{where}: {_first_line(exc)}")
@@ -554,7 +436,8 @@ class PluginCheck:
                                     f"seed), or per-example records and predictions do not line up across runs")
                     self._bad.add(spec.name)
                     continue
-                bad = [(i, p) for i, p in ((i, example_problem(spec, e)) for i, e in enumerate(examples, 1)) if p]
+                bad = [(i, p) for i, p in ((i, example_problem(spec, e, kinds)) for i, e in enumerate(examples, 1))
+                       if p]
                 if bad:
                     more = f" (and {len(bad) - 1} more bad examples)" if len(bad) > 1 else ""
                     problems.append(f"{where}: example {bad[0][0]} of {len(examples)}: {bad[0][1]}{more}")
@@ -567,8 +450,6 @@ class PluginCheck:
         """Check 6: the examples that read cleanly featurise through their kind with a tiny tokenizer.
 
         Runs :meth:`samples` first if it has not run."""
-        from harness.kinds import get_kind
-
         if self.load_error is not None:
             return []
         if not self._examples:
@@ -581,35 +462,32 @@ class PluginCheck:
             return [f"features: no tokenizer: {_describe(exc)}"]
         problems = []
         specs = {item.spec.name: item.spec for _, item in self.tasks()}
-        with _kinds_kept():
-            _reinstall(self.beside)  # the kinds the plugin's tasks use, whatever ran before
-            for (task_name, split, lang), examples in self._examples.items():
-                spec = specs[task_name]
-                where = f"task {task_name!r} features {split}/{lang}"
-                try:
-                    kind = get_kind(spec.kind)
-                    if not callable(getattr(kind, "featurize", None)) or not hasattr(kind, "collate"):
-                        continue  # an untrained kind (retrieval, bitext mining): left to the smoke run
-                    spec = self._with_open_tags(spec)
-                    kind.featurize(examples, tokenizer, FEATURE_LENGTH, spec)
-                except Exception as exc:
-                    problems.append(f"{where}: {_describe(exc)}")
-                    self._bad.add(task_name)
+        kinds = self.beside.kind_set  # the kinds the plugin's tasks use, as a run would load them
+        for (task_name, split, lang), examples in self._examples.items():
+            spec = specs[task_name]
+            where = f"task {task_name!r} features {split}/{lang}"
+            try:
+                kind = kinds.get(spec.kind)
+                if not callable(getattr(kind, "featurize", None)) or not hasattr(kind, "collate"):
+                    continue  # an untrained kind (retrieval, bitext mining): left to the smoke run
+                spec = self._with_open_tags(spec, kinds)
+                kind.featurize(examples, tokenizer, FEATURE_LENGTH, spec)
+            except Exception as exc:
+                problems.append(f"{where}: {_describe(exc)}")
+                self._bad.add(task_name)
         return problems
 
-    def _with_open_tags(self, spec: TaskSpec) -> TaskSpec:
-        """An open tag set takes its labels from the training data, as a run does."""
-        if spec.kind != "tagging" or spec.labels or "label_min_count" not in spec.defaults:
+    def _with_open_tags(self, spec: TaskSpec, kinds: Kinds) -> TaskSpec:
+        """An open label set (``KindSpec.labels_from_training``) is read off the training data, as a run does."""
+        if not kinds.open_labels(spec):
             return spec
-        from harness.kinds.tagging import labels_from_training
-
         train = self._examples.get((spec.name, "train", spec.train_language), [])
-        return dataclasses.replace(spec, labels=labels_from_training(train, int(spec.defaults["label_min_count"])))
+        return dataclasses.replace(spec, labels=kinds.labels_from_training(spec, train))
 
     def smoke(self, tasks: Iterable[str] | None = None) -> list[str]:
         """Check 7: a smoke run of each target task (and of each intermediate task before pawsx)."""
-        from harness.progress import Reporter
-        from harness.protocol import RunRequest, execute, plan_run
+        from harness.common.progress import Reporter
+        from harness.cell.protocol import RunRequest, execute, plan_run
 
         if self.load_error is not None:
             return []
@@ -623,48 +501,32 @@ class PluginCheck:
         # the target an intermediate task runs before: pawsx, else any installed target with samples
         targets = [item for name, item in sorted(registry.tasks["target"].items()) if item.spec.samples is not None]
         after = next((item for item in targets if item.spec.name == "pawsx"), targets[0] if targets else None)
-        with _kinds_kept():
-            _reinstall(registry)  # the kinds the plugin's tasks use, whatever ran before
-            for role, item in mine:
-                spec = item.spec
-                if wanted is not None and spec.name not in wanted:
+        for role, item in mine:
+            spec = item.spec
+            if wanted is not None and spec.name not in wanted:
+                continue
+            if spec.samples is None or spec.name in self._bad:
+                continue
+            if registry.tasks[role].get(spec.name) is not item:
+                continue  # clashing or left out: reported already
+            if role == "target":
+                request = dict(inter="none", target=spec.name, languages=list(spec.languages[:2]))
+            elif after is None:
+                problems.append(f"task {spec.name!r} smoke: no target task with samples is installed to run this "
+                                f"intermediate task before (install xharness-xtreme, or a plugin with one)")
+                continue
+            else:
+                request = dict(inter=spec.name, target=after.spec.name, languages=list(after.spec.languages[:2]))
+            where = f"task {spec.name!r} smoke"
+            with tempfile.TemporaryDirectory(prefix="xharness-testing-smoke-") as output:
+                try:
+                    plan = plan_run(RunRequest(**request, preset="smoke", output=Path(output),
+                                               overrides={"inter_epochs": 1, "target_epochs": 1}), registry)
+                    _, record = execute(plan, reporter_factory=lambda main: Reporter(False))
+                except Exception as exc:
+                    problems.append(f"{where}: {_describe(exc)}")
                     continue
-                if spec.samples is None or spec.name in self._bad:
-                    continue
-                if registry.tasks[role].get(spec.name) is not item:
-                    continue  # clashing or left out: reported already
-                if role == "target":
-                    request = dict(inter="none", target=spec.name, languages=list(spec.languages[:2]))
-                elif after is None:
-                    problems.append(f"task {spec.name!r} smoke: no target task with samples is installed to run this "
-                                    f"intermediate task before (install xharness-xtreme, or a plugin with one)")
-                    continue
-                else:
-                    request = dict(inter=spec.name, target=after.spec.name, languages=list(after.spec.languages[:2]))
-                where = f"task {spec.name!r} smoke"
-                with tempfile.TemporaryDirectory(prefix="xharness-testing-smoke-") as output:
-                    try:
-                        plan = plan_run(RunRequest(**request, preset="smoke", output=Path(output),
-                                                   overrides={"inter_epochs": 1, "target_epochs": 1}), registry)
-                        _, record = execute(plan, reporter_factory=lambda main: Reporter(False))
-                    except Exception as exc:
-                        problems.append(f"{where}: {_describe(exc)}")
-                        continue
-                per_language = (record.get("scores") or {}).get("per_language") or {}
-                for lang in plan.languages:
-                    if lang not in per_language:
-                        problems.append(f"{where}: no score for {lang!r}")
-                        continue
-                    value = per_language[lang]
-                    if value is None:
-                        continue
-                    if not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value <= 100:
-                        problems.append(f"{where}: score for {lang!r} is {value!r}, not in [0, 100]")
-                scored = [v for v in per_language.values() if isinstance(v, (int, float)) and not math.isnan(v)]
-                if scored and max(scored) > 0 and all(0 <= v <= 1 for v in scored):
-                    problems.append(f"{where}: every score is between 0 and 1 ({', '.join(f'{v:g}' for v in scored)}): "
-                                    f"xharness reports {record['scores']['metric']} in percent (0-100); a fraction "
-                                    f"would read as a near-zero score in every table")
+            problems += score_problems(where, record, plan.languages, plan.kinds.spec(plan.target.spec.kind))
         return problems
 
     def run(self, *, smoke: bool = False, smoke_tasks: Iterable[str] | None = None) -> list[str]:
@@ -683,12 +545,6 @@ class PluginCheck:
         if smoke:
             problems += self.smoke(smoke_tasks)
         return problems
-
-
-def _reinstall(registry: Registry) -> None:
-    from harness import kinds
-
-    kinds.install({name: (item.spec, item.plugin) for name, item in registry.kinds.items()})
 
 
 def _installed_as(obj: Any) -> str | None:
@@ -716,24 +572,21 @@ def check_plugin(plugin: Any, *, smoke: bool = False, smoke_tasks: Iterable[str]
     :param smoke_tasks: the tasks to smoke-run (default: all of them).
     :param name: the plugin name to register it under.
     """
-    with _kinds_kept():
-        return PluginCheck(plugin, name=name).run(smoke=smoke, smoke_tasks=smoke_tasks)
+    return PluginCheck(plugin, name=name).run(smoke=smoke, smoke_tasks=smoke_tasks)
 
 
 def assert_plugin_ok(plugin: Any, *, smoke: bool = False, smoke_tasks: Iterable[str] | None = None,
                      name: str | None = None) -> None:
     """As :func:`check_plugin`, raising :class:`PluginProblems` (an AssertionError) listing every problem."""
     check = PluginCheck(plugin, name=name)
-    with _kinds_kept():
-        problems = check.run(smoke=smoke, smoke_tasks=smoke_tasks)
+    problems = check.run(smoke=smoke, smoke_tasks=smoke_tasks)
     if problems:
         raise PluginProblems(check.name, problems)
 
 
 def _one(method: str):
     def check(plugin: Any, *, name: str | None = None, **kwargs: Any) -> list[str]:
-        with _kinds_kept():
-            return getattr(PluginCheck(plugin, name=name), method)(**kwargs)
+        return getattr(PluginCheck(plugin, name=name), method)(**kwargs)
     check.__name__ = f"check_{method}"
     check.__doc__ = f"Only :meth:`PluginCheck.{method}` of a plugin given as :func:`check_plugin` takes it."
     return check
@@ -750,6 +603,6 @@ check_smoke = _one("smoke")
 
 def study_grids(registry: Registry, name: str, *, preset: str | None = "smoke") -> list:
     """The grids a registered study plans (nothing is trained): what a study plugin's tests check."""
-    from harness import study
+    from harness.grids import study
 
     return study.load(registry.study(name)).grids(study.StudyOptions(preset=preset), registry)

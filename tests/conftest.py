@@ -53,7 +53,7 @@ def e5_model() -> Path:
 
 @pytest.fixture(scope="session")
 def registry():
-    from harness.plugins import discover
+    from harness.contract.discovery import discover
 
     return discover()
 

@@ -1,10 +1,10 @@
 """Shared by the learning tests: train one head on a synthetic task and score it on its own data."""
 
 from harness.kinds import get_kind
-from harness.model import TaskModel, load_backbone
-from harness.progress import Reporter
-from harness.spec import LocalSource, TaskSpec
-from harness.train import TrainSettings, predict, train_and_select
+from harness.training.model import TaskModel, load_backbone
+from harness.common.progress import Reporter
+from harness.contract.spec import LocalSource, TaskSpec
+from harness.training.loop import TrainSettings, predict, train_and_select
 
 
 def synthetic_spec(kind: str, **fields) -> TaskSpec:

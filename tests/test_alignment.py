@@ -7,11 +7,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from harness.alignment import (embed_all_layers, layer_profile, pair_cosines_by_layer, ranks_by_layer,
+from harness.analysis.alignment import (embed_all_layers, layer_profile, pair_cosines_by_layer, ranks_by_layer,
                                recall_by_layer, translation_gap_by_layer)
 from harness.cli import cli
 from harness.kinds.retrieval import embed, tatoeba_accuracy
-from harness.progress import Reporter
+from harness.common.progress import Reporter
 
 # -- hand-worked: two layers, five pairs ---------------------------------------------------------
 # Layer 0 lives in the first two of five dimensions. Target 4 duplicates target 2, so some
@@ -94,7 +94,7 @@ def test_sampled_non_translation_pairs_are_seeded_and_never_translations():
 def e5(e5_model):
     from accelerate import Accelerator
 
-    from harness.model import load_backbone
+    from harness.training.model import load_backbone
 
     accelerator = Accelerator(cpu=True)
     tokenizer, encoder = load_backbone(str(e5_model))
@@ -219,7 +219,7 @@ def test_layer_profile_is_json_ready_and_agrees_with_its_parts(tmp_path, e5, sha
 
 
 def test_set_recall_by_layer_hand_worked():
-    from harness.alignment import set_recall_by_layer
+    from harness.analysis.alignment import set_recall_by_layer
 
     # one layer; candidates east, north, west, south; cosine = dot product, exact
     candidates = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]]])

@@ -45,15 +45,15 @@ def test_bundled_plugins_import_only_the_api():
 
 def test_the_checker_sees_every_spelling(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("import harness.spec\nfrom harness import TaskSpec\ndef f():\n    from harness.errors import UserError\n"
+    bad.write_text("import harness.contract.spec\nfrom harness import TaskSpec\ndef f():\n    from harness.contract.errors import UserError\n"
                    "from harness.api import TaskSpec\n")
-    assert sorted(core_imports(bad)) == [(1, "harness.spec"), (2, "harness"), (4, "harness.errors"), (5, "harness.api")]
+    assert sorted(core_imports(bad)) == [(1, "harness.contract.spec"), (2, "harness"), (4, "harness.contract.errors"), (5, "harness.api")]
     assert len(offending([bad], ALLOWED)) == 3
 
 
 @pytest.mark.parametrize("kind", ["classification", "multiple_choice", "tagging"])
 def test_scaffolded_plugins_import_only_the_api(tmp_path, kind):
-    from harness import scaffold
+    from harness.authoring import scaffold
 
     folder = scaffold.new_plugin("xharness-apitest", tmp_path, role="target", kind=kind, model=True, study=True)
     package = [p for p in folder.rglob("*.py") if "tests" not in p.parts]
@@ -86,7 +86,7 @@ def test_every_listed_name_resolves_and_importing_the_api_stays_light():
 def test_run_options_are_the_commands_options():
     """harness.api.run takes xharness run's options by name: the two lists are one."""
     from harness.cli import run_command
-    from harness.planning import RUN_OPTIONS
+    from harness.cell.planning import RUN_OPTIONS
 
     cell = {p.name for p in run_command.params} - {"inter", "target", "model", "seed", "output", "data_dir", "preset",
                                                    "languages", "checkpoint_minutes", "keep_checkpoints", "no_wait"}
@@ -103,7 +103,7 @@ def test_an_unknown_option_is_one_line():
 
 def test_a_notebook_runs_a_cell_and_reports_it(tmp_path):
     from harness import api
-    from harness.report import render
+    from harness.analysis.report import render
 
     result = api.run("none", "pawsx", preset="smoke", output=tmp_path / "runs", languages="en,de", target_epochs=1)
     assert isinstance(result, api.RunResult) and (result.folder / "results.json").is_file()
@@ -122,7 +122,7 @@ def test_a_plugin_written_for_another_api_major_version_is_reported_and_not_load
     import types
 
     from harness.api import TaskSpec, hookimpl  # noqa: F401 (the plugin below is built from the API)
-    from harness.plugins import discover
+    from harness.contract.discovery import discover
     from xharness_xtreme.pawsx import PAWSX
 
     def plugin(api: str):

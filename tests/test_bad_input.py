@@ -11,7 +11,7 @@ from clicheck import one_error_line
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.errors import UserError
+from harness.contract.errors import UserError
 
 
 # -- xharness score: BUCC predictions ---------------------------------------------------------
@@ -104,7 +104,7 @@ def _squad_file(path, qas, context=CONTEXT):
 ])
 def test_training_answer_off_its_context_is_refused_naming_file_and_question(registry, tmp_path, answer, problem):
     """Before: the answer was skipped with a warning, or (from the hub) kept and trained on the wrong span."""
-    from harness.data import plan_task_data
+    from harness.data.sources import plan_task_data
 
     path = _squad_file(tmp_path / "squad" / "train-v1.1.json", [("good", [("Broncos", 7)]),
                                                                ("q-17", [("Denver", 0), answer])])
@@ -118,7 +118,7 @@ def test_training_answer_off_its_context_is_refused_naming_file_and_question(reg
 
 def test_evaluation_data_keeps_the_lenient_reading(registry, tmp_path, caplog):
     """Scores read answer texts only: dev and test files skip such an answer with one warning, as before."""
-    from harness.data import plan_task_data
+    from harness.data.sources import plan_task_data
 
     path = _squad_file(tmp_path / "xquad" / "xquad.de.json", [("good", [("Broncos", 7)]), ("bad", [("Lima", 3)])])
     data = plan_task_data(registry.task("target", "xquad"), [("test", "de")], source="local", data_dir=tmp_path)
@@ -127,7 +127,7 @@ def test_evaluation_data_keeps_the_lenient_reading(registry, tmp_path, caplog):
 
 
 def test_whitespace_differences_are_not_refused(registry, tmp_path):
-    from harness.data import plan_task_data
+    from harness.data.sources import plan_task_data
 
     _squad_file(tmp_path / "train-v1.1.json", [("spaces", [(" Santa  Clara ", 35)])])
     data = plan_task_data(registry.task("target", "xquad"), [("train", "en")], source="local", data_dir=tmp_path)
@@ -136,7 +136,7 @@ def test_whitespace_differences_are_not_refused(registry, tmp_path):
 
 
 def test_hub_training_rows_are_checked_too(registry, monkeypatch):
-    from harness import data as data_module
+    from harness.data import sources as data_module
 
     rows = [{"id": "5733be284776f41900661182", "question": "?", "context": CONTEXT,
              "answers": [{"text": "Broncos", "answer_start": 7}]},
@@ -176,7 +176,7 @@ def test_real_and_bundled_squad_format_files_read_under_the_strict_check(shared_
     import xharness_stilts
     import xharness_xtreme
 
-    from harness.formats import read_squad_json, strict_answers
+    from harness.data.readers import read_squad_json, strict_answers
 
     plugins = [__import__("pathlib").Path(m.__file__).parent / "samples" for m in (xharness_xtreme, xharness_stilts)]
     paths = sorted([*shared_data.glob("squad/**/*.json"), *shared_data.glob("xquad/*.json"),
@@ -195,7 +195,7 @@ def test_real_and_bundled_squad_format_files_read_under_the_strict_check(shared_
 # -- --max-length beyond the model's positions --------------------------------------------------
 
 def _plan(registry, tmp_path, target="pawsx", model=None, inter="none", seed=42, **overrides):
-    from harness.planning import RunRequest, plan_run
+    from harness.cell.planning import RunRequest, plan_run
 
     setting = [f"{k}={v}" for k, v in overrides.pop("setting", {}).items()]
     return plan_run(RunRequest(inter=inter, target=target, model=model, seed=seed, preset="smoke",
@@ -215,8 +215,8 @@ def test_max_length_beyond_the_tiny_models_positions_stops_before_training(tmp_p
 @pytest.mark.parametrize(("model", "limit"), [("tiny", 512), ("e5", 512)])
 def test_max_length_up_to_the_limit_passes_and_one_more_is_refused(registry, tmp_path, e5_model, model, limit):
     """XLM-R-style tiny (514 positions, padding index 1) and BERT-style e5 (512) both take 512 tokens."""
-    from harness.planning import check_max_length
-    from harness.protocol import prepare_model
+    from harness.cell.planning import check_max_length
+    from harness.cell.protocol import prepare_model
 
     name = str(e5_model) if model == "e5" else None
     prepare_model(_plan(registry, tmp_path, model=name, max_length=limit))
@@ -230,7 +230,7 @@ def test_the_limits_are_where_the_models_really_fail():
     import torch
     from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
 
-    from harness.planning import model_positions
+    from harness.cell.planning import model_positions
 
     small = {"vocab_size": 50, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
              "intermediate_size": 8, "max_position_embeddings": 20, "pad_token_id": 1}
@@ -245,7 +245,7 @@ def test_the_limits_are_where_the_models_really_fail():
 
 
 def test_default_max_length_names_where_it_comes_from(registry, tmp_path, monkeypatch):
-    from harness import planning
+    from harness.cell import planning
 
     monkeypatch.setattr(planning, "model_positions", lambda config: 100)
     with pytest.raises(UserError, match=r"^--max-length 128 \(--preset smoke\) is beyond what model tiny takes"):
@@ -254,8 +254,8 @@ def test_default_max_length_names_where_it_comes_from(registry, tmp_path, monkey
 
 def test_dual_encoder_lengths_are_checked_as_they_are_used(registry, tmp_path):
     """Its query and candidate lengths are capped by --max-length: the smaller one is what must fit."""
-    from harness.planning import check_max_length
-    from harness.protocol import prepare_model
+    from harness.cell.planning import check_max_length
+    from harness.cell.protocol import prepare_model
 
     prepare_model(_plan(registry, tmp_path, target="lareqa", max_length=600))  # 96 and 256 tokens: fine
     with pytest.raises(UserError, match=r"^--setting candidate_max_length=600 is beyond what model tiny takes \(512 "
@@ -268,7 +268,7 @@ def test_dual_encoder_lengths_are_checked_as_they_are_used(registry, tmp_path):
 
 
 def test_intermediate_settings_are_checked_too(registry, tmp_path):
-    from harness import planning
+    from harness.cell import planning
 
     plan = _plan(registry, tmp_path, inter="hellaswag,mnli", max_length=512)
     planning.check_max_length(plan)
@@ -278,7 +278,7 @@ def test_intermediate_settings_are_checked_too(registry, tmp_path):
 
 
 def test_a_hub_model_without_a_cached_config_is_not_checked():
-    from harness.planning import ModelChoice, model_config
+    from harness.cell.planning import ModelChoice, model_config
 
     assert model_config(ModelChoice("nobody/no-such-model", "hub", "nobody/no-such-model", "main")) is None
 
@@ -331,7 +331,7 @@ def _long_named(plan, names):
 
 def test_normal_folder_names_are_unchanged(registry, tmp_path):
     """Stores are keyed by folder name: every name that fits keeps the form it always had."""
-    from harness.protocol import cell_paths, prepare_model
+    from harness.cell.protocol import cell_paths, prepare_model
 
     plan = _plan(registry, tmp_path, inter="hellaswag,mnli,qqp", seed=7)
     paths = cell_paths(plan, prepare_model(plan))
@@ -345,9 +345,9 @@ def test_normal_folder_names_are_unchanged(registry, tmp_path):
 
 def test_overlong_phase_folder_names_are_cut_to_fit_keeping_the_key(registry, tmp_path):
     """Long task names from plugins: before, the phase could not be locked or written (Errno 36)."""
-    from harness.planning import MAX_FOLDER_NAME
-    from harness.protocol import cell_paths, prepare_model
-    from harness.store import RunStore
+    from harness.cell.planning import MAX_FOLDER_NAME
+    from harness.cell.protocol import cell_paths, prepare_model
+    from harness.store.runstore import RunStore
 
     identity = prepare_model(_plan(registry, tmp_path))
     long_names = ["ü" * 40 + "-intermediate-task-a", "intermediate_task_" + "b" * 60, "c" * 90]

@@ -2,7 +2,7 @@
 
 import random
 
-from harness.batching import (even_shard, length_grouped_batches, random_batches, sorted_batches,
+from harness.compute.batching import (even_shard, length_grouped_batches, random_batches, sorted_batches,
                               token_efficiency)
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from harness import hub
+from harness.data import hub
 from harness.cli import cli
 
 

@@ -13,9 +13,9 @@ import yaml
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.datacheck import SourceMeta, check_task, checked_splits, metas_from_card
-from harness.errors import UserError
-from harness.spec import HubSource
+from harness.data.check import SourceMeta, check_task, checked_splits, metas_from_card
+from harness.contract.errors import UserError
+from harness.contract.spec import HubSource
 
 CARDS = Path(__file__).parent / "data" / "hub_cards"
 
@@ -128,7 +128,7 @@ def test_every_published_count_cites_its_source(registry):
 
 def test_offline_it_says_in_one_line_that_it_needs_the_hub(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from harness import hub
+    from harness.data import hub
 
     hub.hub_reachable.cache_clear()
     result = CliRunner().invoke(cli, ["data", "check", "pawsx"])
@@ -144,7 +144,7 @@ def test_an_unknown_task_is_one_line():
 @pytest.mark.parametrize("as_json", [False, True])
 def test_the_command_prints_one_table_and_exits_1_on_a_mismatch(monkeypatch, as_json):
     """The hub is replaced by the recorded cards (the network is the only thing not run)."""
-    from harness import datacheck, hub
+    from harness.data import check as datacheck, hub
 
     monkeypatch.setattr(hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(datacheck, "hub_meta_reader", lambda count_missing=True: recorded_meta)
@@ -165,7 +165,7 @@ def test_the_command_prints_one_table_and_exits_1_on_a_mismatch(monkeypatch, as_
 def test_pins_names_each_unpinned_dataset_once_and_whether_it_can_be_pinned(registry):
     from types import SimpleNamespace
 
-    from harness.datacheck import pin_candidate, unpinned_paths
+    from harness.data.check import pin_candidate, unpinned_paths
 
     specs = [registry.task("target", name).spec for name in ("pawsx", "udpos", "panx", "xnli")]
     assert unpinned_paths(specs) == ["google-research-datasets/paws-x", "google/xtreme", "unimelb-nlp/wikiann"]

@@ -68,7 +68,7 @@ history train_tasks returned; with STOP_AT, process 1 gets SIGTERM during that m
 import json, os, signal, sys
 from pathlib import Path
 
-import harness.train as train
+import harness.training.loop as train
 
 dump, stop_at, rank = Path(os.environ["DUMP"]), int(os.environ.get("STOP_AT", "0")), int(os.environ["RANK"])
 calls = []

@@ -36,7 +36,7 @@ def test_every_hook_and_spec_field_is_documented():
 
 
 def test_the_generator_sees_every_hook_and_spec_class():
-    from harness import hookspecs
+    from harness.contract import hookspecs
 
     hooks = {name for name, _ in make_docs.hooks()}
     assert hooks >= {"register_intermediate_tasks", "register_target_tasks", "register_models",

@@ -7,9 +7,9 @@ import pytest
 import torch
 from learning import synthetic_spec
 
-from harness import metrics
+from harness.compute import metrics
 from harness.kinds.dual_encoder import DualEncoder, top_k_ranked
-from harness.scoring import map_at_20
+from harness.analysis.scoring import map_at_20
 
 # -- metrics on hand-worked rankings -----------------------------------------------------------
 
@@ -107,9 +107,9 @@ def test_dual_encoder_learns_a_pairing_from_chance(tiny_model_dir):
     from accelerate.utils import set_seed
 
     from harness.kinds import get_kind
-    from harness.model import TaskModel, load_backbone
-    from harness.progress import Reporter
-    from harness.train import TrainSettings, train_and_select
+    from harness.training.model import TaskModel, load_backbone
+    from harness.common.progress import Reporter
+    from harness.training.loop import TrainSettings, train_and_select
 
     colour = dict(zip(CITIES, COLOURS))
     pairs = [(a, b) for a in CITIES for b in CITIES if a != b]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import features as cache
-from harness.data import plan_task_data
-from harness.features import cached_featurize, feature_key, read_entry, tokenizer_identity
+from harness.data import features as cache
+from harness.data.sources import plan_task_data
+from harness.data.features import cached_featurize, feature_key, read_entry, tokenizer_identity
 from harness.kinds import get_kind
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ class Counted:
         self._args = (kind, data, split, lang, tokenizer, settings)
 
     def __call__(self):
-        from harness.runners import featurize
+        from harness.cell.phases import featurize
 
         self.calls += 1
         return featurize(*self._args)
@@ -160,7 +160,7 @@ def test_key_changes_with_the_cache_version(pawsx, tokenizer, monkeypatch):
 
 def test_key_changes_with_the_kinds_code(pawsx, tokenizer, monkeypatch):
     base = _key(pawsx, tokenizer)
-    monkeypatch.setattr(cache, "file_sha256", lambda path: "edited")
+    monkeypatch.setattr("harness.contract.discovery.code_digest", lambda paths, root: "edited")
     assert _key(pawsx, tokenizer) != base
 
 
@@ -287,10 +287,10 @@ _WORKER = textwrap.dedent("""
 
     from transformers import AutoTokenizer
 
-    from harness.data import plan_task_data
-    from harness.features import cached_featurize
+    from harness.data.sources import plan_task_data
+    from harness.data.features import cached_featurize
     from harness.kinds import get_kind
-    from harness.plugins import discover
+    from harness.contract.discovery import discover
 
     cache_dir, model, folder, index, count = sys.argv[1:]
     tokenizer = AutoTokenizer.from_pretrained(model)
@@ -345,7 +345,7 @@ def test_concurrent_writers_and_readers_of_one_key(pawsx, tokenizer, tiny_model_
 
 
 def test_importing_the_module_imports_neither_torch_nor_transformers():
-    code = "import sys, harness.features; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    code = "import sys, harness.data.features; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

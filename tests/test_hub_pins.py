@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.data import TaskData, plan_task_data, resolve_revision
-from harness.errors import UserError
-from harness.planning import apply_data_revisions, parse_data_revisions, selection_languages
-from harness.spec import HubSource, is_commit
+from harness.data.sources import TaskData, plan_task_data, resolve_revision
+from harness.contract.errors import UserError
+from harness.cell.planning import apply_data_revisions, parse_data_revisions, selection_languages
+from harness.contract.spec import HubSource, is_commit
 
 #: Hub datasets for which no full commit without a loading script (datasets 5 refuses those) was found in
 #: stored material (the hub's commit pages, public code). A source reading one of them lacks a pin: the
@@ -116,7 +116,7 @@ def test_an_unpinned_source_records_the_commit_its_branch_had(registry, monkeypa
     """The hub cache says which commit ``main`` (or ``refs/convert/parquet``) was; it is recorded and read."""
     import datasets
 
-    from harness import hub
+    from harness.data import hub
 
     commit = "0123456789abcdef0123456789abcdef01234567"
     refs = tmp_path / "hub" / "datasets--google-research-datasets--paws-x" / "refs"
@@ -248,8 +248,8 @@ def test_select_on_target_plans_a_hub_ud_run_without_the_missing_dev_sets(regist
     """Planned end to end with rows shaped after google/xtreme's ``udpos.*`` (tokens, pos_tags as UPOS ids)."""
     import datasets
 
-    from harness import hub
-    from harness.protocol import RunRequest, plan_run
+    from harness.data import hub
+    from harness.cell.protocol import RunRequest, plan_run
 
     asked = []
 
@@ -263,7 +263,7 @@ def test_select_on_target_plans_a_hub_ud_run_without_the_missing_dev_sets(regist
                          languages=["en", "de", "kk", "yo"], overrides={"select_on": "target"})
     plan = plan_run(request, registry)
     assert plan.target_settings["select_languages"] == ["de"]
-    from harness.runners import selection_languages
+    from harness.cell.phases import selection_languages
 
     assert selection_languages(plan) == ["de"]  # what the run scores after every epoch
     assert ("dev", "kk") not in plan.target.needs and ("dev", "de") in plan.target.needs
@@ -276,8 +276,10 @@ def test_a_hub_run_of_udpos_says_once_that_it_is_not_xtreme_data(registry, monke
     them says so in one line, once a process, naming what to do instead."""
     import datasets
 
-    from harness import hub, planning
-    from harness.protocol import RunRequest, plan_run
+    from harness.data import hub
+
+    from harness.cell import planning
+    from harness.cell.protocol import RunRequest, plan_run
 
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: [{"tokens": ["Hallo"], "pos_tags": [7]}])
     monkeypatch.setattr(hub, "dataset_maybe_cached", lambda path: True)

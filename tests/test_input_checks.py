@@ -12,9 +12,9 @@ from clicheck import one_error_line
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.data import plan_task_data
-from harness.errors import DataFormatError
-from harness.formats import read_squad_json
+from harness.data.sources import plan_task_data
+from harness.contract.errors import DataFormatError
+from harness.data.readers import read_squad_json
 
 
 # -- BUCC -----------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_tydiqa_warning_names_the_language_it_read(tmp_path, caplog):
 def test_the_warning_is_one_line_on_stderr(tmp_path):
     """Readers have no reporter: the warning goes through logging, which prints just the message."""
     path = _squad_file(tmp_path / "dev-v1.1.json", [("bad", _answers(("Broncos", 0)))])
-    code = "import sys; from pathlib import Path; from harness.formats import read_squad_json; " \
+    code = "import sys; from pathlib import Path; from harness.data.readers import read_squad_json; " \
            "print(len(list(read_squad_json(Path(sys.argv[1])))))"
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     assert done.stdout == "0\n"

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.errors import DataFormatError
+from harness.contract.errors import DataFormatError
 
 
 def _read(registry, name, path, split="train"):
@@ -106,7 +106,7 @@ def test_squad_v2_reads_unanswerable_questions(registry, shared_data):
 
 
 def test_squad_v2_scoring_follows_the_official_definition():
-    from harness.metrics import squad_v2_em_f1
+    from harness.compute.metrics import squad_v2_em_f1
 
     data = [{"paragraphs": [{"qas": [
         {"id": "a", "answers": [{"text": "Paris"}]},            # answerable, answered right

@@ -53,8 +53,8 @@ def test_e5_ranks_real_xquad_sentences_far_above_chance_and_as_plain_transformer
     from transformers import AutoModel, AutoTokenizer
 
     from harness.kinds import get_kind
-    from harness.model import TaskModel, load_backbone
-    from harness.progress import Reporter
+    from harness.training.model import TaskModel, load_backbone
+    from harness.common.progress import Reporter
 
     spec = registry.task("target", "lareqa").spec
     spec = dataclasses.replace(spec, defaults={**spec.defaults, "pooling": "mean", "normalize": True,

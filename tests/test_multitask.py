@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.train import TaskSampler
+from harness.training.loop import TaskSampler
 from learning import synthetic_spec
 
 DRAWS = 40_000
@@ -45,9 +45,9 @@ def test_one_encoder_learns_two_tasks_of_different_kinds(tiny_model_dir):
     from accelerate.utils import set_seed
 
     from harness.kinds import get_kind
-    from harness.model import TaskModel, load_backbone
-    from harness.progress import Reporter
-    from harness.train import TrainSettings, TrainTask, predict, train_tasks
+    from harness.training.model import TaskModel, load_backbone
+    from harness.common.progress import Reporter
+    from harness.training.loop import TrainSettings, TrainTask, predict, train_tasks
 
     set_seed(0)
     words = ["London", "Paris", "Boston", "Vienna", "Madrid", "Berlin", "Hamburg", "Lyon"]

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from freshenv import fresh_venv, run_in
 
-from harness import scaffold
+from harness.authoring import scaffold
 from harness.cli import cli
 
 
@@ -54,14 +54,14 @@ def test_an_existing_non_empty_folder_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("role", scaffold.ROLES)
-@pytest.mark.parametrize("kind", scaffold.KINDS)
+@pytest.mark.parametrize("kind", scaffold.template_kinds())
 def test_every_kind_and_role_keeps_the_contract(tmp_path, monkeypatch, kind, role):
     """The generated module registers its task, backbone alias and study, and its samples read and
     featurise (harness.testing's checks without the smoke run, which the fresh-venv test does)."""
     import importlib
 
-    from harness import study
-    from harness.plugins import discover
+    from harness.grids import study
+    from harness.contract.discovery import discover
     from harness.testing import check_plugin
 
     name = f"xharness-gen-{kind.replace('_', '-')}-{role}"
@@ -169,15 +169,20 @@ def test_xharness_install_and_plugins_in_the_harness_environment(tmp_path):
 
 
 def test_the_scaffold_templates_ship_as_package_data(tmp_path):
-    """new-plugin's templates are files (harness/templates/*.tmpl), and a built wheel carries them."""
+    """new-plugin's templates are files (harness/authoring/templates: *.tmpl, and each template kind's
+    folder with its samples), and a built wheel carries every one of them."""
     import zipfile
 
-    from harness import scaffold
+    from harness.authoring import scaffold
 
     root = Path(__file__).resolve().parents[1]
-    templates = sorted(p.name for p in (root / "harness" / "templates").glob("*.tmpl"))
+    folder = root / "harness" / "authoring" / "templates"
+    templates = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                       if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".py")
     assert "head.tmpl" in templates and "pyproject.tmpl" in templates
-    assert scaffold.HEAD == (root / "harness" / "templates" / "head.tmpl").read_text(encoding="utf-8")
+    assert {f"kinds/{kind}/kind.json" for kind in scaffold.template_kinds()} <= set(templates)
+    assert "kinds/tagging/samples/test/de.conll" in templates
+    assert scaffold.HEAD == (folder / "head.tmpl").read_text(encoding="utf-8")
     import shutil
 
     source = tmp_path / "src"  # a copy, so the build leaves nothing in the checkout
@@ -188,5 +193,45 @@ def test_the_scaffold_templates_ship_as_package_data(tmp_path):
                            "-q", "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     (wheel,) = tmp_path.glob("xtreme_harness-*.whl")
-    shipped = {Path(n).name for n in zipfile.ZipFile(wheel).namelist() if n.startswith("harness/templates/")}
-    assert set(templates) <= shipped
+    prefix = "harness/authoring/templates/"
+    shipped = {n[len(prefix):] for n in zipfile.ZipFile(wheel).namelist() if n.startswith(prefix)}
+    assert set(templates) <= shipped, sorted(set(templates) - shipped)
+
+
+@pytest.mark.parametrize("package", ["kind", "model"])
+def test_a_kind_package_and_a_model_package_keep_the_contract(tmp_path, monkeypatch, package):
+    """`--package kind` writes a task kind of its own (KindSpec + kind.py on harness.api) with a task of
+    it, which the kit checks and smoke-runs as it does a built-in kind; `--package model` a backbone
+    alias alone. Both import harness.api only (and harness.testing in their tests)."""
+    import ast
+    import importlib
+
+    from harness.contract.discovery import discover
+    from harness.testing import check_plugin
+
+    name = f"xharness-gen{package}"
+    result = CliRunner().invoke(cli, ["new-plugin", name, "--package", package, "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / name
+    names = scaffold.names_for(name)
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("harness"):
+                assert node.module in ("harness.api", "harness.testing"), (path, node.module)
+    monkeypatch.syspath_prepend(str(folder))
+    module = importlib.import_module(names.module)
+    try:
+        registry = discover(extra=[(name, module)], autoload=False)
+        if package == "model":
+            assert registry.model(names.model).spec.hub_id == "org/model"
+            assert not any(item.plugin == name for table in registry.tasks.values() for item in table.values())
+            assert check_plugin(module, name=name) == []
+        else:
+            kind = f"{names.task}_kind"
+            assert registry.kinds[kind].plugin == name
+            assert registry.task("target", names.task).spec.kind == kind
+            assert check_plugin(module, name=name, smoke=True) == []
+            assert registry.kind_set.get(kind).name == kind
+    finally:
+        for loaded in [m for m in sys.modules if m == names.module or m.startswith(names.module + ".")]:
+            del sys.modules[loaded]

@@ -7,16 +7,16 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from harness import outcomes
+from harness.compute import outcomes
 from harness.cli import cli
-from harness.data import plan_task_data
+from harness.data.sources import plan_task_data
 from harness.kinds import get_kind
 from harness.kinds.retrieval import tatoeba_accuracy, tatoeba_search
-from harness.metrics import (
+from harness.compute.metrics import (
     entity_counts, mlqa_em_f1, pair_counts, pair_f1, qa_per_question, seqeval_prf, squad_em_f1, squad_normalize,
     squad_v2_em_f1, squad_v2_per_question, mlqa_normalize,
 )
-from harness.spec import LocalSource, TaskSpec
+from harness.contract.spec import LocalSource, TaskSpec
 
 #: target → (languages of the run, the aggregate its outcomes use)
 RUNS = {
@@ -64,7 +64,7 @@ def test_outcomes_recompute_every_reported_score_exactly(target, registry, tmp_p
 
 
 def _cross_check(registry, target: str, lang: str, outcome: dict, run_dir: Path, record: dict) -> None:
-    """The outcomes against the written predictions and the gold data, through harness.metrics."""
+    """The outcomes against the written predictions and the gold data, through harness.compute.metrics."""
     gold = _gold(registry, target, lang)
     predictions = run_dir / "predictions" / target
     score = record["scores"]["per_language"][lang]

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 import harness
-from harness.errors import UserError
-from harness.plugins import NameClashError, discover
-from harness.spec import Leaderboard, LeaderboardTask, LocalSource, ModelSpec, TaskSpec
+from harness.contract.errors import UserError
+from harness.contract.discovery import NameClashError, discover
+from harness.contract.spec import Leaderboard, LeaderboardTask, LocalSource, ModelSpec, TaskSpec
 
 XTREME_TARGETS = {"pawsx", "xnli", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"}
 XTREME_R_TARGETS = {"xcopa", "lareqa", "mewslix"}  # the xtreme-r plugin's own
@@ -237,7 +237,7 @@ def _list_json() -> dict:
 
 @pytest.mark.parametrize("newcomer", ["aaadup", "zzzdup"])  # sorts before / after the built-in 'xtreme'
 def test_third_party_clash_leaves_the_builtin_plugin_working(install_newcomer, newcomer, monkeypatch, tmp_path):
-    from harness import protocol
+    from harness.cell import protocol
     from harness.cli import cli
 
     install_newcomer(newcomer)

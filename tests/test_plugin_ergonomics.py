@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 import harness
 from harness.cli import cli
-from harness.plugins import discover
-from harness.spec import LocalSource, TaskSpec
+from harness.contract.discovery import discover
+from harness.contract.spec import LocalSource, TaskSpec
 
 
 def _task(name: str) -> TaskSpec:
@@ -64,9 +64,9 @@ def test_a_model_alias_may_name_a_local_folder(tiny_model_dir, tmp_path):
     import types
 
     from harness.api import ModelSpec, hookimpl
-    from harness.errors import UserError
-    from harness.planning import resolve_model
-    from harness.plugins import discover
+    from harness.contract.errors import UserError
+    from harness.cell.planning import resolve_model
+    from harness.contract.discovery import discover
 
     def plugin(location: str):
         module = types.ModuleType("labmodels")

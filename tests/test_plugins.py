@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import harness
-from harness.errors import UserError
-from harness.plugins import discover
-from harness.spec import LocalSource, ModelSpec, TaskSpec
+from harness.contract.errors import UserError
+from harness.contract.discovery import discover
+from harness.contract.spec import LocalSource, ModelSpec, TaskSpec
 
 
 def _task(name: str, kind: str = "classification") -> TaskSpec:
@@ -158,7 +158,7 @@ def test_list_shows_a_broken_plugin_and_still_lists_the_rest(fake_distributions,
 
 
 def test_leaderboard_with_unknown_metric_is_rejected():
-    from harness.spec import Leaderboard, LeaderboardTask
+    from harness.contract.spec import Leaderboard, LeaderboardTask
 
     board = Leaderboard("b", "d", tasks=(LeaderboardTask("t", "bleu", ("en",), "g", "tsv"),), groups=("g",))
     plugin = _plugin(register_leaderboards=lambda register: register(board))
@@ -172,8 +172,8 @@ def test_leaderboard_with_unknown_metric_is_rejected():
 def test_one_reader_of_yes_no_variables(monkeypatch, value, autoload):
     """XHARNESS_DISABLE_PLUGIN_AUTOLOAD, XHARNESS_FEATURE_CACHE and the HF offline flags are read by one
     function: "off" means no everywhere (it used to switch autoload off)."""
-    from harness.envflags import flag
-    from harness.plugins import discover
+    from harness.common.envflags import flag
+    from harness.contract.discovery import discover
 
     monkeypatch.setenv("XHARNESS_DISABLE_PLUGIN_AUTOLOAD", value)
     assert ("xtreme" in discover().plugins) is autoload
@@ -182,7 +182,7 @@ def test_one_reader_of_yes_no_variables(monkeypatch, value, autoload):
 
 
 def test_an_unreadable_flag_is_the_default_with_one_warning(monkeypatch, capsys):
-    from harness import envflags
+    from harness.common import envflags
 
     monkeypatch.setattr(envflags, "_WARNED", set())
     monkeypatch.setenv("XHARNESS_DISABLE_PLUGIN_AUTOLOAD", "maybe")

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from harness.data import plan_task_data
-from harness.errors import DataFormatError, UserError
+from harness.data.sources import plan_task_data
+from harness.contract.errors import DataFormatError, UserError
 
 
 def _load(registry, role, name, data_dir, needs):
@@ -85,7 +85,7 @@ def test_hub_source_asks_for_the_right_dataset_and_converts_rows(registry, monke
     """The hub path, with datasets.load_dataset replaced by a recorder (there is no hub here)."""
     import datasets
 
-    from harness import hub
+    from harness.data import hub
 
     calls = []
 
@@ -142,7 +142,7 @@ def test_xnli_train_maps_contradictory_and_rejects_unknown_labels(registry, tmp_
 def test_xnli_hub_trains_on_glue_mnli_and_filters_languages(registry, monkeypatch):
     import datasets
 
-    from harness import hub
+    from harness.data import hub
 
     calls = []
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness import outcomes, report
+from harness.compute import outcomes
+
+from harness.analysis import report
 from harness.cli import cli
-from harness.store import seal
+from harness.store.runstore import seal
 
 FAST = ["--preset", "smoke", "--languages", "en,de", "--inter-epochs", "1", "--target-epochs", "1"]
 SMOKE_GRID = ["--inter", "hellaswag,mnli,none", "--target", "pawsx,xnli", "--seeds", "1,2", *FAST]

@@ -196,7 +196,7 @@ def test_temporary_folders_of_a_dead_process_are_removed(reference, tmp_path):
 # -- one store, many processes ----------------------------------------------------------
 
 def test_no_wait_exits_with_one_line_when_another_process_holds_the_phase(reference, tmp_path):
-    from harness.store import RunStore
+    from harness.store.runstore import RunStore
 
     output, run_dir = _without_phase_3(reference, tmp_path)
     store = RunStore(output)
@@ -211,7 +211,7 @@ def test_no_wait_exits_with_one_line_when_another_process_holds_the_phase(refere
 def test_a_lock_held_by_a_dead_process_is_taken_over(reference, tmp_path):
     output, run_dir = _without_phase_3(reference, tmp_path)
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from harness.store import RunStore\n"
+        "import sys, time; from pathlib import Path; from harness.store.runstore import RunStore\n"
         f"store = RunStore(Path({str(output)!r}))\n"
         f"with store.lock(Path({str(run_dir)!r}), 't', print):\n"
         "    print('locked', flush=True); time.sleep(600)\n")], stdout=subprocess.PIPE, text=True)

@@ -7,8 +7,8 @@ import torch
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.data import plan_task_data
-from harness.errors import DataFormatError
+from harness.data.sources import plan_task_data
+from harness.contract.errors import DataFormatError
 from harness.kinds.retrieval import default_layer, tatoeba_accuracy, top_k
 
 
@@ -121,7 +121,7 @@ def _bitext(seed, parallel=200, extra=60, dim=48):
 
 def test_identical_embeddings_for_aligned_pairs_mine_with_f1_100():
     from harness.kinds.retrieval import best_threshold, margin_candidates
-    from harness.metrics import pair_f1
+    from harness.compute.metrics import pair_f1
 
     def named(source, target):
         return [(f"s{i}", f"t{j}", score) for i, j, score in margin_candidates(source, target, k=4, chunk=50)]

@@ -6,7 +6,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from harness import metrics
+from harness.compute import metrics
 from harness.cli import cli
 
 

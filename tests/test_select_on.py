@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness import outcomes
+from harness.compute import outcomes
 from harness.cli import cli
-from harness.data import plan_task_data
-from harness.planning import RunRequest, plan_run
-from harness.protocol import cell_paths
+from harness.data.sources import plan_task_data
+from harness.cell.planning import RunRequest, plan_run
+from harness.cell.protocol import cell_paths
 
 # At this learning rate the English dev score and the target-language mean peak at different
 # epochs of the four (en: 2, target: 3), so the two selections pick different states.

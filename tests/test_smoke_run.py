@@ -100,7 +100,7 @@ def test_smoke_with_a_real_bert_backbone_without_token_type_ids(tmp_path, e5_mod
     _, record = _results(tmp_path)
     model = record["model"]
     assert model["source"] == "local" and model["location"] == str(e5_model.resolve())
-    from harness.fsutil import sha256_files
+    from harness.common.fsutil import sha256_files
 
     read = ["config.json", "model.safetensors", "pruned_vocab_map.tsv.gz", "pruning_info.json", "tokenizer.json",
             "tokenizer_config.json"]  # every file but the README

@@ -1,4 +1,4 @@
-"""The fast path (harness.speed): settings, a training step that never waits for the device,
+"""The fast path (harness.compute.speed): settings, a training step that never waits for the device,
 masks and unpadded batches that compute what padded batches compute."""
 
 import json
@@ -6,13 +6,13 @@ import json
 import pytest
 import torch
 
-from harness import speed
-from harness.errors import UserError
+from harness.compute import speed
+from harness.contract.errors import UserError
 from harness.kinds import get_kind
-from harness.model import TaskModel, load_backbone
-from harness.protocol import RunRequest, plan_run
-from harness.runners import with_kind_settings
-from harness.train import Step, _linear_schedule, _optimizer, TrainSettings
+from harness.training.model import TaskModel, load_backbone
+from harness.cell.protocol import RunRequest, plan_run
+from harness.cell.phases import with_kind_settings
+from harness.training.loop import Step, _linear_schedule, _optimizer, TrainSettings
 
 
 def test_settings_resolve_per_device():
@@ -57,8 +57,8 @@ def test_impossible_settings_say_what_to_do():
 def test_speed_is_recorded_and_not_keyed(tmp_path, registry):
     """--speed reaches results.json; it does not change the cell's key (a rerun with another
     attention kernel reuses the finished cell)."""
-    from harness.progress import Reporter
-    from harness.protocol import execute
+    from harness.common.progress import Reporter
+    from harness.cell.protocol import execute
 
     request = RunRequest(inter="none", target="pawsx", preset="smoke", output=tmp_path,
                          overrides={"speed": ("attention=eager",)})
@@ -218,7 +218,7 @@ def test_unpadded_sentence_embeddings_equal_padded_ones(tiny_model_dir, monkeypa
     from transformers import AttentionInterface
 
     from harness.kinds.retrieval import embed
-    from harness.progress import Reporter
+    from harness.common.progress import Reporter
 
     AttentionInterface.register("xharness_varlen_reference", _varlen_reference)
     monkeypatch.setattr(speed, "VARLEN_KERNELS", {"xharness_varlen_reference"})
@@ -325,7 +325,7 @@ def test_an_automatic_kernel_gives_way_to_what_the_backbone_supports(tiny_model_
 
 
 def test_speed_does_not_change_a_sweeps_identity():
-    from harness.sweep import Grid
+    from harness.grids.sweep import Grid
 
     plain = Grid(inter=["none"], target=["pawsx"], seeds=[1], models=["tiny"], overrides={"lr": 1e-4})
     fast = Grid(inter=["none"], target=["pawsx"], seeds=[1], models=["tiny"],
@@ -385,7 +385,7 @@ def test_dual_encoder_rankings_from_packed_batches_equal_padded_ones(registry, t
     from accelerate import Accelerator
     from transformers import AttentionInterface
 
-    from harness.progress import Reporter
+    from harness.common.progress import Reporter
 
     AttentionInterface.register("xharness_varlen_reference", _varlen_reference)
     monkeypatch.setattr(speed, "VARLEN_KERNELS", {"xharness_varlen_reference"})

@@ -1,11 +1,11 @@
-"""harness.stats: correlation with a percentile bootstrap interval, and the least-squares line."""
+"""harness.analysis.stats: correlation with a percentile bootstrap interval, and the least-squares line."""
 
 import math
 import warnings
 
 import pytest
 
-from harness.stats import correlate, fit_line
+from harness.analysis.stats import correlate, fit_line
 
 X = [1, 2, 3, 4, 5]
 Y = [2, 4, 5, 4, 5]
@@ -97,7 +97,7 @@ def test_bootstrap_resample_matches_scipy():
     import numpy as np
     from scipy import stats
 
-    from harness.stats import _rows_r
+    from harness.analysis.stats import _rows_r
 
     x, y = _sample(n=12)
     rng = np.random.default_rng(0)

@@ -73,7 +73,7 @@ def test_editing_a_local_models_config_changes_the_key(tiny_model_dir, tmp_path)
 
 
 def test_editing_a_local_models_tokenizer_changes_its_identity(tiny_model_dir, tmp_path):
-    from harness.protocol import ModelChoice
+    from harness.cell.protocol import ModelChoice
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
@@ -88,7 +88,7 @@ def test_editing_a_local_models_tokenizer_changes_its_identity(tiny_model_dir, t
 
 
 def test_the_tiny_model_builds_the_same_bytes_every_time(registry, tmp_path):
-    from harness.protocol import ModelChoice
+    from harness.cell.protocol import ModelChoice
 
     spec = registry.model("tiny").spec
     digests = []
@@ -219,10 +219,10 @@ def test_an_immutable_output_fails_during_planning(finished, tmp_path):
 
 def test_a_write_that_fails_at_the_end_keeps_what_was_trained(tmp_path, monkeypatch):
     """The output turns unwritable after planning (here: runs/ becomes a file); the trained run is rescued."""
-    from harness.errors import UserError
-    from harness.plugins import discover
-    from harness.progress import Reporter
-    from harness.protocol import RunRequest, execute, plan_run
+    from harness.contract.errors import UserError
+    from harness.contract.discovery import discover
+    from harness.common.progress import Reporter
+    from harness.cell.protocol import RunRequest, execute, plan_run
 
     monkeypatch.setenv("XHARNESS_CACHE", str(tmp_path / "cache"))
     output = tmp_path / "out"
@@ -297,16 +297,16 @@ def test_a_signal_stops_with_one_line_and_no_litter(tmp_path, signum, code, mome
 
 
 def test_sigterm_while_writing_removes_the_temporary_folder(tmp_path, monkeypatch):
-    import harness.protocol
+    import harness.cell.protocol
 
-    real = harness.protocol.atomic_write_json
+    real = harness.cell.protocol.atomic_write_json
 
     def killed_midway(path, data):
         if path.name == "phase.json":
             os.kill(os.getpid(), signal.SIGTERM)  # the encoder is already in the temporary folder
         real(path, data)
 
-    monkeypatch.setattr(harness.protocol, "atomic_write_json", killed_midway)
+    monkeypatch.setattr(harness.cell.protocol, "atomic_write_json", killed_midway)
     result = run(tmp_path / "out")
     assert result.exit_code == 75, result.output
     assert "stopped by SIGTERM" in result.output

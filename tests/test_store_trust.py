@@ -17,7 +17,7 @@ from clicheck import one_error_line
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.store import MANIFEST, seal
+from harness.store.runstore import MANIFEST, seal
 
 FAST = ["--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de",
         "--inter-epochs", "1", "--target-epochs", "2"]
@@ -139,7 +139,7 @@ def test_old_pickle_feature_entries_are_never_opened_and_said_so_once(clean_stor
         entry.unlink()
     shutil.rmtree(store / "runs")
     shutil.rmtree(store / "intermediate")
-    with caplog.at_level("WARNING", logger="harness.features"):
+    with caplog.at_level("WARNING", logger="harness.data.features"):
         result = invoke("run", *FAST, "--output", store)
     assert result.exit_code == 0, result.output
     assert not marker.exists()
@@ -165,7 +165,8 @@ def test_verify_passes_a_sound_store_and_names_each_fault(clean_store, tmp_path)
     weights = next(store.glob("intermediate/*/encoder/model.safetensors"))
     weights.write_bytes(weights.read_bytes()[:-100])  # truncated
     entry = next((store / "features").glob("*.safetensors"))
-    entry.write_bytes(entry.read_bytes()[:-1] + b"\0")  # the last byte of a feature entry
+    content = entry.read_bytes()
+    entry.write_bytes(content[:-1] + bytes([content[-1] ^ 0x01]))  # a bit flip in the last byte of a feature entry
     extra = sorted((store / "runs").iterdir())[1] / "predictions" / "extra.tsv"
     extra.write_text("added after sealing\n")
     (store / "logs" / "planted.log").symlink_to("/etc/passwd")
@@ -213,9 +214,9 @@ PLUGIN = textwrap.dedent('''
 def test_editing_a_plugin_in_place_never_reuses_what_it_computed(tmp_path, monkeypatch):
     """An editable plugin fixed in place (same name, same version) gets new keys: nothing it
     computed before the fix is reused."""
-    from harness.plugins import discover
-    from harness.progress import Reporter
-    from harness.protocol import RunRequest, execute, plan_run
+    from harness.contract.discovery import discover
+    from harness.common.progress import Reporter
+    from harness.cell.protocol import RunRequest, execute, plan_run
 
     source = tmp_path / "plugin" / "mypaws_plugin.py"
     source.parent.mkdir()
@@ -247,7 +248,7 @@ def test_editing_a_plugin_in_place_never_reuses_what_it_computed(tmp_path, monke
 def test_the_code_digest_ignores_prose_layout_and_where_core_names_come_from(tmp_path):
     """Comments, docstrings, line breaks and importing a core name from harness.api rather than the
     module that defines it keep the digest (and so every key); a change to what the code does does not."""
-    from harness.plugins import code_digest
+    from harness.contract.discovery import code_digest
 
     def digest(text: str) -> str:
         path = tmp_path / "p" / "task.py"
@@ -255,7 +256,7 @@ def test_the_code_digest_ignores_prose_layout_and_where_core_names_come_from(tmp
         path.write_text(text)
         return code_digest([path], root=path.parent)
 
-    base = digest('"""A task."""\nfrom harness.errors import UserError\nfrom harness.report import build\n\n'
+    base = digest('"""A task."""\nfrom harness.contract.errors import UserError\nfrom harness.analysis.report import build\n\n'
                   'def f(x):\n    return x + 1\n')
     assert digest('"""Another docstring."""\n# a comment\nfrom harness.api import UserError, build_report as build\n'
                   'def f(x):\n    """Adds one."""\n    return (x\n            + 1)  # still one\n') == base
@@ -266,7 +267,7 @@ def test_the_code_digest_ignores_prose_layout_and_where_core_names_come_from(tmp
 
 
 def test_editing_a_kinds_module_changes_the_keys_of_its_tasks_only(registry):
-    from harness.plugins import code_identity
+    from harness.contract.discovery import code_identity
 
     pawsx, udpos = registry.task("target", "pawsx"), registry.task("target", "udpos")
     both = code_identity(registry, [pawsx, udpos])
@@ -332,7 +333,7 @@ def test_temporary_files_of_a_killed_process_are_removed_by_the_next_run(clean_s
     one whose process still runs is left alone, whatever folder of the store it is in."""
     import subprocess
 
-    from harness.fsutil import temp_prefix
+    from harness.common.fsutil import temp_prefix
 
     store = tmp_path / "store"
     shutil.copytree(clean_store, store)
@@ -357,9 +358,9 @@ def test_temporary_files_of_a_killed_process_are_removed_by_the_next_run(clean_s
 def test_a_half_built_model_of_a_killed_process_is_removed(tmp_path, monkeypatch, registry):
     import subprocess
 
-    from harness.fsutil import temp_prefix
-    from harness.planning import resolve_model
-    from harness.protocol import _ensure_built
+    from harness.common.fsutil import temp_prefix
+    from harness.cell.planning import resolve_model
+    from harness.cell.protocol import _ensure_built
 
     monkeypatch.setenv("XHARNESS_CACHE", str(tmp_path / "cache"))
     model = resolve_model("tiny", registry)
@@ -378,7 +379,7 @@ def test_submitit_job_files_are_kept_out_of_the_store(tmp_path, monkeypatch):
     import os
     import stat
 
-    from harness.sweep import slurm_folder
+    from harness.grids.sweep import slurm_folder
 
     monkeypatch.setenv("XHARNESS_CACHE", str(tmp_path / "cache"))
     folder = slurm_folder(tmp_path / "store")

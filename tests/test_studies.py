@@ -148,11 +148,11 @@ def test_alignment_numbers_equal_the_records(store):
     # of a retrieval run and a brute-force ranking
     import torch
 
-    from harness.data import plan_task_data
+    from harness.data.sources import plan_task_data
     from harness.kinds.retrieval import embed
-    from harness.model import load_backbone
-    from harness.plugins import discover
-    from harness.progress import Reporter
+    from harness.training.model import load_backbone
+    from harness.contract.discovery import discover
+    from harness.common.progress import Reporter
     from accelerate import Accelerator
 
     entry = study["numbers"]["retrieval/tiny/pretrained/seed1/bucc2018"]

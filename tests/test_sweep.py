@@ -190,8 +190,8 @@ def test_the_slurm_path_requeues_a_signalled_cell_and_resumes_it(swept, tmp_path
     time limit) makes it checkpoint, be requeued and resume, with the scores of an unsignalled run."""
     import submitit
 
-    from harness.plugins import discover
-    from harness.sweep import Grid, plan_grid, submit
+    from harness.contract.discovery import discover
+    from harness.grids.sweep import Grid, plan_grid, submit
 
     reference, _, _ = swept
     grid = Grid(inter=["hellaswag"], target=["pawsx"], seeds=[1], preset="smoke", output=str(tmp_path / "out"),
@@ -231,7 +231,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_status_shows_a_cell_another_process_is_computing(swept, tmp_path):
-    from harness.store import RunStore
+    from harness.store.runstore import RunStore
 
     source, _, _ = swept
     output = tmp_path / "out"

@@ -102,8 +102,8 @@ def test_ctrl_c_in_a_terminal_stops_every_worker_once(tmp_path):
 # -- a symbolic link at a log path ---------------------------------------------------------
 
 def test_the_cell_log_never_follows_a_symbolic_link(tmp_path):
-    from harness.errors import UserError
-    from harness.sweep import CellReporter
+    from harness.contract.errors import UserError
+    from harness.grids.sweep import CellReporter
 
     victim = tmp_path / "someone-elses-file"
     victim.write_text("theirs\n")
@@ -118,7 +118,7 @@ def test_the_cell_log_never_follows_a_symbolic_link(tmp_path):
 
 
 def test_a_sweep_fails_the_cell_whose_log_is_a_symbolic_link(tmp_path, registry):
-    from harness.sweep import Grid, plan_grid
+    from harness.grids.sweep import Grid, plan_grid
 
     output = tmp_path / "out"
     grid = Grid(inter=["none"], target=["pawsx", "xnli"], preset="smoke", output=str(output), languages=["en", "de"],

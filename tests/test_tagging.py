@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.data import plan_task_data
-from harness.errors import DataFormatError
+from harness.data.sources import plan_task_data
+from harness.contract.errors import DataFormatError
 from harness.kinds import get_kind
 from harness.kinds.tagging import IGNORE
 from learning import fit, synthetic_spec

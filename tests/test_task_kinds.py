@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 import harness
 from harness import kinds
-from harness.plugins import discover
-from harness.spec import KindSpec, LocalSource, TaskSpec
+from harness.contract.discovery import discover
+from harness.contract.errors import UserError
+from harness.contract.spec import KindSpec, LocalSource, TaskSpec
 
 
 def _plugin(**hooks) -> types.SimpleNamespace:
@@ -48,7 +49,6 @@ def kind_module(tmp_path, monkeypatch):
     yield
     for name in ("meanpool_kind", "broken_kind"):
         sys.modules.pop(name, None)
-    kinds.install({})  # back to the built-in kinds for the tests that follow
 
 
 MEAN = KindSpec("mean_classification", "classification on mean-pooled tokens", "meanpool_kind:KIND")
@@ -69,8 +69,22 @@ def test_a_task_may_use_a_kind_that_another_plugin_registers_later(kind_module):
     registry = discover([("a-tasks", tasks), ("z-kinds", adds)], autoload=False)
     assert registry.task("target", "meanpawsx").plugin == "a-tasks"
     assert registry.kinds["mean_classification"].plugin == "z-kinds"
-    assert kinds.get_kind("mean_classification").name == "mean_classification"
-    assert kinds.is_trained("mean_classification")
+    assert registry.kind_set.get("mean_classification").name == "mean_classification"
+    assert registry.kind_set.trained("mean_classification")
+
+
+def test_two_registries_in_one_process_keep_their_own_kinds(kind_module):
+    """The kinds travel with the registry and the plan, not in module globals: a registry made
+    later (without the plugin) neither loses nor lends the earlier one's kinds."""
+    adds = _plugin(register_task_kinds=lambda register: register(MEAN))
+    tasks = _plugin(register_target_tasks=lambda register: register(_task("meanpawsx", "mean_classification")))
+    with_kind = discover([("tasks", tasks), ("z-kinds", adds)], autoload=False)
+    without = discover(autoload=False)
+    assert "mean_classification" in with_kind.kind_set and "mean_classification" not in without.kind_set
+    assert with_kind.kind_set.get("mean_classification").name == "mean_classification"
+    with pytest.raises(UserError, match="not registered"):
+        without.kind_set.get("mean_classification")
+    assert with_kind.kind_set.trained("mean_classification")  # still there after the other discovery
 
 
 def test_a_kind_that_names_no_installed_module_breaks_its_plugin_and_its_tasks_are_noted():
@@ -166,7 +180,7 @@ def test_a_plugin_kind_runs_a_cell_end_to_end(kind_module, tmp_path):
     """PAWS-X samples under a third-party kind, through plan_run and execute like any target."""
     from xharness_xtreme.pawsx import PAWSX
 
-    from harness.protocol import RunRequest, execute, plan_run
+    from harness.cell.protocol import RunRequest, execute, plan_run
 
     plugin = _plugin(register_task_kinds=lambda register: register(MEAN),
                      register_target_tasks=lambda register: register(

@@ -9,8 +9,8 @@ import types
 import pytest
 
 import harness
-from harness.errors import DataFormatError
-from harness.spec import LocalSource, TaskSpec
+from harness.contract.errors import DataFormatError
+from harness.contract.spec import LocalSource, TaskSpec
 from harness.testing import (
     PluginCheck, PluginProblems, assert_plugin_ok, check_clashes, check_load, check_metadata, check_plugin,
     example_problem, language_problem, sample_needs,
@@ -204,7 +204,7 @@ def test_the_smoke_run_checks_every_score(samples, tmp_path, monkeypatch):
         "        return (150.0, *super().evaluate_test(*args, **kwargs)[1:])\n"
         "KIND = Overscored()\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    from harness.spec import KindSpec
+    from harness.contract.spec import KindSpec
 
     plugin = _plugin(
         register_task_kinds=lambda register: register(KindSpec("overscored", "d", "kit_bad_kind:KIND")),
@@ -212,8 +212,8 @@ def test_the_smoke_run_checks_every_score(samples, tmp_path, monkeypatch):
         register_intermediate_tasks=lambda register: register(_task(samples, languages=("en",))))
     assert check_plugin(plugin, name="kit") == []
     assert check_plugin(plugin, name="kit", smoke=True) == [
-        "task 'kitover' smoke: score for 'en' is 150.0, not in [0, 100]",
-        "task 'kitover' smoke: score for 'de' is 150.0, not in [0, 100]"]
+        "task 'kitover' smoke: score for 'en' is 150.0, not in [0, 100] (the overscored kind's range for accuracy)",
+        "task 'kitover' smoke: score for 'de' is 150.0, not in [0, 100] (the overscored kind's range for accuracy)"]
 
 
 def test_a_plugin_under_an_installed_plugins_name(samples):
@@ -247,9 +247,9 @@ def test_a_hook_without_hookimpl_or_with_the_wrong_argument_fails_its_plugin_in_
 
 def test_a_label_outside_the_tasks_labels_is_one_line_before_training(tmp_path, samples):
     """Quiet before: the run failed at the first step with torch's 'Target 2 is out of bounds'."""
-    from harness.errors import UserError
-    from harness.plugins import discover
-    from harness.protocol import RunRequest, execute, plan_run
+    from harness.contract.errors import UserError
+    from harness.contract.discovery import discover
+    from harness.cell.protocol import RunRequest, execute, plan_run
 
     (samples / "train-en.tsv").write_text(ROWS[0] + "\nthe sky\tthe ground\t2\n", encoding="utf-8")
     registry = discover(extra=[("kit", _targets(_task(samples)))])
@@ -265,8 +265,8 @@ def test_a_label_outside_the_tasks_labels_is_one_line_before_training(tmp_path, 
 def test_a_task_of_a_plugin_that_failed_to_load_names_that_plugin():
     import types
 
-    from harness.errors import UnknownNameError
-    from harness.plugins import discover
+    from harness.contract.errors import UnknownNameError
+    from harness.contract.discovery import discover
 
     broken = types.ModuleType("broken")
     broken.register_target_tasks = lambda register: None  # unmarked: the plugin fails
@@ -308,12 +308,12 @@ def test_scores_reported_as_fractions_are_caught(samples, monkeypatch):
     monkeypatch.setattr(TaskKind, "evaluate_test", as_fraction)
     problems = check_plugin(_targets(_task(samples)), name="kit", smoke=True)
     assert len(problems) == 1 and "every score is between 0 and 1" in problems[0]
-    assert "reports accuracy in percent (0-100)" in problems[0]
+    assert "reports accuracy in percent (0 to 100)" in problems[0]
 
 
 def test_an_intermediate_task_is_smoke_run_before_another_target_when_pawsx_is_out_of_reach(samples, monkeypatch):
     """Quiet before: with pawsx clashing (or not installed) every intermediate task's smoke run was skipped."""
-    from harness import protocol
+    from harness.cell import protocol
 
     ran = []
     real = protocol.execute

@@ -9,14 +9,14 @@ import csv
 import json
 import shutil
 from collections import Counter
-from harness.features import read_entry
+from harness.data.features import read_entry
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.errors import UserError
+from harness.contract.errors import UserError
 
 XNLI_MT = ("ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 
@@ -34,7 +34,7 @@ def _translated_mnli_count(registry, lang: str) -> int:
 
 
 def _plan(registry, tmp_path, inter="mnli", target="pawsx", translated=None, **kw):
-    from harness.protocol import RunRequest, plan_run
+    from harness.cell.protocol import RunRequest, plan_run
 
     overrides = {"translated": translated} if translated is not None else {}
     request = RunRequest(inter=inter, target=target, preset="smoke", output=tmp_path / "out",
@@ -90,9 +90,9 @@ def test_several_languages_train_on_their_union(registry, tmp_path):
 def test_a_single_language_keys_as_before(registry, tmp_path):
     """The key of a one-language run is what the code before several languages made: its settings
     hold the plain language and its data the train split in that language with English dev."""
-    from harness.data import plan_task_data
-    from harness.fsutil import stable_hash
-    from harness.protocol import cell_paths, prepare_model
+    from harness.data.sources import plan_task_data
+    from harness.common.fsutil import stable_hash
+    from harness.cell.protocol import cell_paths, prepare_model
 
     english = _plan(registry, tmp_path)
     german = _plan(registry, tmp_path, translated="de")

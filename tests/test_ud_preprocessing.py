@@ -6,11 +6,11 @@ import os
 
 import pytest
 
-from harness.errors import UserError
+from harness.contract.errors import UserError
 from harness.kinds import get_kind
 from harness.kinds.tagging import IGNORE
-from harness.planning import RunRequest, plan_run
-from harness.runners import with_kind_settings
+from harness.cell.planning import RunRequest, plan_run
+from harness.cell.phases import with_kind_settings
 from xharness_xtreme.tagging import UD_POS_PRECEDENCE, fused_tag, read_conllu
 
 
@@ -196,8 +196,8 @@ def test_label_piece_keeps_windows_and_scores(registry, shared_data, e5_model):
 
 
 def test_the_settings_are_recorded_keyed_and_checked(registry, tmp_path):
-    from harness.features import feature_key
-    from harness.protocol import cell_paths, prepare_model
+    from harness.data.features import feature_key
+    from harness.cell.protocol import cell_paths, prepare_model
 
     def plan(*settings):
         return plan_run(RunRequest(inter="none", target="udpos", preset="smoke", output=tmp_path / "runs",

@@ -34,7 +34,7 @@ def direct():
 
 @pytest.fixture(scope="module")
 def harness_languages():
-    from harness.plugins import discover
+    from harness.contract.discovery import discover
 
     registry = discover()
     langs = set()

@@ -99,8 +99,8 @@ def checkpoints(store: Path, phase: str) -> list[Path]:
 
 
 def loads(checkpoint: Path) -> None:
-    from harness.checkpoint import read_state
-    from harness.store import problem
+    from harness.training.checkpoint import read_state
+    from harness.store.runstore import problem
 
     assert problem(checkpoint) is None, problem(checkpoint)
     state, why = read_state(checkpoint / "state.pt")
@@ -127,18 +127,18 @@ def test_a_read_only_file_system_while_checkpointing_keeps_the_last_good_checkpo
                                                                                      monkeypatch):
     """The checkpoints' file system turns read-only at the end of phase 2's epoch: the epoch's
     checkpoint fails, the last one written after an update stays."""
-    import harness.progress
+    import harness.common.progress
 
     store = tmp_path / "store"
     folder = mounts.tmpfs(store / "checkpoints", "64m")
 
-    class Saboteur(harness.progress.Reporter):
+    class Saboteur(harness.common.progress.Reporter):
         def log(self, message: str) -> None:
             if message.startswith("hellaswag epoch 1:"):
                 mounts.read_only(folder)
             super().log(message)
 
-    monkeypatch.setattr(harness.progress, "Reporter", Saboteur)
+    monkeypatch.setattr(harness.common.progress, "Reporter", Saboteur)
     result = run(store, "--checkpoint-minutes", "0")
     line = the_error_line(result, f"could not write the training checkpoint {store / 'checkpoints'}",
                           "read-only file system", "run the same command again")
@@ -158,7 +158,7 @@ def test_a_full_feature_cache_stops_the_run_with_one_line(tmp_path, mounts):
     result = run(store, "--keep-checkpoints")
     the_error_line(result, f"could not write the feature cache entry {store / 'features'}", "no space left",
                    "free some space", "XHARNESS_FEATURE_CACHE=0", "run the same command again")
-    from harness.store import problem
+    from harness.store.runstore import problem
 
     (phase2,) = (store / "intermediate").iterdir()
     assert problem(phase2) is None  # what was finished before stays finished
@@ -183,18 +183,18 @@ def test_a_read_only_feature_cache_stops_the_run_with_one_line(tmp_path, mounts)
 
 def test_a_feature_cache_turning_read_only_stops_the_run_with_one_line(tmp_path, mounts, monkeypatch):
     """Read-only once phase 2 starts, after the write check: its first entry cannot be written."""
-    import harness.progress
+    import harness.common.progress
 
     store = tmp_path / "store"
     features = mounts.tmpfs(store / "features", "64k")
 
-    class Saboteur(harness.progress.Reporter):
+    class Saboteur(harness.common.progress.Reporter):
         def log(self, message: str) -> None:
             if message.startswith("phase 2: training on"):
                 mounts.read_only(features)
             super().log(message)
 
-    monkeypatch.setattr(harness.progress, "Reporter", Saboteur)
+    monkeypatch.setattr(harness.common.progress, "Reporter", Saboteur)
     result = run(store)
     line = the_error_line(result, f"could not write the feature cache entry {features}", "read-only file system",
                           f"make {features} writable", "XHARNESS_FEATURE_CACHE=0", "run the same command again")
@@ -209,8 +209,8 @@ def test_a_full_disk_at_the_end_rescues_the_phase_and_putting_it_back_reuses_it(
     """8 KiB under runs/: the trained run does not fit; it is written to the user's rescue folder
     (created 0700), the line says where and how to put it back, and doing so makes the next run
     reuse it."""
-    from harness.planning import cache_root
-    from harness.store import problem
+    from harness.cell.planning import cache_root
+    from harness.store.runstore import problem
 
     store = tmp_path / "store"
     runs = mounts.tmpfs(store / "runs", "8k")
@@ -239,7 +239,7 @@ def test_a_full_disk_at_the_end_rescues_the_phase_and_putting_it_back_reuses_it(
 @pytest.fixture
 def full_store(tmp_path, mounts, monkeypatch):
     """A store whose runs/ is full and whose user cache is read-only: a rescue goes to $TMPDIR."""
-    from harness.store import RunStore
+    from harness.store.runstore import RunStore
 
     cache = mounts.tmpfs(tmp_path / "cache", "64k")
     mounts.read_only(cache)
@@ -257,8 +257,8 @@ def results(folder: Path) -> None:
 
 
 def test_the_rescue_folder_in_tmpdir_is_created_private(full_store):
-    from harness.errors import UserError
-    from harness.store import problem
+    from harness.contract.errors import UserError
+    from harness.store.runstore import problem
 
     store, private = full_store
     folder = store.root / "runs" / "cell"
@@ -279,7 +279,7 @@ def test_the_rescue_folder_in_tmpdir_is_created_private(full_store):
 
 
 def test_an_own_rescue_folder_open_to_others_is_made_private(full_store):
-    from harness.errors import UserError
+    from harness.contract.errors import UserError
 
     store, private = full_store
     private.mkdir(mode=0o755)
@@ -293,7 +293,7 @@ def test_an_own_rescue_folder_open_to_others_is_made_private(full_store):
 
 @pytest.mark.parametrize("planted", ["a symbolic link", "another user's folder"])
 def test_a_planted_rescue_folder_in_tmpdir_is_not_used(full_store, tmp_path, planted):
-    from harness.errors import UserError
+    from harness.contract.errors import UserError
 
     store, private = full_store
     theirs = tmp_path / "theirs"
@@ -333,7 +333,7 @@ def _raised_while_handling(first: BaseException, second: BaseException) -> BaseE
 def test_a_quota_is_a_storage_fault_in_every_form():
     from safetensors import SafetensorError
 
-    from harness.fsutil import storage_fault
+    from harness.common.fsutil import storage_fault
 
     quota = OSError(errno.EDQUOT, os.strerror(errno.EDQUOT), "/store/checkpoints/x/state.pt")
     assert storage_fault(quota) == "disk quota exceeded"
@@ -358,7 +358,7 @@ def test_real_library_errors_on_a_full_disk_are_storage_faults(tmp_path, mounts)
     import torch
     from safetensors.torch import save_file
 
-    from harness.fsutil import storage_fault
+    from harness.common.fsutil import storage_fault
 
     folder = mounts.tmpfs(tmp_path / "small", "64k")
     with pytest.raises(Exception) as caught:
@@ -403,18 +403,18 @@ def test_a_full_log_folder_fails_the_cell_with_one_line(tmp_path, mounts):
 
 
 def test_a_log_folder_turning_read_only_fails_the_cell_with_one_line(tmp_path, mounts, monkeypatch):
-    import harness.sweep
+    import harness.grids.sweep
 
     store = tmp_path / "store"
     logs = mounts.tmpfs(store / "logs", "1m")
 
-    class Saboteur(harness.sweep.CellReporter):
+    class Saboteur(harness.grids.sweep.CellReporter):
         def log(self, message: str) -> None:
             if message.startswith("pawsx epoch 1:"):
                 mounts.read_only(logs)
             super().log(message)
 
-    monkeypatch.setattr(harness.sweep, "CellReporter", Saboteur)
+    monkeypatch.setattr(harness.grids.sweep, "CellReporter", Saboteur)
     result = sweep(store)
     the_failed_cell(result, f"log file {logs}", "read-only file system", "run the sweep again")
     (kept,) = checkpoints(store, "runs")

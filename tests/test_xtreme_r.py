@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.errors import UserError
-from harness.protocol import RunRequest, cell_paths, plan_run, prepare_model
+from harness.contract.errors import UserError
+from harness.cell.protocol import RunRequest, cell_paths, plan_run, prepare_model
 
 XTREME_R_COUNTS = {"xnli": 15, "panx": 48, "udpos": 38, "tatoeba": 41, "xcopa": 11, "lareqa": 11, "mewslix": 11,
                    "xquad": 12, "mlqa": 7, "tydiqa": 9}
@@ -72,7 +72,7 @@ _REGISTRY = {}
 
 def _registry():
     if "r" not in _REGISTRY:
-        from harness.plugins import discover
+        from harness.contract.discovery import discover
 
         _REGISTRY["r"] = discover()
     return _REGISTRY["r"]
@@ -136,7 +136,7 @@ def test_kind_settings_are_overridable_keyed_and_checked(tmp_path):
 
 
 def test_defaults_by_backbone():
-    from harness.planning import ModelChoice, _settings
+    from harness.cell.planning import ModelChoice, _settings
 
     defaults = dict(_registry().task("target", "mewslix").spec.defaults)
     mbert = ModelChoice("bert-base-multilingual-cased", "hub", "google-bert/bert-base-multilingual-cased")

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from harness.data import TaskData, plan_task_data
-from harness.planning import plan_languages
+from harness.data.sources import TaskData, plan_task_data
+from harness.cell.planning import plan_languages
 
 # XTREME-R's additions, in its order (evaluate.py's XTREME_R_TASK2LANGS)
 ADDED = {

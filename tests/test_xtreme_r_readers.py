@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import plan_task_data
-from harness.errors import DataFormatError
+from harness.data.sources import plan_task_data
+from harness.contract.errors import DataFormatError
 from xharness_xtreme import lareqa, mewslix, sentences, siqa, xcopa
 
 SAMPLES = Path(xcopa.__file__).resolve().parent / "samples"

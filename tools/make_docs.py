@@ -1,17 +1,17 @@
 #!/usr/bin/env python
 """Write docs/plugin-contract.md and docs/cli.md from the code.
 
-* docs/plugin-contract.md: every hook in ``harness/hookspecs.py`` (its docstring, what its
+* docs/plugin-contract.md: every hook in ``harness/contract/hookspecs.py`` (its docstring, what its
   ``register`` callback takes, when discovery calls it) and every field of every spec class in
-  ``harness/spec.py`` (type from the dataclass annotation, default, meaning from the class
+  ``harness/contract/spec.py`` (type from the dataclass annotation, default, meaning from the class
   docstring's ``:param NAME:`` entry), the entry-point group and the environment variables.
 * docs/cli.md: the ``--help`` of every command in ``harness.cli.cli``, found by walking the click
   command tree, rendered at a fixed width so the output does not depend on the terminal.
 
 Usage: ``python tools/make_docs.py`` (write both files) or ``python tools/make_docs.py --check``
 (exit 1, naming the stale files, when the committed ones differ). ``tests/test_docs.py`` runs the
-same functions. Nothing here imports torch: only ``harness.hookspecs``, ``harness.spec``,
-``harness.plugins`` and ``harness.cli``, whose imports are light.
+same functions. Nothing here imports torch: only ``harness.contract.hookspecs``, ``harness.contract.spec``,
+``harness.contract.discovery`` and ``harness.cli``, whose imports are light.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ def markdown(text: str) -> str:
 
 
 def hooks() -> list[tuple[str, object]]:
-    """The hook specifications of ``harness.hookspecs``, in source order."""
-    from harness import hookspecs
+    """The hook specifications of ``harness.contract.hookspecs``, in source order."""
+    from harness.contract import hookspecs
 
     marker = f"{hookspecs.PROJECT}_spec"
     found = [(name, obj) for name, obj in vars(hookspecs).items()
@@ -87,8 +87,8 @@ def hooks() -> list[tuple[str, object]]:
 
 
 def spec_classes() -> list[type]:
-    """The dataclasses defined in ``harness.spec`` (what plugins register), in source order."""
-    from harness import spec
+    """The dataclasses defined in ``harness.contract.spec`` (what plugins register), in source order."""
+    from harness.contract import spec
 
     found = [obj for obj in vars(spec).values()
              if inspect.isclass(obj) and dataclasses.is_dataclass(obj) and obj.__module__ == spec.__name__]
@@ -141,9 +141,9 @@ def missing_docs() -> list[str]:
 
 
 def call_order() -> dict[str, str]:
-    """When discovery calls each hook, read from ``harness.plugins.Registry``'s two passes; in
+    """When discovery calls each hook, read from ``harness.contract.discovery.Registry``'s two passes; in
     the order they are called (hooks with no call site last)."""
-    from harness import plugins
+    from harness.contract import discovery as plugins
 
     first = inspect.getsource(plugins.Registry.register_kinds)
     second = inspect.getsource(plugins.Registry.register_contents)
@@ -167,7 +167,7 @@ def call_order() -> dict[str, str]:
         when[name] = (f"discovery, pass 2, step {step} of {len(in_second)}: for each plugin whose pass 1 "
                       "succeeded, after every plugin's kinds are registered")
     for name in names:
-        when.setdefault(name, "never by `harness.plugins.discover` (no call site found)")
+        when.setdefault(name, "never by `harness.contract.discovery.discover` (no call site found)")
     return when
 
 
@@ -177,13 +177,13 @@ def call_order() -> dict[str, str]:
 
 def plugin_contract() -> str:
     import harness
-    from harness import hookspecs, plugins
+    from harness.contract import hookspecs, discovery as plugins
 
     classes = spec_classes()
     class_names = {cls.__name__ for cls in classes}
     when = call_order()
     hook_list = sorted(hooks(), key=lambda item: list(when).index(item[0]))
-    out: list[str] = [GENERATED.format(sources="harness/hookspecs.py, harness/spec.py and harness/plugins.py"),
+    out: list[str] = [GENERATED.format(sources="harness/contract/hookspecs.py, harness/contract/spec.py and harness/contract/discovery.py"),
                       "# The plugin contract\n",
                       markdown(prose(hookspecs.__doc__)) + "\n",
                       "Contents: [the public API](#the-public-api-harnessapi), [entry point](#the-entry-point-group), "
@@ -211,7 +211,7 @@ def plugin_contract() -> str:
     out += ["## Environment variables\n",
             f"- `{plugins.DISABLE_ENV}`: `1`, `true`, `yes` or `on` (any case) switch entry-point loading "
             "off; only the core's built-in kinds are registered. `0`, `false`, `no`, `off` or unset leave "
-            "it on; any other value is read as unset, with a warning (`harness.envflags`, the one reader "
+            "it on; any other value is read as unset, with a warning (`harness.common.envflags`, the one reader "
             "of such variables).",
             f"- `{plugins.ONLY_ENV}`: a comma-separated list of entry-point names; only those entry "
             "points are loaded (unset or empty: all of them). This is how a name that two plugins "
@@ -221,12 +221,12 @@ def plugin_contract() -> str:
             f"{plugins.DISABLE_ENV}=1 xharness list    # no plugin from entry points\n"
             "```\n",
             "Embedding code and tests add plugins that are not installed with "
-            "`harness.plugins.discover(extra=[(name, module)])`.\n"]
+            "`harness.contract.discovery.discover(extra=[(name, module)])`.\n"]
 
     out += ["## Hooks\n",
             "Each hook receives one argument, `register`, the core's callback; calling it hands one spec "
             "to the core, which validates it and records which plugin supplied it. Discovery "
-            "(`harness.plugins.discover`, run by every command that needs the registry) calls the "
+            "(`harness.contract.discovery.discover`, run by every command that needs the registry) calls the "
             "hooks in two passes: first every plugin's task kinds, then, plugin by plugin, the rest "
             "in the order below. Hooks are listed in the order they are called.\n",
             "| Hook | `register()` takes | Called during |", "| --- | --- | --- |"]
@@ -247,7 +247,7 @@ def plugin_contract() -> str:
         out += [f"- Called: {when[name]}.", ""]
 
     out += ["## Spec classes\n",
-            "Frozen dataclasses defined in `harness/spec.py`; plugins import them from `harness.api` ("
+            "Frozen dataclasses defined in `harness/contract/spec.py`; plugins import them from `harness.api` ("
             + ", ".join(f"`{cls.__name__}`" for cls in classes if cls.__name__ in api_names())
             + "). Each field's type is its annotation; a field without a default is required.\n"]
     for cls in classes:

@@ -1,25 +1,31 @@
 """Task kinds: the generic machinery (featurisation, head, predictions) per kind of task.
 
 Kinds are registered like tasks, through the ``register_task_kinds`` hook (see
-``harness.hookspecs``); the core's own kinds below come from the built-in plugin
+``harness.contract.hookspecs``); the core's own kinds below come from the built-in plugin
 ``harness.kinds.builtin``. A kind's module is imported only when a run needs it, because it
 imports torch; ``xharness list`` never does.
+
+The kinds a discovery found travel with it: ``Registry.kind_set`` is a :class:`Kinds`, which a
+plan carries, so two registries in one process (a notebook, the tests) never see each other's
+kinds. Nothing here is module-global state.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from harness.errors import UserError
-from harness.spec import KindSpec, TaskSpec
+from harness.contract.kindset import KindLoadError, Kinds, load_object  # noqa: F401  (re-exported)
+from harness.contract.spec import KindSpec, MetricSpec, TaskSpec
+from harness.kinds import checks
 
 
-def _labelled(spec: TaskSpec) -> None:
-    open_tags = spec.kind == "tagging" and not spec.labels and "label_min_count" in spec.defaults
+def _labelled(spec: TaskSpec, *, open_set: bool = False) -> None:
+    open_tags = open_set and not spec.labels and "label_min_count" in spec.defaults
     if len(spec.labels) < 2 and not open_tags:
         raise ValueError(f"{spec.kind} task {spec.name!r} needs at least two labels (or, for tagging, "
                          f"defaults['label_min_count'] to take them from the training data)")
+
+
+def _tagged(spec: TaskSpec) -> None:
+    _labelled(spec, open_set=True)  # a tag set may be read off the training data
 
 
 def _choices(spec: TaskSpec) -> None:
@@ -44,26 +50,49 @@ def _tagging_settings(values) -> None:
         raise ValueError(f"label_piece must be first or first_nonempty, not {values['label_piece']!r}")
 
 
+#: The metrics the built-in kinds score (percent, as the results table shows them).
+_ACCURACY = MetricSpec("accuracy", aggregate="accuracy", description="share of examples predicted right")
+_F1 = MetricSpec("f1", aggregate="f1_counts", description="entity-level F1 (seqeval) or mined-pair F1 (BUCC)")
+_QA = tuple(MetricSpec(name, aggregate="qa", description=what) for name, what in (
+    ("squad", "the mean of SQuAD's F1 and exact match"),
+    ("squad_v2", "SQuAD 2.0's F1 and exact match, with unanswerable questions"),
+    ("mlqa", "F1 and exact match with MLQA's per-language answer normalisation")))
+
 #: The core's kinds, registered by the built-in plugin.
 BUILTIN: tuple[KindSpec, ...] = (
     KindSpec("classification", "sentence(-pair) classification on the first token",
-             "harness.kinds.classification:KIND", check=_labelled),
+             "harness.kinds.classification:KIND", check=_labelled, metrics=(_ACCURACY,),
+             fields=("text", "label"), optional_fields=("text_pair",), check_example=checks.classification_example),
     KindSpec("multiple_choice", "one score per (context, choice) pair, softmax over the choices",
-             "harness.kinds.multiple_choice:KIND", check=_choices),
+             "harness.kinds.multiple_choice:KIND", check=_choices, metrics=(_ACCURACY,),
+             fields=("context", "choices", "label"), check_example=checks.multiple_choice_example),
     KindSpec("tagging", "one label per word (first sub-token), seqeval F1",
-             "harness.kinds.tagging:KIND", check=_labelled,
+             "harness.kinds.tagging:KIND", check=_tagged,
              # ud_tokens: a UD multi-word token is one word (XTREME's reading) or its syntactic
              # words (a reader's split_words); label_piece: the word's label sits on its first
              # sub-token (XTREME) or its first that is not bare whitespace (docs/udpos.md)
-             settings={"ud_tokens": "fused", "label_piece": "first"}, check_settings=_tagging_settings),
+             settings={"ud_tokens": "fused", "label_piece": "first"}, check_settings=_tagging_settings,
+             # accuracy: per-word accuracy, for tag sets without entities (POS)
+             metrics=(_F1, MetricSpec("accuracy", aggregate="accuracy", description="per-word accuracy")),
+             fields=("words", "tags"), check_example=checks.tagging_example,
+             labels_from_training="harness.kinds.tagging:labels_from_training"),
     KindSpec("span_qa", "extractive QA: answer span start and end over sliding windows",
-             "harness.kinds.span_qa:KIND"),
+             "harness.kinds.span_qa:KIND", metrics=_QA, fields=("id", "question", "context", "answers"),
+             check_example=checks.span_qa_example, check_training=checks.span_answers_at_offsets,
+             # the window overlap is min(STRIDE, max_length // 2): a constant rather than a setting
+             feature_constants=("STRIDE",)),
     KindSpec("masked_lm", "masked-language-model training on raw text (intermediate only)",
-             "harness.kinds.masked_lm:KIND"),
+             "harness.kinds.masked_lm:KIND", fields=("text",), check_example=checks.masked_lm_example,
+             metrics=(MetricSpec("loss", low=0.0, high=float("inf"), aggregate=None,
+                                 description="masked-LM cross-entropy on held-out text"),)),
     KindSpec("retrieval", "sentence retrieval with the encoder's embeddings, no training (Tatoeba)",
-             "harness.kinds.retrieval:KIND", trained=False),
+             "harness.kinds.retrieval:KIND", trained=False, fields=("source", "target"),
+             check_example=checks.retrieval_example,
+             metrics=(MetricSpec("accuracy", aggregate="accuracy", description="accuracy@1 of the nearest sentence"),)),
     KindSpec("bitext_mining", "parallel-sentence mining by margin, no training (BUCC)",
-             "harness.kinds.retrieval:BITEXT_MINING", trained=False),
+             "harness.kinds.retrieval:BITEXT_MINING", trained=False, metrics=(_F1,),
+             fields=("source", "target", "gold"), check_example=checks.bitext_mining_example,
+             dev_per_language=True),  # the mining threshold is chosen on each language's dev split
     KindSpec("dual_encoder", "trained dual-encoder retrieval: shared encoder, in-batch softmax, "
              "ranking a candidate pool (LAReQA, Mewsli-X)",
              "harness.kinds.dual_encoder:KIND", pooled_test=True,
@@ -71,54 +100,24 @@ BUILTIN: tuple[KindSpec, ...] = (
              # vectors, logits = a trainable scale (starting at 100) × dot products; mAP@20
              settings={"query_max_length": 96, "candidate_max_length": 256, "pooling": "cls", "normalize": True,
                        "scale": 100.0, "learn_scale": True, "top_k": 20},
-             check_settings=_dual_encoder_settings),
+             check_settings=_dual_encoder_settings,
+             metrics=(MetricSpec("map_at_20", aggregate="mean", description="mean average precision at 20"),),
+             optional_fields=("query", "candidate", "id", "relevant", "key", "answers", "candidate_id",
+                              "candidate_context"), check_example=checks.dual_encoder_example),
 )
 
-#: name → (KindSpec, plugin): what ``get_kind`` can load. Discovery (``harness.plugins.discover``)
-#: installs every registered kind; the built-in ones are there from the start.
-_ACTIVE: dict[str, tuple[KindSpec, str]] = {spec.name: (spec, "core") for spec in BUILTIN}
-_LOADED: dict[str, tuple[KindSpec, Any]] = {}  # name → (the spec it was loaded by, the kind object)
 
-
-class KindLoadError(UserError):
-    """A registered kind whose module fails to import: reported like a broken plugin."""
-
-    exit_code = 2
-
-
-def install(kinds: dict[str, tuple[KindSpec, str]]) -> None:
-    """Make the kinds of a discovery the ones ``get_kind`` loads (built-in ones stay)."""
-    _ACTIVE.clear()
-    _ACTIVE.update({spec.name: (spec, "core") for spec in BUILTIN})
-    _ACTIVE.update(kinds)
-    for name in [n for n, (spec, _) in _LOADED.items() if n not in _ACTIVE or _ACTIVE[n][0] != spec]:
-        del _LOADED[name]  # gone, or registered anew by another spec
+def builtin_kinds() -> Kinds:
+    """The core's own kinds, as a registry with no other plugin has them."""
+    return Kinds({spec.name: (spec, "core") for spec in BUILTIN})
 
 
 def kind_spec(name: str) -> KindSpec:
-    """The registered description of a kind (cheap: imports nothing)."""
-    try:
-        return _ACTIVE[name][0]
-    except KeyError:
-        raise UserError(f"task kind {name!r} is not registered; is the plugin that adds it installed "
-                        f"(see `xharness list`)?") from None
-
-
-def is_trained(name: str) -> bool:
-    """Whether phase 3 fine-tunes on the task (False: the encoder's embeddings are used as they are)."""
-    return kind_spec(name).trained
+    """A built-in kind's ``KindSpec`` (a kind module reading its own declared defaults)."""
+    return builtin_kinds().spec(name)
 
 
 def get_kind(name: str):
-    """Return the kind object (see ``harness.kinds.base.TaskKind``) for a kind name."""
-    if name not in _LOADED:
-        spec = kind_spec(name)
-        plugin = _ACTIVE[name][1]
-        module, _, attribute = spec.load.partition(":")
-        try:
-            _LOADED[name] = (spec, getattr(importlib.import_module(module), attribute))
-        except Exception as exc:  # a plugin's bug: one line naming it, as for a broken plugin
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise KindLoadError(f"task kind {name!r} of plugin {plugin!r} failed to load ({spec.load}): "
-                                f"{type(exc).__name__}: {first}; fix or uninstall the plugin") from None
-    return _LOADED[name][1]
+    """A built-in kind's object (``Kinds.get`` of :func:`builtin_kinds`); a plugin's kind is had
+    through its registry's ``kind_set``."""
+    return builtin_kinds().get(name)

@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness import outcomes
-from harness.spec import Example, TaskSpec
-from harness.speed import encoder_inputs, packed_form, reads_packed, run_packed
+from harness.compute import outcomes
+from harness.contract.spec import Example, TaskSpec
+from harness.compute.speed import encoder_inputs, packed_form, reads_packed, run_packed
 
 Feature = dict[str, Any]
 
@@ -64,7 +64,7 @@ class TaskKind:
 
     def evaluate_test(self, predictions: list, features: list[Feature], spec: TaskSpec, lang: str,
                       ids: list[str] | None = None) -> tuple[float, dict[str, float], tuple[str, str], dict[str, Any]]:
-        """As ``evaluate``, plus the per-example outcomes record (``harness.outcomes``).
+        """As ``evaluate``, plus the per-example outcomes record (``harness.compute.outcomes``).
 
         The score is computed from the outcomes, so that ``outcomes.score`` of the record written
         beside ``results.json`` gives the reported number exactly, not merely to the last digit.
@@ -136,7 +136,7 @@ def encode_rows(rows: list[list[int]], type_rows: list[list[int]] | None, pad_id
 
 def run_encoder(encoder: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """The encoder's last hidden states, (batch, width, hidden), for a padded batch; through its
-    packed form when the batch carries one (``harness.speed``: unpadded batches), with a mask
+    packed form when the batch carries one (``harness.compute.speed``: unpadded batches), with a mask
     built without reading the device otherwise."""
     if packed_form(batch) is not None and reads_packed(encoder):
         return run_packed(encoder, batch)

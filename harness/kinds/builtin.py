@@ -1,6 +1,6 @@
 """The built-in plugin that registers the core's task kinds, exactly as a third party would."""
 
-from harness.hookspecs import hookimpl
+from harness.contract.hookspecs import hookimpl
 from harness.kinds import BUILTIN
 
 

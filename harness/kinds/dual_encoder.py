@@ -31,10 +31,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness import metrics, outcomes
-from harness.batching import sorted_batches
+from harness.compute import metrics, outcomes
+from harness.compute.batching import sorted_batches
 from harness.kinds.base import TaskKind, pad_rows
-from harness.speed import (PACKED, Speed, encoder_inputs, position_start, reads_packed, run_packed_ids,
+from harness.compute.speed import (PACKED, Speed, encoder_inputs, position_start, reads_packed, run_packed_ids,
                            transfer)
 
 POOLINGS = ("cls", "mean")
@@ -68,7 +68,7 @@ class DualHead(nn.Module):
 
     def embed(self, encoder: nn.Module, ids: torch.Tensor, mask: torch.Tensor,
               types: torch.Tensor | None = None) -> torch.Tensor:
-        if getattr(ids, PACKED, None) is not None and reads_packed(encoder):  # unpadded (harness.speed)
+        if getattr(ids, PACKED, None) is not None and reads_packed(encoder):  # unpadded (harness.compute.speed)
             hidden = run_packed_ids(encoder, ids)
         else:
             inputs = {"input_ids": ids, "attention_mask": mask}
@@ -122,7 +122,7 @@ def top_k_ranked(scores: torch.Tensor, k: int) -> list[list[int]]:
 
 class DualEncoder(TaskKind):
     name = "dual_encoder"
-    #: the encoder inputs of a training batch, for ``harness.speed.transfer``
+    #: the encoder inputs of a training batch, for ``harness.compute.speed.transfer``
     encoder_input_keys = (("query_ids", "query_mask", None), ("candidate_ids", "candidate_mask", "candidate_types"))
 
     # -- features --------------------------------------------------------------------------

@@ -53,7 +53,7 @@ class MaskedLM(TaskKind):
 
     def featurize(self, examples, tokenizer, max_length, spec):
         if tokenizer.mask_token_id is None:
-            from harness.errors import UserError
+            from harness.contract.errors import UserError
 
             raise UserError("--mlm needs a tokenizer with a mask token; this backbone's has none")
         encoded = tokenizer([e["text"] for e in examples], truncation=True, max_length=max_length,

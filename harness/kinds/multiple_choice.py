@@ -11,7 +11,7 @@ import json
 import torch
 
 from harness.kinds.base import ClsHead, TaskKind, encode_rows, head_dropout, run_encoder
-from harness.speed import carry_hints
+from harness.compute.speed import carry_hints
 
 
 class MultipleChoice(TaskKind):

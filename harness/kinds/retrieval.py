@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import torch
 
-from harness import outcomes
-from harness.batching import sorted_batches
-from harness.errors import UserError
+from harness.compute import outcomes
+from harness.compute.batching import sorted_batches
+from harness.contract.errors import UserError
 from harness.kinds.base import pad_rows
-from harness.progress import Reporter
-from harness.speed import encoder_inputs, packed_form, position_start, reads_packed, run_packed, transfer
+from harness.common.progress import Reporter
+from harness.compute.speed import encoder_inputs, packed_form, position_start, reads_packed, run_packed, transfer
 
 POOLINGS = ("mean", "cls")
 
@@ -239,7 +239,7 @@ class BitextMining:
         Returns the mined pairs, the details and the outcomes (per source sentence tp/fp/fn of its
         mined pairs; None when the test split has no gold).
         """
-        from harness.metrics import pair_counts, pair_f1
+        from harness.compute.metrics import pair_counts, pair_f1
 
         def candidates(split: str):
             (corpus,) = data.load(split, lang)

@@ -17,9 +17,9 @@ import json
 import torch
 from torch import nn
 
-from harness import outcomes
+from harness.compute import outcomes
 from harness.kinds.base import TaskKind, head_dropout, pad_rows, run_encoder
-from harness.metrics import (
+from harness.compute.metrics import (
     mlqa_em_f1, mlqa_normalize, qa_per_question, squad_em_f1, squad_normalize, squad_v2_em_f1, squad_v2_per_question,
 )
 

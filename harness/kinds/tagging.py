@@ -21,10 +21,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from harness import outcomes
-from harness.errors import UserError
+from harness.compute import outcomes
+from harness.contract.errors import UserError
 from harness.kinds.base import TaskKind, example_ids, head_dropout, pad_rows, run_encoder
-from harness.metrics import entity_counts, seqeval_prf
+from harness.compute.metrics import entity_counts, seqeval_prf
 
 IGNORE = -100
 OTHER = "<other>"

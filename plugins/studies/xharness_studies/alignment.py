@@ -4,7 +4,7 @@ Grid: the baseline and intermediate tasks × Tatoeba: the cells give the interme
 encoders (phase 2) and the Tatoeba accuracy at the default layer. Analysis: for the pretrained
 encoder and every intermediate-trained one, on the same Tatoeba test pairs the runs used,
 recall@1/5/10 at every layer from one forward pass with all hidden states
-(``harness.alignment``), and a measure that is not retrieval — the mean cosine of translation
+(``harness.api.layer_profile``), and a measure that is not retrieval — the mean cosine of translation
 pairs minus that of all other pairs — per layer; the best layer per encoder; Δ at the default
 layer against the pretrained encoder; curves. Pooling, maximum length and batch size are the
 runs' own, so recall@1 at the default layer is the run's accuracy (checked, and recorded).

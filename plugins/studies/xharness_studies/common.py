@@ -68,7 +68,7 @@ def outcomes_of(run) -> dict[str, dict]:
 
 def delta_vector(system_runs, baseline_runs, target: str, *, resamples: int = RESAMPLES, seed: int = 0):
     """(observed Δ, Δ on each bootstrap resample) of ``target``, paired seed by seed
-    (``harness.report.paired_bootstrap_samples``: the draws depend only on the test set, so the
+    (``harness.api.paired_bootstrap_samples``: the draws depend only on the test set, so the
     vectors of two models can be subtracted). (None, None) without a seed pair."""
     from harness.api import paired_bootstrap_samples
 

@@ -13,7 +13,7 @@ Distances from English come from URIEL through urielplus (``xharness_studies.uri
 phonological, inventory, genetic, geographic, featural; a language it lacks for a type is left
 out of that type's correlation and named). Analysis: Spearman and Pearson correlation between
 distance and degradation over languages, with 95 % bootstrap intervals over languages
-(``harness.stats``), for the baseline and for each intermediate task; scatter plots with the
+(``harness.api.correlate``), for the baseline and for each intermediate task; scatter plots with the
 fitted line and language labels.
 """
 

@@ -1,0 +1,976 @@
+"""``xharness report``: tables of finished runs — scores, Δ against the baseline, significance, figures.
+
+A report reads records only (``results.json``, ``outcomes/test-<lang>.json``), never a model, so it
+can be made anywhere the run folders are. Every sound run folder (its ``manifest.json`` verifies)
+under the given folders counts; folders under ``damaged/``, temporary folders and unsound ones are
+skipped with a warning.
+
+The matrix (one per backbone): rows are the intermediate task(s) (``none`` for the baseline,
+``a+b`` for a multi-task row), columns the target tasks and ``average``. A cell is the mean ± sample
+standard deviation (ddof=1; ``-`` for one seed) over seeds of the task score — XTREME's: the mean
+over the test languages of ``scores.per_language`` (QA tasks already record (F1+EM)/2 per
+language). ``average`` is, per seed, the mean of the row's task scores (in Δ mode: over the tasks
+the row and the baseline share). In Δ mode the baseline row shows its scores and every other cell
+the change against the baseline of the same model, paired seed by seed (seeds present in both).
+
+Significance (Δ mode): a paired bootstrap over test examples for every Δ cell.
+
+* Resampling: for every test set (task, language) the example indices are drawn with replacement,
+  as many as the test set holds, ``resamples`` times; the draw depends only on (``seed``, task,
+  language), so every cell of a table — and both systems, and every seed — sees the same resampled
+  test sets (paired, and stratified by language: each language is resampled within itself).
+* Statistic of resample b: per seed pair s, the system's score minus the baseline's, each score
+  computed from the per-example outcomes as in ``results.json`` (mean over the languages of the
+  task, then over the tasks of the cell); then the mean over the seed pairs: D_b.
+* p-value: two-sided, p = min(1, 2 · min(#{b: D_b ≤ 0}, #{b: D_b ≥ 0}) / resamples) (a difference
+  within 1e-9 of zero counts as zero, on both sides). Identical systems give p = 1; a system
+  better on every resample gives p = 0 (read: p < 1/resamples).
+* Holm's step-down correction over every tested cell of the table: with the m p-values sorted
+  ascending p(1) ≤ … ≤ p(m), adjusted p(i) = max over j ≤ i of min(1, (m − j + 1) · p(j)).
+  Marks: ``*`` adjusted p < 0.05, ``**`` adjusted p < 0.01.
+
+Records that do not belong together are refused, never averaged: within a table the preset, data
+source, core version and backbone files must agree; within a column (target task) the target
+hyperparameters, test languages and target data; within a row the intermediate hyperparameters and
+data. The error names the first setting that differs; report such folders separately.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.contract.errors import UnknownNameError, UserError
+
+SCHEMA = "xharness.report/1"
+RESULTS_SCHEMA = "xharness.results/1"
+BASELINE = "none"
+AVERAGE = "average"
+#: XTREME's task order (Hu et al., 2020); other targets follow alphabetically.
+ZERO = 1e-9  # differences this small are ties: float noise must not decide a sign
+CHUNK = 4_000_000  # indices drawn at once per test set (bounds memory on big test sets)
+FIG_DPI = 100
+REFERENCES = {"xlmr-large": "xlmr_large_xtreme.json"}
+MARKS = ((0.01, "**"), (0.05, "*"))
+FEWER = "†"
+PARTIAL = "‡"
+
+
+# --------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run folder and its ``results.json``."""
+
+    folder: Path
+    record: dict = field(compare=False, hash=False, repr=False)
+
+    @property
+    def inter(self) -> str:
+        return "+".join(self.record["intermediate_tasks"]) or BASELINE
+
+    @property
+    def target(self) -> str:
+        return self.record["target_task"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.record["seed"])
+
+    @property
+    def model(self) -> str:
+        return self.record["model"]["name"]
+
+    def languages(self) -> list[str]:
+        """Test languages with a score (a language without gold labels records None)."""
+        return [lang for lang, value in self.record["scores"]["per_language"].items() if value is not None]
+
+    def score(self, langs: Sequence[str] | None = None) -> float | None:
+        """XTREME's task score: the mean over ``langs`` (default: all scored) of the per-language score."""
+        per_language = self.record["scores"]["per_language"]
+        values = [per_language.get(lang) for lang in (self.languages() if langs is None else langs)]
+        if not values or any(v is None for v in values):
+            return None
+        return sum(values) / len(values)
+
+    def outcome_path(self, lang: str) -> Path:
+        listed = (self.record.get("outcomes") or {}).get("files") or {}
+        return self.folder / listed[lang] if lang in listed else self.folder / "outcomes" / f"test-{lang}.json"
+
+
+def collect(folders: Sequence[Path]) -> tuple[list[Run], list[str]]:
+    """Every sound run under ``folders`` (stores, ``runs/`` folders or run folders), and what was skipped."""
+    from harness.store.runstore import problem
+
+    runs: list[Run] = []
+    skipped: list[str] = []
+    seen: set[Path] = set()
+    for root in folders:
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            raise UserError(f"{root} is not a folder: give run folders or --output stores")
+        for path in sorted(root.rglob("results.json")):
+            folder = path.parent.resolve()
+            parts = path.relative_to(root).parts[:-1]
+            # set aside by the store, or a temporary folder of a writer: never part of a table
+            if folder in seen or "damaged" in parts or any(p.startswith(".") for p in parts):
+                continue
+            seen.add(folder)
+            trouble = problem(folder)
+            if trouble is None:
+                record, trouble = _read_record(path)
+            if trouble is not None:
+                skipped.append(f"{folder}: {trouble}")
+                continue
+            runs.append(Run(folder, record))
+    return runs, skipped
+
+
+def _read_record(path: Path) -> tuple[dict, str | None]:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {}, f"results.json is unreadable ({exc})"
+    if not isinstance(record, dict) or record.get("schema") != RESULTS_SCHEMA:
+        return {}, "results.json is not an xharness results record"
+    return record, None
+
+
+# ------------------------------------------------------------------------------ settings checks
+
+
+def _flat(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key in value:
+            out.update(_flat(value[key], f"{prefix}.{key}"))
+        return out or {prefix: {}}
+    return {prefix: value}
+
+
+def _table_settings(run: Run) -> dict[str, Any]:
+    r = run.record
+    model = {k: r["model"].get(k) for k in ("sha256", "revision", "source")}
+    return {"preset": r.get("preset"), "data_source": r.get("data_source"),
+            "versions.core": (r.get("versions") or {}).get("core"), "model": model}
+
+
+def _column_settings(run: Run) -> dict[str, Any]:
+    r = run.record
+    return {"hyperparameters.target": (r.get("hyperparameters") or {}).get("target"),
+            "languages": r.get("languages"), "data.target": (r.get("data") or {}).get("target")}
+
+
+def _row_settings(run: Run) -> dict[str, Any]:
+    r = run.record
+    return {"hyperparameters.intermediate": (r.get("hyperparameters") or {}).get("intermediate"),
+            "data.intermediate": (r.get("data") or {}).get("intermediate")}
+
+
+def check_settings(runs: Sequence[Run]) -> None:
+    """Refuse (one line) runs whose settings differ where they would share a table, column or row."""
+    checks = (("the table", lambda r: "", _table_settings), ("column", lambda r: r.target, _column_settings),
+              ("row", lambda r: r.inter, _row_settings))
+    for where, group_of, settings_of in checks:
+        groups: dict[str, list[Run]] = {}
+        for run in runs:
+            groups.setdefault(group_of(run), []).append(run)
+        for name, members in groups.items():
+            first = _flat(settings_of(members[0]), "")
+            for other in members[1:]:
+                mine = _flat(settings_of(other), "")
+                for key in sorted(set(first) | set(mine)):
+                    if first.get(key) != mine.get(key):
+                        place = where if not name else f"{where} {name}"
+                        raise UserError(
+                            f"refusing to mix runs whose {key.lstrip('.')} differs in {place}: "
+                            f"{first.get(key)!r} in {members[0].folder.name} but {mine.get(key)!r} in "
+                            f"{other.folder.name}; report them separately (pass their folders apart)")
+
+
+def _index(runs: Sequence[Run]) -> dict[tuple[str, str, int], Run]:
+    """(row, target, seed) → run; a copy of the same run is dropped, two different runs are refused."""
+    grid: dict[tuple[str, str, int], Run] = {}
+    for run in runs:
+        key = (run.inter, run.target, run.seed)
+        if key in grid:
+            if _run_key(grid[key]) == _run_key(run) and _run_key(run) is not None:
+                continue  # the same computation, e.g. a store copied beside the original
+            raise UserError(f"two different runs of {run.inter} → {run.target} with seed {run.seed} for model "
+                            f"{run.model} ({grid[key].folder} and {run.folder}); pass only one of them")
+        grid[key] = run
+    return grid
+
+
+def _run_key(run: Run) -> str | None:
+    return ((run.record.get("phases") or {}).get("target") or {}).get("key")
+
+
+# ------------------------------------------------------------------------------------- statistics
+
+
+@dataclass
+class Stat:
+    """Mean ± sample standard deviation (None for one value) over seeds."""
+
+    mean: float
+    std: float | None
+    n: int
+    seeds: list[int]
+    values: list[float]
+
+    @classmethod
+    def of(cls, by_seed: Mapping[int, float]) -> Stat | None:
+        if not by_seed:
+            return None
+        seeds = sorted(by_seed)
+        values = [by_seed[s] for s in seeds]
+        std = statistics.stdev(values) if len(values) > 1 else None
+        return cls(statistics.fmean(values), std, len(values), seeds, values)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input order.
+
+    Sorted ascending, p(1) ≤ … ≤ p(m): adjusted p(i) = max_{j ≤ i} min(1, (m − j + 1) · p(j)) — the
+    running maximum keeps the adjusted values in the order of the raw ones.
+    """
+    m = len(pvalues)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda k: pvalues[k])):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def p_value(differences) -> float:
+    """Two-sided bootstrap p: min(1, 2 · min(share of D_b ≤ 0, share of D_b ≥ 0)); |D_b| ≤ 1e-9 is zero."""
+    import numpy as np
+
+    d = np.asarray(differences, dtype=float)
+    below, above = float(np.mean(d <= ZERO)), float(np.mean(d >= -ZERO))
+    return min(1.0, 2.0 * min(below, above))
+
+
+def mark(p: float | None) -> str:
+    if p is None:
+        return ""
+    return next((symbol for limit, symbol in MARKS if p < limit), "")
+
+
+class Resampler:
+    """Bootstrap resamples of every test set (task, language), shared by all cells of a table.
+
+    Outcome records are registered under a key; the first request for a test set resamples it once
+    for every record registered there (the same indices for all), and keeps each record's score on
+    each resample.
+    """
+
+    def __init__(self, resamples: int, seed: int):
+        self.resamples, self.seed = resamples, seed
+        self.pending: dict[tuple[str, str], dict[Any, dict]] = {}
+        self.done: dict[tuple[str, str], dict[Any, tuple[float, Any]]] = {}
+
+    def add(self, task: str, lang: str, key: Any, outcome: dict) -> None:
+        self.pending.setdefault((task, lang), {})[key] = outcome
+
+    def scores(self, task: str, lang: str, key: Any) -> tuple[float, Any]:
+        """(the score on the full test set, the scores on the resamples) of one registered record."""
+        unit = (task, lang)
+        done = self.done.setdefault(unit, {})
+        if key not in done:
+            # the draw depends only on (seed, task, language): records registered late get the same
+            # resamples as those computed before (register everything first to draw once)
+            done.update(self._resample(unit, self.pending.pop(unit, {})))
+        return done[key]
+
+    def _rng(self, task: str, lang: str):
+        import numpy as np
+
+        # seeded by the test set, not by the order cells are visited: a table's resamples do not
+        # depend on which other cells it holds
+        return np.random.default_rng([self.seed, zlib.crc32(task.encode()), zlib.crc32(lang.encode())])
+
+    def _resample(self, unit: tuple[str, str], outcomes: dict[Any, dict]) -> dict[Any, tuple[float, Any]]:
+        import numpy as np
+
+        from harness.compute.outcomes import AGGREGATES, score
+
+        keys = list(outcomes)
+        ids = outcomes[keys[0]]["ids"]
+        for key in keys[1:]:
+            if outcomes[key]["ids"] != ids:
+                raise UserError(f"the outcomes of {unit[0]}/{unit[1]} list different test examples in different "
+                                f"runs: they were not tested on the same data and cannot be paired")
+        n = len(ids)
+        layout = [(key, outcomes[key]["aggregate"]) for key in keys]
+        columns = [np.asarray(outcomes[key][name], dtype=float) for key, agg in layout for name in AGGREGATES[agg]]
+        matrix = np.column_stack(columns) if columns else np.zeros((n, 0))
+        sums = np.zeros((self.resamples, matrix.shape[1]))
+        rng = self._rng(*unit)
+        step = max(1, CHUNK // max(n, 1))
+        for start in range(0, self.resamples if n else 0, step):
+            m = min(step, self.resamples - start)
+            idx = rng.integers(0, n, size=(m, n))
+            # counts of each example in each resample: one matrix product sums every array at once
+            counts = np.bincount((idx + n * np.arange(m)[:, None]).ravel(), minlength=m * n).reshape(m, n)
+            sums[start:start + m] = counts @ matrix
+        result, column = {}, 0
+        for key, aggregate in layout:
+            width = len(AGGREGATES[aggregate])
+            result[key] = (score(outcomes[key]), _from_sums(aggregate, sums[:, column:column + width], n))
+            column += width
+        return result
+
+
+def _from_sums(aggregate: str, sums, n: int):
+    """Scores on the resamples from the per-resample sums of the aggregate's arrays (as outcomes.score)."""
+    import numpy as np
+
+    if aggregate == "accuracy":
+        return 100.0 * sums[:, 0] / n
+    if aggregate == "f1_counts":
+        tp, fp, fn = sums[:, 0], sums[:, 1], sums[:, 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(tp > 0, 100.0 * 2 * tp / (2 * tp + fp + fn), 0.0)
+    if aggregate == "qa":
+        return 50.0 * (sums[:, 0] + sums[:, 1]) / n
+    if aggregate == "mean":
+        return 100.0 * sums[:, 0] / n
+    raise ValueError(f"unknown aggregate {aggregate!r}")
+
+
+#: One side of a pair: task → language → key of a registered outcome record.
+Side = Mapping[str, Mapping[str, Any]]
+
+
+def _side_scores(resampler: Resampler, side: Side):
+    """A side's score (mean over languages, then over tasks) on the full test sets and on each resample."""
+    observed, vector = 0.0, 0.0
+    for task, langs in side.items():
+        pairs = [resampler.scores(task, lang, key) for lang, key in langs.items()]
+        observed += sum(p[0] for p in pairs) / len(pairs) / len(side)
+        vector = vector + sum(p[1] for p in pairs) / len(pairs) / len(side)
+    return observed, vector
+
+
+def _paired_vector(resampler: Resampler, pairs: Sequence[tuple[Side, Side]]):
+    """(observed mean difference over the seed pairs, the mean difference on each resample)."""
+    observed, vector = 0.0, 0.0
+    for system, baseline in pairs:
+        (o_sys, v_sys), (o_base, v_base) = _side_scores(resampler, system), _side_scores(resampler, baseline)
+        observed += (o_sys - o_base) / len(pairs)
+        vector = vector + (v_sys - v_base) / len(pairs)
+    return observed, vector
+
+
+def _paired(resampler: Resampler, pairs: Sequence[tuple[Side, Side]]) -> tuple[float, float]:
+    """(observed mean difference over the seed pairs, its two-sided bootstrap p-value)."""
+    observed, vector = _paired_vector(resampler, pairs)
+    return observed, p_value(vector)
+
+
+def paired_bootstrap_samples(pairs: Sequence[tuple[Mapping[str, Mapping[str, dict]], Mapping[str, Mapping[str, dict]]]],
+                             resamples: int = 1000, seed: int = 0):
+    """(observed difference, the difference on each bootstrap resample) of a system against a
+    baseline; see ``paired_bootstrap``. The resamples of a test set depend only on (seed, task,
+    language), so two calls on the same test sets draw the same examples and their vectors can
+    be subtracted (an interaction between two comparisons)."""
+    if not pairs:
+        raise ValueError("no seed pairs to compare")
+    resampler = Resampler(resamples, seed)
+    sides: list[tuple[dict, dict]] = []
+    for number, pair in enumerate(pairs):
+        keyed = []
+        for role, side in zip(("system", "baseline"), pair):
+            keyed.append({task: {lang: (number, role, task, lang) for lang in langs} for task, langs in side.items()})
+            for task, langs in side.items():
+                for lang, outcome in langs.items():
+                    resampler.add(task, lang, (number, role, task, lang), outcome)
+        sides.append((keyed[0], keyed[1]))
+    return _paired_vector(resampler, sides)
+
+
+def paired_bootstrap(pairs: Sequence[tuple[Mapping[str, Mapping[str, dict]], Mapping[str, Mapping[str, dict]]]],
+                     resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Paired bootstrap of a system against a baseline; returns (observed difference, p-value).
+
+    ``pairs`` holds one (system, baseline) per seed, each ``{task: {language: outcome record}}`` (the
+    format of :mod:`harness.compute.outcomes`); the definition is in this module's docstring.
+    """
+    observed, vector = paired_bootstrap_samples(pairs, resamples, seed)
+    return observed, p_value(vector)
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+@dataclass
+class Cell:
+    row: str
+    column: str
+    score: Stat | None = None  # the row's own scores over its seeds
+    delta: Stat | None = None  # Δ against the baseline, seed by seed (Δ mode, rows other than the baseline)
+    tasks: list[str] = field(default_factory=list)  # the target tasks the cell averages
+    runs: list[str] = field(default_factory=list)
+    baseline_runs: list[str] = field(default_factory=list)
+    p: float | None = None
+    p_holm: float | None = None
+    marker: str = ""
+    untested: str | None = None  # why no p-value
+    fewer_seeds: bool = False
+    partial: bool = False  # an average over fewer tasks than the table's columns
+
+
+@dataclass
+class Table:
+    model: str
+    target: str | None  # None: the task matrix; a task: its per-language drill-down
+    mode: str  # "delta" or "absolute"
+    rows: list[str]
+    columns: list[str]
+    cells: dict[tuple[str, str], Cell]
+    settings: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    tests: int = 0
+    reference: list[dict] = field(default_factory=list)  # rows shown next to ours (--compare)
+
+    def shown(self, cell: Cell) -> Stat | None:
+        """The number a cell shows: Δ in Δ mode (the baseline row shows its scores)."""
+        return cell.delta if self.is_delta_row(cell.row) else cell.score
+
+    def is_delta_row(self, row: str) -> bool:
+        return self.mode == "delta" and row != BASELINE
+
+
+@dataclass
+class Report:
+    tables: list[Table]
+    skipped: list[str]
+    resamples: int
+    seed: int
+    reference: dict | None = None
+
+
+def _task_order(tasks: Iterable[str]) -> list[str]:
+    """Columns in the order of the installed leaderboards' tasks (XTREME's table order for the
+    built-in plugin), then any other task by name: the core knows no task by name."""
+    order = _leaderboard_order()
+    return sorted(set(tasks), key=lambda t: (order.index(t) if t in order else len(order), t))
+
+
+def _leaderboard_order() -> list[str]:
+    from harness.contract.discovery import discover
+
+    order: list[str] = []
+    for _, board in sorted(discover().leaderboards.items()):
+        order += [task.name for task in board.spec.tasks if task.name not in order]
+    return order
+
+
+def _row_order(rows: Iterable[str]) -> list[str]:
+    return sorted(set(rows), key=lambda r: (r != BASELINE, r.count("+"), r))
+
+
+def build(runs: Sequence[Run], *, model: str | None = None, target: str | None = None, mode: str | None = None,
+          resamples: int = 1000, seed: int = 0, skipped: Sequence[str] = ()) -> Report:
+    """The report's tables: one per backbone (``model`` picks one), the matrix or ``target``'s languages.
+
+    ``mode``: "delta", "absolute" or None (Δ where the backbone has a baseline row).
+    """
+    if not runs:
+        raise UserError("no finished runs found there (a run folder holds results.json and a sound manifest.json)")
+    by_model: dict[str, list[Run]] = {}
+    for run in runs:
+        by_model.setdefault(run.model, []).append(run)
+    if model is not None:
+        if model not in by_model:
+            raise UnknownNameError("model", model, by_model)
+        by_model = {model: by_model[model]}
+    if target is not None:
+        targets = {r.target for group in by_model.values() for r in group}
+        if target not in targets:
+            raise UnknownNameError("target task", target, targets)
+        by_model = {name: [r for r in group if r.target == target] for name, group in by_model.items()}
+        by_model = {name: group for name, group in by_model.items() if group}
+    tables = [_table(name, group, target, mode, resamples, seed) for name, group in sorted(by_model.items())]
+    return Report(tables, list(skipped), resamples, seed)
+
+
+def _table(model: str, runs: Sequence[Run], target: str | None, mode: str | None, resamples: int,
+           seed: int) -> Table:
+    check_settings(runs)
+    grid = _index(runs)
+    rows = _row_order(r.inter for r in runs)
+    has_baseline = BASELINE in rows
+    if mode == "delta" and not has_baseline:
+        raise UserError(f"--delta needs a baseline row ('none': runs without an intermediate task) for model "
+                        f"{model}; sweep with --inter none,... or use --absolute")
+    mode = mode or ("delta" if has_baseline else "absolute")
+    if target is None:
+        columns = _task_order(r.target for r in runs) + [AVERAGE]
+        units = {t: {t: None} for t in columns[:-1]}
+    else:
+        languages = list(runs[0].record["languages"])  # the same in every run: check_settings saw to it
+        columns = languages + [AVERAGE]
+        units = {lang: {target: [lang]} for lang in languages}
+        units[AVERAGE] = {target: None}
+    settings = {key.lstrip("."): value for key, value in _flat(_table_settings(runs[0]), "").items()}
+    table = Table(model, target, mode, rows, columns, {}, settings)
+    for row in rows:
+        for column in columns:
+            table.cells[(row, column)] = _cell(grid, table, row, column, units)
+    _mark_fewer_seeds(table)
+    if table.mode == "delta" and resamples > 0:
+        _significance(table, grid, units, resamples, seed)
+    _add_notes(table, resamples, seed)
+    return table
+
+
+def _tasks_of(grid: Mapping[tuple[str, str, int], Run], row: str) -> set[str]:
+    return {t for (r, t, _) in grid if r == row}
+
+
+def _cell_units(grid, table: Table, row: str, column: str, units) -> dict[str, list[str] | None]:
+    """What a cell averages: task → languages (None: all the task's scored languages)."""
+    if column != AVERAGE or table.target is not None:
+        return dict(units[column])
+    tasks = _tasks_of(grid, row)
+    if table.is_delta_row(row):
+        tasks &= _tasks_of(grid, BASELINE)  # a Δ average only over tasks both rows have
+    return {t: None for t in _task_order(tasks)}
+
+
+def _by_seed(grid, row: str, cell_units: Mapping[str, list[str] | None]) -> dict[int, tuple[float, list[Run]]]:
+    """Seed → (the cell's value, its runs), for seeds with a run of every task the cell averages."""
+    if not cell_units:
+        return {}
+    seeds = set.intersection(*({s for (r, t, s) in grid if r == row and t == task} for task in cell_units))
+    out = {}
+    for s in sorted(seeds):
+        runs = [grid[(row, task, s)] for task in cell_units]
+        scores = [run.score(langs) for run, langs in zip(runs, cell_units.values())]
+        if None not in scores:
+            out[s] = (sum(scores) / len(scores), runs)
+    return out
+
+
+def _cell(grid, table: Table, row: str, column: str, units) -> Cell:
+    cell_units = _cell_units(grid, table, row, column, units)
+    mine = _by_seed(grid, row, cell_units)
+    cell = Cell(row, column, Stat.of({s: v for s, (v, _) in mine.items()}), tasks=list(cell_units),
+                runs=sorted(str(r.folder) for _, runs in mine.values() for r in runs))
+    if column == AVERAGE and table.target is None:
+        cell.partial = len(cell_units) < len(table.columns) - 1
+    if table.is_delta_row(row):
+        base = _by_seed(grid, BASELINE, cell_units)
+        paired = sorted(set(mine) & set(base))
+        cell.delta = Stat.of({s: mine[s][0] - base[s][0] for s in paired})
+        cell.runs = sorted(str(r.folder) for s in paired for r in mine[s][1])
+        cell.baseline_runs = sorted(str(r.folder) for s in paired for r in base[s][1])
+    return cell
+
+
+def _mark_fewer_seeds(table: Table) -> None:
+    counts = [stat.n for cell in table.cells.values() if (stat := table.shown(cell)) is not None]
+    most = max(counts, default=0)
+    for cell in table.cells.values():
+        stat = table.shown(cell)
+        cell.fewer_seeds = stat is not None and stat.n < most
+
+
+def _significance(table: Table, grid, units, resamples: int, seed: int) -> None:
+    """Paired bootstrap for every Δ cell, then Holm over all of the table's tests."""
+    resampler = Resampler(resamples, seed)
+    registered: set[tuple[Path, str]] = set()
+    planned: list[tuple[Cell, list]] = []
+    for (row, column), cell in table.cells.items():  # register every outcome first: each test set is drawn once
+        if not table.is_delta_row(row) or cell.delta is None:
+            continue
+        cell_units = _cell_units(grid, table, row, column, units)
+        pairs = [tuple(_side(grid, who, s, cell_units, resampler, registered) for who in (row, BASELINE))
+                 for s in cell.delta.seeds]
+        if any(None in pair for pair in pairs):
+            cell.untested = "no per-example outcome files"
+        else:
+            planned.append((cell, pairs))
+    tested: list[Cell] = []
+    for cell, pairs in planned:
+        observed, cell.p = _paired(resampler, pairs)
+        if abs(observed - cell.delta.mean) > 0.01:  # outcomes must reproduce results.json
+            table.notes.append(f"{cell.row} / {cell.column}: the outcome files give Δ {observed:+.3f}, "
+                               f"results.json {cell.delta.mean:+.3f}")
+        tested.append(cell)
+    for cell, adjusted in zip(tested, holm([c.p for c in tested])):
+        cell.p_holm = adjusted
+        cell.marker = mark(adjusted)
+    table.tests = len(tested)
+
+
+def _side(grid, row: str, seed: int, cell_units, resampler: Resampler, registered: set) -> dict | None:
+    """One seed's side of a pair, its outcome records registered; None when an outcome file is missing."""
+    side: dict[str, dict[str, Any]] = {}
+    for task, langs in cell_units.items():
+        run = grid[(row, task, seed)]
+        side[task] = {}
+        for lang in (run.languages() if langs is None else langs):
+            key = (run.folder, lang)
+            if key not in registered:
+                path = run.outcome_path(lang)
+                if not path.is_file():
+                    return None
+                try:
+                    resampler.add(task, lang, key, json.loads(path.read_text(encoding="utf-8")))
+                except ValueError:
+                    return None
+                registered.add(key)
+            side[task][lang] = key
+    return side
+
+
+def _add_notes(table: Table, resamples: int, seed: int) -> None:
+    cells = list(table.cells.values())
+    if table.mode == "delta":
+        table.notes.insert(0, f"{BASELINE}: scores; other rows: Δ against {BASELINE} (same backbone, paired seed by "
+                              f"seed); mean ± sample std over seeds (- for one seed), (n) seeds")
+    else:
+        table.notes.insert(0, "mean ± sample std over seeds (- for one seed), (n) seeds")
+    if any(c.fewer_seeds for c in cells):
+        table.notes.append(f"{FEWER} fewer seeds than the table's other cells")
+    if any(c.partial for c in cells):
+        table.notes.append(f"{PARTIAL} average over fewer tasks than the table's columns")
+    if table.tests:
+        table.notes.append(f"* p<0.05, ** p<0.01: paired bootstrap over test examples ({resamples} resamples, "
+                           f"seed {seed}), Holm-corrected over the {table.tests} tests of this table")
+    untested = sum(c.untested is not None for c in cells)
+    if untested:
+        table.notes.append(f"significance not tested for {untested} cell(s): their runs have no per-example outcome "
+                           f"files (outcomes/test-<lang>.json)")
+    if any(table.shown(c) is None for c in cells):
+        table.notes.append("n/a: no run (or no baseline run with the same seed) for this cell")
+
+
+# --------------------------------------------------------------------------------------- reference
+
+
+def load_reference(spec: str) -> dict:
+    """A reference table: a shipped name (``xlmr-large``) or a JSON file in the report's shape."""
+    if spec in REFERENCES:
+        from importlib import resources
+
+        text = resources.files("harness.analysis.reference").joinpath(REFERENCES[spec]).read_text(encoding="utf-8")
+        where = spec
+    else:
+        path = Path(spec).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"--compare {spec}: cannot read it ({exc.strerror or exc}); give a report JSON file "
+                            f"or one of: {', '.join(REFERENCES)}") from None
+        where = str(path)
+    try:
+        reference = json.loads(text)
+        assert isinstance(reference["tables"], list) and all(isinstance(t["cells"], list) for t in reference["tables"])
+    except (ValueError, KeyError, TypeError, AssertionError):
+        raise UserError(f"--compare {where}: not a report JSON (needs tables with cells, as `--format json` "
+                        f"writes)") from None
+    reference.setdefault("label", Path(where).stem)
+    return reference
+
+
+def attach_reference(report: Report, reference: dict) -> None:
+    """Put the reference's rows beside each table: its scores by column, averaged like ours."""
+    report.reference = reference
+    for table in report.tables:
+        table.reference = _reference_rows(reference, table)
+
+
+def _reference_rows(reference: dict, table: Table) -> list[dict]:
+    ref_tables = reference["tables"]
+    drill = [t for t in ref_tables if t.get("target") == table.target and table.target is not None]
+    matrix = [t for t in ref_tables if t.get("target") is None]
+    rows = []
+    for ref in (drill or matrix)[:1]:
+        for row in ref.get("rows") or sorted({c["row"] for c in ref["cells"]}):
+            found = {c["column"]: c for c in ref["cells"] if c["row"] == row and (c.get("score") or {}).get("mean")
+                     is not None}
+            values = {col: found[col]["score"]["mean"] for col in table.columns if col in found and col != AVERAGE}
+            extra = {col: {k: found[col][k] for k in ("f1", "em") if k in found[col]} for col in values}
+            if table.target is not None and not drill and table.target in found:
+                values[AVERAGE] = found[table.target]["score"]["mean"]  # the drill-down's average is the task score
+            elif table.target is None and all(c in found for c in table.columns[:-1]):
+                # averaged over our columns, so it reads like our average column
+                values[AVERAGE] = statistics.fmean(found[c]["score"]["mean"] for c in table.columns[:-1])
+            label = reference["label"] if row == BASELINE else f"{reference['label']}: {row}"
+            rows.append({"label": label, "values": values, "details": {k: v for k, v in extra.items() if v}})
+    return rows
+
+
+# ------------------------------------------------------------------------------------------ output
+
+
+def _signed(value: float, decimals: int, minus: str = "−") -> str:
+    text = f"{value:+.{decimals}f}"
+    return text.replace("-", minus, 1) if value < 0 else text
+
+
+def cell_text(table: Table, cell: Cell, decimals: int = 2, *, pm: str = "±", minus: str = "−") -> str:
+    """``+1.23 ± 0.45 (2)**†``: mean ± std (n) with significance and footnote marks."""
+    stat = table.shown(cell)
+    if stat is None:
+        return "n/a"
+    mean = _signed(stat.mean, decimals, minus) if table.is_delta_row(cell.row) else f"{stat.mean:.{decimals}f}"
+    std = "-" if stat.std is None else f"{stat.std:.{decimals}f}"
+    marks = cell.marker + (FEWER if cell.fewer_seeds else "") + (PARTIAL if cell.partial else "")
+    return f"{mean} {pm} {std} ({stat.n}){marks}"
+
+
+def _title(table: Table) -> str:
+    what = f"{table.target}, per language" if table.target else "target tasks"
+    mode = f"Δ against {BASELINE}" if table.mode == "delta" else "scores"
+    return f"model {table.model} · {what} · {mode}"
+
+
+def _grid_rows(table: Table, decimals: int, **style) -> list[list[str]]:
+    rows = [[row] + [cell_text(table, table.cells[(row, col)], decimals, **style) for col in table.columns]
+            for row in table.rows]
+    for ref in table.reference:
+        rows.append([ref["label"]] + [f"{ref['values'][col]:.{decimals}f}" if col in ref["values"] else "-"
+                                      for col in table.columns])
+    return rows
+
+
+def _header(table: Table) -> list[str]:
+    return ["intermediate"] + table.columns
+
+
+def to_markdown(report: Report, decimals: int = 2) -> str:
+    from tabulate import tabulate
+
+    parts = []
+    for table in report.tables:
+        body = tabulate(_grid_rows(table, decimals), headers=_header(table), tablefmt="github",
+                        colalign=("left",) + ("right",) * len(table.columns), disable_numparse=True)
+        notes = "\n".join(f"- {note}" for note in table.notes + _reference_notes(report, table))
+        parts.append(f"### {_title(table)}\n\n{body}\n\n{notes}\n")
+    return "\n".join(parts) + _skipped_text(report)
+
+
+def _reference_notes(report: Report, table: Table) -> list[str]:
+    if not table.reference or report.reference is None:
+        return []
+    return [f"{report.reference['label']}: published figures from {report.reference.get('source', 'the reference')}"]
+
+
+def _skipped_text(report: Report) -> str:
+    return "".join(f"\nskipped {line}" for line in report.skipped)
+
+
+def to_csv(report: Report) -> str:
+    """One line per number: each cell's score and Δ, and the reference's scores."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["model", "target", "row", "column", "kind", "mean", "std", "n", "seeds", "p", "p_holm", "marker",
+                     "fewer_seeds"])
+    for table in report.tables:
+        for (row, column), cell in table.cells.items():
+            for kind, stat in (("score", cell.score), ("delta", cell.delta)):
+                if stat is None:
+                    continue
+                tested = kind == "delta" and cell.p is not None
+                writer.writerow([table.model, table.target or "", row, column, kind, stat.mean,
+                                 "" if stat.std is None else stat.std, stat.n, ";".join(map(str, stat.seeds)),
+                                 cell.p if tested else "", cell.p_holm if tested else "", cell.marker if tested else "",
+                                 int(cell.fewer_seeds and stat is table.shown(cell))])
+        for ref in table.reference:
+            for column, value in ref["values"].items():
+                writer.writerow([table.model, table.target or "", ref["label"], column, "reference", value, "", "", "",
+                                 "", "", "", 0])
+    return out.getvalue()
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """Every number shown, with its seeds, values and the run folders it comes from."""
+    tables = []
+    for table in report.tables:
+        cells = []
+        for cell in table.cells.values():
+            entry = asdict(cell)
+            entry["shown"] = "delta" if table.is_delta_row(cell.row) else "score"
+            cells.append(entry)
+        tables.append({"model": table.model, "target": table.target, "mode": table.mode,
+                       "baseline": BASELINE if table.mode == "delta" else None, "rows": table.rows,
+                       "columns": table.columns, "settings": table.settings, "tests": table.tests,
+                       "notes": table.notes, "cells": cells, "reference": table.reference})
+    reference = None
+    if report.reference is not None:
+        reference = {k: report.reference.get(k) for k in ("label", "source", "url")}
+    return {"schema": SCHEMA, "bootstrap": {"resamples": report.resamples, "seed": report.seed,
+                                            "test": "paired bootstrap over test examples, two-sided",
+                                            "correction": "holm"},
+            "tables": tables, "reference": reference, "skipped": report.skipped}
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("#", r"\#"), ("_", r"\_"),
+                          ("{", r"\{"), ("}", r"\}"), ("$", r"\$")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _best(table: Table, column: str) -> set[str]:
+    """Rows with the column's best shown value (Δ rows only in Δ mode)."""
+    candidates = {row: stat.mean for row in table.rows
+                  if (stat := table.shown(table.cells[(row, column)])) is not None
+                  and (table.mode == "absolute" or row != BASELINE)}
+    if not candidates:
+        return set()
+    top = max(candidates.values())
+    return {row for row, value in candidates.items() if math.isclose(value, top, abs_tol=1e-12)}
+
+
+def _latex_cell(table: Table, cell: Cell, decimals: int, bold: bool) -> str:
+    stat = table.shown(cell)
+    if stat is None:
+        return "n/a"
+    if table.is_delta_row(cell.row):
+        mean = _signed(stat.mean, decimals, "$-$")
+    else:
+        mean = f"{stat.mean:.{decimals}f}"
+    std = "-" if stat.std is None else f"{stat.std:.{decimals}f}"
+    body = f"{mean} $\\pm$ {std}"
+    body = f"\\textbf{{{body}}}" if bold else body
+    marks = cell.marker + (r"\dag" if cell.fewer_seeds else "") + (r"\ddag" if cell.partial else "")
+    return body + (f"$^{{{marks}}}$" if marks else "")
+
+
+def to_latex(report: Report, decimals: int = 1) -> str:
+    """booktabs tables; the best cell per column in bold, Δ signed."""
+    parts = []
+    for table in report.tables:
+        best = {col: _best(table, col) for col in table.columns}
+        lines = [r"\begin{table}[t]", r"\centering", r"\begin{tabular}{l" + "r" * len(table.columns) + "}",
+                 r"\toprule", " & ".join(_latex_escape(h) for h in _header(table)) + r" \\", r"\midrule"]
+        for row in table.rows:
+            cells = [_latex_cell(table, table.cells[(row, col)], decimals, row in best[col]) for col in table.columns]
+            lines.append(" & ".join([_latex_escape(row)] + cells) + r" \\")
+            if row == BASELINE and table.mode == "delta" and len(table.rows) > 1:
+                lines.append(r"\midrule")
+        if table.reference:
+            lines.append(r"\midrule")
+            for ref in table.reference:
+                values = [f"{ref['values'][c]:.{decimals}f}" if c in ref["values"] else "--" for c in table.columns]
+                lines.append(" & ".join([_latex_escape(ref["label"])] + values) + r" \\")
+        notes = "; ".join(table.notes).replace("†", r"\dag").replace("‡", r"\ddag")
+        notes = _latex_escape(notes).replace(r"\textbackslash{}dag", r"\dag").replace(r"\textbackslash{}ddag", r"\ddag")
+        notes = notes.replace("Δ", r"$\Delta$").replace("±", r"$\pm$").replace("−", "$-$").replace("<", "$<$")
+        title = _latex_escape(_title(table)).replace("Δ", r"$\Delta$")
+        lines += [r"\bottomrule", r"\end{tabular}", f"\\caption{{{title}. {notes}}}", r"\end{table}"]
+        parts.append("\n".join(lines))
+    return "% needs \\usepackage{booktabs}\n" + "\n\n".join(parts) + "\n"
+
+
+def print_rich(report: Report, decimals: int = 2) -> None:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)  # piped: don't squeeze the matrix into 80 columns
+    for table in report.tables:
+        view = RichTable(title=_title(table), title_justify="left", caption="\n".join(table.notes),
+                         caption_justify="left")
+        view.add_column("intermediate")
+        for column in table.columns:
+            view.add_column(column, justify="right")
+        rows = _grid_rows(table, decimals)
+        for i, row in enumerate(rows):
+            ends = (row[0] == BASELINE and table.mode == "delta") or i == len(table.rows) - 1
+            view.add_row(*row, end_section=ends)
+        console.print(view)
+        for note in _reference_notes(report, table):
+            console.print(note, soft_wrap=True)
+    for line in report.skipped:
+        console.print(f"skipped {line}", soft_wrap=True)
+
+
+# ------------------------------------------------------------------------------------------ figures
+
+
+def figure_size(rows: int, columns: int) -> tuple[float, float]:
+    """The figure's size in inches (saved at FIG_DPI, so its pixel size is known in advance)."""
+    return 2.0 + 1.3 * columns, 1.4 + 0.5 * rows
+
+
+def plot(table: Table, path: Path) -> tuple[int, int]:
+    """A heatmap of the table (Δ rows in Δ mode, diverging and centred on zero); returns its pixel size."""
+    import numpy as np
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+    from matplotlib.figure import Figure  # no pyplot: no global backend or state
+
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise UserError(f"{path}: a figure is written as .png, .pdf or .svg")
+    rows = [r for r in table.rows if table.mode == "absolute" or r != BASELINE]
+    if not rows:
+        raise UserError(f"model {table.model}: nothing to plot (only the baseline row)")
+    values = np.array([[_mean_or_nan(table, table.cells[(r, c)]) for c in table.columns] for r in rows])
+    width, height = figure_size(len(rows), len(table.columns))
+    fig = Figure(figsize=(width, height), dpi=FIG_DPI, layout="constrained")
+    axes = fig.add_subplot()
+    if table.mode == "delta":
+        bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+        bound = bound or 1.0
+        norm, cmap, label = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound), "RdBu", f"Δ against {BASELINE}"
+    else:
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        norm, cmap, label = Normalize(low, high if high > low else low + 1), "viridis", "score"
+    image = axes.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
+    for i, row in enumerate(rows):
+        for j, column in enumerate(table.columns):
+            cell = table.cells[(row, column)]
+            text = "n/a" if not np.isfinite(values[i, j]) else (
+                _signed(values[i, j], 1) if table.mode == "delta" else f"{values[i, j]:.1f}") + cell.marker
+            axes.text(j, i, text, ha="center", va="center", fontsize=9, color=_ink(image, values[i, j]))
+    axes.set_xticks(range(len(table.columns)), table.columns, rotation=30, ha="right")
+    axes.set_yticks(range(len(rows)), rows)
+    axes.set_title(_title(table), fontsize=9)
+    fig.colorbar(image, ax=axes, label=label)
+    fig.savefig(path, dpi=FIG_DPI)
+    return round(width * FIG_DPI), round(height * FIG_DPI)
+
+
+def _ink(image, value: float) -> str:
+    """Black on light cells, white on dark ones, so every number stays readable."""
+    if not math.isfinite(value):
+        return "black"
+    red, green, blue, _ = image.cmap(image.norm(value))
+    return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+
+
+def _mean_or_nan(table: Table, cell: Cell) -> float:
+    stat = table.shown(cell)
+    return float("nan") if stat is None else stat.mean
+
+
+def render(report: Report, fmt: str) -> str | None:
+    """The report as text in ``fmt``; None for the terminal table (printed directly)."""
+    if fmt == "table":
+        print_rich(report)
+        return None
+    return {"markdown": to_markdown, "latex": to_latex, "csv": to_csv, "json": to_json}[fmt](report)

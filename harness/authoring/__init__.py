@@ -1,0 +1,1 @@
+"""Writing plugins: `xharness new-plugin` and the templates it fills."""

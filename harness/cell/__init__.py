@@ -1,0 +1,1 @@
+"""One cell of the grid: planning it before torch is imported, its three phases, keys and reuse, and the results record."""

@@ -1,0 +1,333 @@
+"""One cell of the grid: pretrained backbone → intermediate task → target task.
+
+Planning lives in ``harness.cell.planning``, the phase runners in ``harness.cell.phases`` and the store
+in ``harness.store.runstore``; this module decides, phase by phase, whether to reuse or compute. Phases
+are keyed by a hash of everything that determines them; a finished phase is verified and
+reused, never recomputed, and outputs appear only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import harness
+from harness.compute import outcomes
+from harness.contract.errors import UserError
+from harness.common.fsutil import atomic_dir, atomic_write_json, atomic_write_text, remove_dead_temporaries, stable_hash
+from harness.common.interrupt import Interrupted
+from harness.cell.planning import (  # noqa: F401  (re-exported: callers import the cell's API from here)
+    CORE_DEFAULTS, PRESETS, ModelChoice, Plan, RunRequest, _slug, cache_root, cache_write_error,
+    check_max_length, folder_name, model_digest, plan_run,
+)
+from harness.cell.record import SCHEMA, git_state, package_versions
+from harness.cell.phases import mean, run_intermediate, run_retrieval, run_target
+from harness.store.runstore import RunStore, problem
+
+
+def _ensure_built(model: ModelChoice) -> None:
+    folder = Path(model.location)
+    if (folder / "config.json").is_file():
+        return
+    remove_dead_temporaries(folder.parent)  # half-built models of processes that were killed
+    try:
+        with atomic_dir(folder) as tmp:
+            model.spec.spec.build(tmp)
+    except OSError as exc:  # a read-only or full cache: one line, not a traceback
+        error = cache_write_error(f"the built model {model.name}", folder.parent, exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+def make_accelerator(heads: int = 1, speed_request: dict[str, str] | None = None):
+    """The accelerator of a run and its resolved ``harness.compute.speed.Speed`` (precision among them)."""
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    from harness.compute import speed
+
+    gpu = torch.cuda.is_available()
+    chosen = speed.resolve(speed_request, device_type="cuda" if gpu else "cpu",
+                          bf16=gpu and torch.cuda.is_bf16_supported())
+    # With several heads each step uses one, so DDP must expect unused parameters.
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if heads > 1 else []
+    # cpu=True is what makes accelerate start gloo when torchrun launches CPU processes.
+    accelerator = Accelerator(mixed_precision="bf16" if chosen.precision == "bf16" else "no", cpu=not gpu,
+                              kwargs_handlers=handlers)
+    return accelerator, chosen
+
+
+@dataclass
+class CellPaths:
+    """Where one cell's phases live in the store, by key (phase 2 absent for the baseline)."""
+
+    run_key: str
+    run_dir: Path
+    inter_key: str | None = None
+    inter_folder: Path | None = None
+    names: str = ""
+
+
+def cell_paths(plan: Plan, model_identity: dict[str, Any]) -> CellPaths:
+    """The keys and folders of ``plan``'s phases: cheap, so a sweep can plan a whole grid."""
+    request = plan.request
+    output = RunStore(request.output).root
+    core = {"version": harness.__version__}
+    start_identity: dict[str, Any] = {"model": model_identity}
+    names = "+".join(d.spec.name for d in plan.inter)
+    inter_key = inter_folder = None
+    if plan.inter:
+        key_material = {"phase": "intermediate", "core": core, "model": model_identity,
+                        "tasks": [d.identity for d in plan.inter], "settings": plan.inter_settings,
+                        "seed": request.seed, "code": plan.code.get("intermediate")}
+        inter_key = stable_hash(key_material)
+        label = names if len(plan.inter) <= 3 else f"{len(plan.inter)}tasks"
+        readable = f"{label}-{_slug(plan.model.name)}-seed{request.seed}"
+        inter_folder = output / "intermediate" / folder_name(readable, inter_key)
+        start_identity = {"intermediate_key": inter_key}
+    data = plan.target
+    key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity,
+                    "languages": plan.languages, "settings": plan.target_settings, "seed": request.seed,
+                    "code": plan.code.get("target")}
+    key = stable_hash(key_material)
+    readable = f"{names or 'none'}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}"
+    run_dir = output / "runs" / folder_name(readable, key)  # "{readable}-{key}", cut to fit when too long
+    return CellPaths(key, run_dir, inter_key, inter_folder, names)
+
+
+def prepare_model(plan: Plan) -> dict[str, Any]:
+    """Build the model if it is a built one; return its identity (files hashed) for the keys."""
+    if plan.model.source == "built":
+        _ensure_built(plan.model)
+    check_max_length(plan)  # before any training: a length beyond the model's positions fails in one line
+    return plan.model.identity()
+
+
+def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
+    """Run (or reuse) every phase of ``plan``; return the results path and record.
+
+    On :class:`~harness.common.interrupt.Interrupted` the exception carries, in ``kept``, the finished
+    phases that stay on disk; temporary folders are removed on the way out.
+    """
+    kept: list[str] = []
+    try:
+        return _execute(plan, reporter_factory, kept)
+    except Interrupted as stop:
+        stop.kept = kept
+        raise
+
+
+def _main_decides(accelerator, decide):
+    """Run ``decide()`` on the main process and hand its answer to every process, so that all of
+    them reuse or compute the same phases (only the main one takes locks and reads the store)."""
+    if accelerator.num_processes == 1:
+        return decide()
+    from accelerate.utils import broadcast_object_list
+
+    answer = [decide() if accelerator.is_main_process else None]
+    broadcast_object_list(answer)
+    return answer[0]
+
+
+def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[str, Any]]:
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from accelerate.utils import set_seed
+
+    from harness.training.checkpoint import Checkpointer
+    from harness.common.progress import Reporter
+
+    get_kind = plan.kinds.get  # the kinds of the registry this plan was made from
+    request = plan.request
+    for data in [*plan.inter, plan.target]:  # a plugin's kind that fails to import stops the run before training
+        get_kind(data.spec.kind)
+    accelerator, plan.speed = make_accelerator(heads=max(1, len(plan.inter)), speed_request=plan.speed_request)
+    main = accelerator.is_main_process
+    reporter = (reporter_factory or Reporter)(main)
+    if plan.speed.device == "cuda" or plan.speed.notes or plan.speed_request:
+        reporter.log("speed: " + plan.speed.summary())
+    store = RunStore(request.output)
+    model_identity = _main_decides(accelerator, lambda: prepare_model(plan))
+    paths = cell_paths(plan, model_identity)
+    names, data, settings = paths.names, plan.target, plan.target_settings
+    results_path = paths.run_dir / "results.json"
+
+    def locked(folder: Path, describe: str):
+        return store.lock(folder, describe, reporter.log, wait=request.wait) if main else nullcontext()
+
+    def checkpointer(folder: Path) -> Checkpointer:
+        return Checkpointer(store, store.checkpoint_dir(folder), every_minutes=request.checkpoint_minutes, main=main,
+                            log=reporter.log)
+
+    def reusable(folder: Path, describe: str) -> bool:
+        found = store.reusable(folder, describe, reporter.log)
+        # also when the phase is finished: a run killed while clearing its checkpoints leaves them
+        # renamed to a temporary name, which nothing else would remove
+        for path, size in store.clean_stale(folder):
+            reporter.log(f"removed {path.name} ({size / 2**20:.1f} MiB), left by a process that stopped")
+        if found and not request.keep_checkpoints:  # a run killed between sealing a phase and clearing them
+            checkpointer(folder).clear()
+        return found
+
+    if main:
+        store.check_layout()  # a file where a folder belongs, or a link where the store writes: one line
+        for folder in (paths.run_dir, paths.inter_folder):
+            if folder is not None:
+                store.refuse_link(folder, "a phase folder")
+        for path, size in store.clean_dead():
+            reporter.log(f"removed {path.relative_to(store.root)} ({size / 2**20:.1f} MiB), left by a process that "
+                         f"stopped")
+    unwritable = _main_decides(accelerator, store.unwritable)
+    if unwritable is not None:  # a store shared for reading: serve what it holds, refuse only missing work
+        trouble = problem(paths.run_dir) if paths.run_dir.exists() else "it is not there"
+        if trouble is None:
+            reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {paths.run_dir} (the store is read-only)")
+            return results_path, json.loads(results_path.read_text(encoding="utf-8"))
+        raise UserError(f"--output {store.root} cannot be written ({unwritable}), and the run of {data.spec.name} "
+                        f"after {names or 'no intermediate task'} is not finished there ({trouble}); run it with a "
+                        f"writable --output")
+
+    with locked(paths.run_dir, f"the run of {data.spec.name} after {names or 'no intermediate task'}"):
+        # A finished phase 3 needs nothing else, not even its phase-2 encoder.
+        if _main_decides(accelerator, lambda: reusable(paths.run_dir, f"the finished run of {data.spec.name}")):
+            record = json.loads(results_path.read_text(encoding="utf-8"))
+            reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {paths.run_dir}")
+            if plan.speed_request:
+                _note_other_speed(record, plan.speed, reporter)
+            return results_path, record
+
+        # Phase 2 ----------------------------------------------------------------------
+        phase2: dict[str, Any] | None = None
+        start_location, start_revision = plan.model.location, plan.model.revision
+        if plan.inter:
+            inter_folder = paths.inter_folder
+            with locked(inter_folder, f"phase 2 ({names})"):
+                if _main_decides(accelerator, lambda: reusable(inter_folder, f"the phase-2 encoder of {names}")):
+                    phase2 = dict(json.loads((inter_folder / "phase.json").read_text(encoding="utf-8")), reused=True)
+                    reporter.log(f"phase 2 ({names}): reusing finished phase {inter_folder}")
+                    plan.target.preload()
+                else:
+                    _preload(plan)  # every split of both phases, checked before the first step of training
+                    reporter.log(f"phase 2: training on {names} ({plan.source} data)")
+                    began = time.perf_counter()
+                    checkpoints = checkpointer(inter_folder)
+                    phase2, save_encoder = run_intermediate(accelerator, plan, plan.inter_settings, paths.inter_key,
+                                                            reporter, get_kind, set_seed, checkpoints=checkpoints)
+                    phase2.update(wall_seconds=time.perf_counter() - began, reused=False)
+                    if main:
+                        def fill(tmp: Path) -> None:
+                            save_encoder(tmp / "encoder")
+                            atomic_write_json(tmp / "phase.json", phase2)
+
+                        store.write(inter_folder, fill)
+                        if not request.keep_checkpoints:
+                            checkpoints.clear()
+                    accelerator.wait_for_everyone()
+            kept.append(f"phase 2 ({names}) in {inter_folder}")
+            start_location, start_revision = str(inter_folder / "encoder"), None
+        else:
+            plan.target.preload()
+
+        # Phase 3 ----------------------------------------------------------------------
+        began = time.perf_counter()
+        checkpoints = checkpointer(paths.run_dir)
+        if not plan.kinds.trained(data.spec.kind):
+            reporter.log(f"phase 3: {data.spec.name}, retrieval with the encoder's embeddings "
+                         f"in {len(plan.languages)} languages (no training)")
+            phase3, predictions = run_retrieval(accelerator, plan, data, settings, start_location, start_revision,
+                                                reporter, get_kind)
+            retrieval_kind = get_kind(data.spec.kind)
+            predictions = {lang: ("tsv", "".join(f"{retrieval_kind.prediction_text(p, data.spec)}\n" for p in preds))
+                           for lang, preds in predictions.items()}
+        else:
+            reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
+                         f"zero-shot on {len(plan.languages)} languages")
+            phase3, predictions = run_target(accelerator, plan, data, settings, start_location, start_revision,
+                                             reporter, get_kind, set_seed, checkpoints=checkpoints)
+        phase3["wall_seconds"] = time.perf_counter() - began
+        phase3["key"] = paths.run_key
+        per_language = phase3.pop("test_scores")
+        test_outcomes = phase3.pop("test_outcomes")
+        selection_outcomes = phase3.pop("selection_outcomes", {})
+        record = {
+            "schema": SCHEMA,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "intermediate_tasks": [d.spec.name for d in plan.inter],
+            "target_task": data.spec.name,
+            "model": model_identity,
+            "seed": request.seed,
+            "preset": request.preset,
+            "data_source": plan.source,
+            "languages": plan.languages,
+            "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
+            "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
+                       "average": mean([v for v in per_language.values() if v is not None])},
+            "outcomes": _outcome_files(paths.run_dir, test_outcomes, selection_outcomes),
+            "phases": {"intermediate": phase2, "target": phase3},
+            "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
+            "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
+            "code": plan.code,  # digests of the plugin and kind code behind each phase (part of the keys)
+            "git": git_state(),
+            "environment": {"processes": accelerator.num_processes, "device": str(accelerator.device),
+                            "mixed_precision": accelerator.mixed_precision, "speed": plan.speed.as_dict()},
+        }
+        if main:
+            def fill(tmp: Path) -> None:
+                for lang, (extension, content) in predictions.items():
+                    atomic_write_text(tmp / "predictions" / data.spec.name / f"test-{lang}.{extension}", content)
+                # inside the sealed folder: the manifest covers the outcomes as it covers results.json
+                for lang, outcome in test_outcomes.items():
+                    atomic_write_text(outcomes.path_for(tmp, lang), outcomes.dumps(outcome))
+                for criterion, by_lang in selection_outcomes.items():
+                    for lang, outcome in by_lang.items():
+                        atomic_write_text(outcomes.selection_path_for(tmp, criterion, lang), outcomes.dumps(outcome))
+                atomic_write_json(tmp / "results.json", record)
+
+            store.write(paths.run_dir, fill)
+            if not request.keep_checkpoints:
+                checkpoints.clear()
+        accelerator.wait_for_everyone()
+    return results_path, record
+
+
+def _note_other_speed(record: dict[str, Any], speed, reporter) -> None:
+    """--speed does not enter keys: say so when a reused run was computed with other settings."""
+    then = (record.get("environment") or {}).get("speed")
+    if not then:
+        return
+    now = speed.as_dict()
+    differ = [f"{name} {then.get(name)}" for name in ("attention", "precision", "compile", "unpadded")
+              if then.get(name) != now.get(name)]
+    if differ:
+        reporter.log("note: the reused run was computed with " + ", ".join(differ) + " (--speed settings are not "
+                     "part of a cell's key; use another --output to compute it again)")
+
+
+def _outcome_files(run_dir: Path, test_outcomes: dict[str, dict],
+                   selection_outcomes: dict[str, dict[str, dict]]) -> dict[str, Any]:
+    """Where the per-example outcomes of each language lie, relative to the run folder."""
+    def relative(path: Path) -> str:
+        return path.relative_to(run_dir).as_posix()
+
+    files: dict[str, Any] = {"schema": outcomes.SCHEMA,
+                             "files": {lang: relative(outcomes.path_for(run_dir, lang)) for lang in test_outcomes}}
+    if selection_outcomes:
+        files["selections"] = {criterion: {lang: relative(outcomes.selection_path_for(run_dir, criterion, lang))
+                                           for lang in by_lang}
+                               for criterion, by_lang in selection_outcomes.items()}
+    return files
+
+
+def _preload(plan: Plan) -> None:
+    """Read all data of every phase up front: a malformed test file must not surface after training."""
+    for data in [*plan.inter, plan.target]:
+        data.preload()
+
+

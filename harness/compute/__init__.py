@@ -1,0 +1,1 @@
+"""Numerical building blocks shared by kinds, training and analysis: metrics, per-example outcome records, batching, the fast path's packing."""

@@ -1,0 +1,1 @@
+"""The training loop, its checkpoints for exact resume, and loading a backbone."""

@@ -30,7 +30,7 @@ import pluggy
 from harness.contract import hookspecs
 from harness.contract.errors import UnknownNameError, UserError
 from harness.contract.kindset import Kinds
-from harness.contract.spec import GRANULARITIES, SPLITS, KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec
+from harness.contract.spec import GRANULARITIES, LEADERBOARD_METRICS, SPLITS, KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec
 
 DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
 ONLY_ENV = "XHARNESS_PLUGINS"
@@ -458,14 +458,12 @@ def _register_study(staged: Registry, spec: Any, info: PluginInfo) -> None:
 
 
 def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo) -> None:
-    from harness.analysis.scoring import METRICS
-
     if not isinstance(spec, Leaderboard):
         raise TypeError(f"register() for leaderboards expects a Leaderboard, got {type(spec).__name__}")
     for task in spec.tasks:
-        if task.metric not in METRICS:
+        if task.metric not in LEADERBOARD_METRICS:
             raise ValueError(f"leaderboard {spec.name!r}: task {task.name!r} has unknown metric {task.metric!r} "
-                             f"(known: {', '.join(METRICS)})")
+                             f"(known: {', '.join(LEADERBOARD_METRICS)})")
         for group in task.group_names:
             if group not in spec.groups:
                 raise ValueError(f"leaderboard {spec.name!r}: task {task.name!r} is in undeclared group {group!r}")

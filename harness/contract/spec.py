@@ -377,6 +377,11 @@ class ModelSpec:
     build_version: str = "1"
 
 
+#: The metrics a leaderboard task may name: ``xharness score`` has a scorer for each
+#: (``harness.analysis.scoring.METRICS``, which a test keeps in step with this list).
+LEADERBOARD_METRICS = ("accuracy", "pair_f1", "seqeval", "squad", "mlqa", "map_at_20")
+
+
 @dataclass(frozen=True)
 class LeaderboardTask:
     """One task of a leaderboard: how its ``test-<lang>.<extension>`` files are scored.

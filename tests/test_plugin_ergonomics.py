@@ -45,7 +45,7 @@ def test_list_plugin_shows_one_plugin_and_its_traceback_when_verbose(monkeypatch
 
     plugins = [("mine", _plugin(register_target_tasks=lambda register: register(_task("mytask")))),
                ("broken", _plugin(register_target_tasks=boom))]
-    monkeypatch.setattr("harness.cli._registry", lambda: discover(plugins, autoload=False))
+    monkeypatch.setattr("harness.cli.base._registry", lambda: discover(plugins, autoload=False))
     shown = CliRunner().invoke(cli, ["list", "--plugin", "mine"])
     assert shown.exit_code == 0 and "status: ok" in shown.output and "target task: mytask" in shown.output
     brief = CliRunner().invoke(cli, ["list", "--plugin", "broken"])

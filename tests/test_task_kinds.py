@@ -153,7 +153,7 @@ def test_a_kind_whose_module_fails_to_import_stops_the_run_in_one_line(kind_modu
         register(dataclasses.replace(PAWSX, name="brokenpawsx", kind="broken_kind"))
 
     plugin = _plugin(register_task_kinds=lambda register: register(broken), register_target_tasks=targets)
-    monkeypatch.setattr("harness.cli._registry", lambda: discover([("brokenkind", plugin)]))
+    monkeypatch.setattr("harness.cli.base._registry", lambda: discover([("brokenkind", plugin)]))
     result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "brokenpawsx", "--preset", "smoke",
                                       "--output", str(tmp_path / "runs")])
     assert result.exit_code == 2, result.output
@@ -167,7 +167,7 @@ def test_list_shows_kinds_with_their_settings(kind_module, monkeypatch):
     from harness.cli import cli
 
     adds = _plugin(register_task_kinds=lambda register: register(MEAN))
-    monkeypatch.setattr("harness.cli._registry", lambda: discover([("adds", adds)]))
+    monkeypatch.setattr("harness.cli.base._registry", lambda: discover([("adds", adds)]))
     shown = json.loads(CliRunner().invoke(cli, ["list", "--json"]).output)
     by_name = {k["name"]: k for k in shown["kinds"]}
     assert by_name["mean_classification"]["plugin"] == "adds"

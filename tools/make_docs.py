@@ -354,7 +354,7 @@ def commands():
 
 def cli_reference() -> str:
     found = commands()
-    out = [GENERATED.format(sources="the --help of every command in harness/cli.py"),
+    out = [GENERATED.format(sources="the --help of every command in harness/cli/"),
            "# Command-line reference\n",
            f"The `--help` of every `xharness` command, as printed at a width of {WIDTH} columns. "
            "Plugin contract: [plugin-contract.md](plugin-contract.md).\n"]

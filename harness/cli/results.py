@@ -1,0 +1,164 @@
+"""Results: ``xharness report`` (tables of finished runs) and ``xharness score`` (leaderboard prediction files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from harness.contract.errors import UserError
+from harness.cli import base
+from harness.cli.base import cli, _console, _fail
+
+
+@cli.command("score")
+@click.option("--predictions", required=True, type=click.Path(path_type=Path),
+              help="Folder with one sub-folder per task holding test-<lang>.<ext> prediction files.")
+@click.option("--labels", required=True, type=click.Path(path_type=Path), help="Folder of gold labels, same layout.")
+@click.option("--leaderboard", "board_name", default=None,
+              help="Which registered leaderboard's format and metrics (xtreme, xtreme-r, …) [default: the one "
+                   "installed, or the one that scores the most task folders found].")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON, keyed as XTREME's evaluate.py keys them.")
+def score_command(predictions: Path, labels: Path, board_name: str | None, as_json: bool) -> None:
+    """Score leaderboard-format predictions against labels (no GPU, no model needed).
+
+    Tasks are the sub-folders present in both folders; per-language scores, task averages,
+    group averages and the overall score are in percent.
+    """
+    from harness.common.fsutil import check_path_names
+    from harness.analysis.scoring import score_folders
+
+    registry = base._registry()
+    try:
+        check_path_names("--predictions", predictions)
+        check_path_names("--labels", labels)
+        if board_name is None:
+            board_name = _guess_leaderboard(registry, predictions, labels)
+        board = registry.leaderboard(board_name).spec
+        scores = score_folders(board, predictions, labels)
+    except UserError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps(scores, indent=2))
+        return
+    _print_scores(board, scores)
+
+
+def _print_scores(board, scores: dict) -> None:
+    from rich.table import Table
+
+    console = _console()
+    for task in board.tasks:
+        if task.name not in scores:
+            continue
+        result = scores[task.name]
+        metric_names = [m for m in result if not m.startswith("avg_")]
+        groups = ", ".join(task.group_names) or "no group"
+        table = Table(title=f"{task.name} ({groups})", title_justify="left")
+        table.add_column("language")
+        for metric in metric_names:
+            table.add_column(metric, justify="right")
+        for lang in task.languages:
+            table.add_row(lang, *(f"{result[m][lang]:.2f}" for m in metric_names))
+        table.add_row("average", *(f"{result['avg_' + m]:.2f}" for m in metric_names), end_section=True)
+        console.print(table)
+        console.print(f"{task.name} score: {result['avg_metric']:.2f}")
+    summary = Table(title=f"{board.name} summary", title_justify="left")
+    summary.add_column("task or group")
+    summary.add_column("score", justify="right")
+    for name, value in scores.items():
+        summary.add_row(name, f"{value['avg_metric'] if isinstance(value, dict) else value:.2f}")
+    console.print(summary)
+    if board.overall_note:
+        console.print(f"all_task: {board.overall_note}", soft_wrap=True)
+
+
+def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
+    """The installed leaderboard that scores the most of the task folders found in both folders
+    (XTREME's mock data also holds a mewslix folder, which XTREME's evaluate.py ignores too); among
+    equals, the ones whose files for those tasks are all there; among those, the first by name,
+    said on stderr."""
+    names = sorted({*registry.leaderboards, *registry.conflicts["leaderboard"]})
+    if len(names) == 1:
+        return names[0]
+    present = set()
+    if predictions.is_dir() and labels.is_dir():
+        present = {p.name for p in predictions.iterdir() if p.is_dir() and (labels / p.name).is_dir()}
+
+    def complete(board) -> bool:
+        return all((folder / t.name / f"test-{lang}.{t.extension}").is_file()
+                   for t in board.tasks if t.name in present for lang in t.languages
+                   for folder in (predictions, labels))
+
+    covered = {name: len(present & {t.name for t in item.spec.tasks}) for name, item in registry.leaderboards.items()}
+    best = max(covered.values(), default=0)
+    if not best:
+        raise UserError("pass --leaderboard NAME (no task folder of an installed leaderboard is in both folders); "
+                        "installed: " + (", ".join(names) or "none (see `xharness list`)"))
+    fitting = sorted(name for name, count in covered.items() if count == best)
+    whole = [name for name in fitting if complete(registry.leaderboards[name].spec)] or fitting
+    if len(whole) > 1:
+        click.echo(f"note: scoring as leaderboard {whole[0]} (also fits: {', '.join(whole[1:])}); "
+                   f"choose with --leaderboard", err=True)
+    return whole[0]
+
+
+@cli.command("report")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--target", default=None, help="Drill down into one target task: its languages across.")
+@click.option("--model", default=None, help="Only this backbone [default: one table per backbone].")
+@click.option("--delta/--absolute", "delta", default=None,
+              help="Δ against the 'none' row of the same backbone and seeds, or plain scores "
+                   "[default: Δ where a 'none' row exists].")
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Paired-bootstrap resamples for significance (0: no test).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap (a report is reproducible).")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "latex", "csv", "json"]), default="table",
+              show_default=True, help="table: rich terminal table.")
+@click.option("--compare", default=None,
+              help="A reference shown beside the table: a report JSON file, or 'xlmr-large' (published XTREME "
+                   "figures of XLM-R Large, Hu et al. 2020).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a heatmap of the task matrix, Δ in Δ mode (.png, .pdf or .svg).")
+@click.option("--plot-languages", "plot_languages", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a per-language heatmap of --target.")
+def report_command(folders, target, model, delta, resamples, seed, fmt, compare, plot_file, plot_languages) -> None:
+    """Tables of finished runs: intermediate tasks down, target tasks across, mean ± std over seeds.
+
+    Reads results.json (and per-example outcomes for the paired bootstrap) under FOLDERS: stores,
+    their runs/ folders or single run folders; no model is loaded. Runs whose settings differ
+    (hyperparameters, data, preset, core version) are refused, never mixed.
+
+    Example: xharness report xharness-runs --format markdown --compare xlmr-large
+    """
+    from harness.analysis import report
+
+    mode = None if delta is None else ("delta" if delta else "absolute")
+    try:
+        if plot_languages is not None and target is None:
+            raise UserError("--plot-languages draws one task's languages: give it with --target TASK")
+        runs, skipped = report.collect(folders)
+        built = report.build(runs, model=model, target=target, mode=mode, resamples=resamples, seed=seed,
+                             skipped=skipped)
+        if compare is not None:
+            report.attach_reference(built, report.load_reference(compare))
+        figures = []
+        if plot_file is not None:  # the task matrix, even when the text report drills into --target
+            figures.append((plot_file, built if target is None else report.build(
+                runs, model=model, mode=mode, resamples=resamples, seed=seed)))
+        if plot_languages is not None:
+            figures.append((plot_languages, built))
+        for path, shown in figures:
+            if len(shown.tables) > 1:
+                raise UserError(f"a figure shows one backbone; pick it with --model "
+                                f"({', '.join(t.model for t in shown.tables)})")
+            report.plot(shown.tables[0], path)
+            click.echo(f"figure: {path}", err=True)
+    except UserError as error:
+        _fail(error)
+        return
+    text = report.render(built, fmt)
+    if text is not None:
+        click.echo(text, nl=False)

@@ -33,7 +33,9 @@ that cannot run because an earlier one failed is skipped, so one fault gives one
    model, leaderboard, study) is registered by an installed plugin or the core, one line per
    other claimant:
    ``<what> 'x': also registered by plugin 'y'``  (``what``: ``target task``, ``intermediate
-   task``, ``task kind``, ``model``, ``leaderboard``, ``study``)
+   task``, ``task kind``, ``model``, ``leaderboard``, ``study``), or, where a built-in plugin has
+   the name (it keeps it, and the plugin's registration of it is left out):
+   ``<what> 'x': the built-in plugin 'y' has this name, so yours is left out (...): rename it``
 4. **metadata** (:func:`check_metadata`): every language code (``languages``,
    ``extra_languages``, ``train_language``, ``translated_train``) matches :data:`LANGUAGE_CODE`
    (2–3 lowercase letters, optionally ``-Script`` such as ``zh-Hans`` and/or ``-REGION`` such
@@ -327,7 +329,7 @@ class PluginCheck:
         return registry.plugins.get(f"{self.name} (duplicate)") or registry.plugins.get(self.name)
 
     def tasks(self) -> list[tuple[str, Registered]]:
-        """(role, task) of every task the plugin registers, clashing ones included."""
+        """(role, task) of every task the plugin registers, clashing and left-out ones included."""
         registry = self.beside
         info = self._info(registry)
         if info is None or not info.ok:
@@ -338,10 +340,11 @@ class PluginCheck:
                 if item.plugin == self.name:
                     found[(role, task_name)] = item
         for role in ROLES:
-            for task_name, claimants in registry.conflicts[f"{role} task"].items():
-                for item in claimants:
-                    if item.plugin == self.name:
-                        found[(role, task_name)] = item
+            for table in (registry.conflicts[f"{role} task"], registry.rejections[f"{role} task"]):
+                for task_name, claimants in table.items():
+                    for item in claimants:
+                        if item.plugin == self.name:
+                            found[(role, task_name)] = item
         ordered = sorted(found.items(), key=lambda pair: (pair[0][0] != "target", pair[0][1]))  # targets first
         return [(role, item) for (role, _), item in ordered]
 
@@ -372,11 +375,16 @@ class PluginCheck:
         if self.load_error is not None:
             return []
         problems = []
-        for what, table in self.beside.conflicts.items():
+        registry = self.beside
+        for what, table in registry.conflicts.items():
             for clashing, claimants in sorted(table.items()):
                 if any(c.plugin == self.name for c in claimants):
                     problems += [f"{what} {clashing!r}: also registered by plugin {c.plugin!r}"
                                  for c in claimants if c.plugin != self.name]
+        for entry in registry.rejection_list():
+            if self.name in entry["left_out"]:
+                problems.append(f"{entry['what']} {entry['name']!r}: the built-in plugin {entry['kept']!r} has this "
+                                f"name, so yours is left out (the plugin's other names work): rename it")
         return problems
 
     def metadata(self) -> list[str]:

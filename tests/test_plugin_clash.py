@@ -1,7 +1,9 @@
-"""Name clashes between plugins (issue 14): no claimant wins, whatever the load order or names.
+"""Name clashes between plugins, whatever the load order or names (issues 14 and 22).
 
-A name registered by two or more plugins is unavailable, asking for it is a one-line error naming
-every claimant and XHARNESS_PLUGINS, and everything else the plugins register keeps working.
+A name a built-in plugin (shipped with xharness) registers stays the built-in's: a third party's
+registration of it is left out, said in one line on that plugin. A name two or more third parties
+register is unavailable: asking for it is a one-line error naming every claimant and
+XHARNESS_PLUGINS. Everything else the plugins register keeps working.
 """
 
 import dataclasses
@@ -236,56 +238,42 @@ def _list_json() -> dict:
 
 
 @pytest.mark.parametrize("newcomer", ["aaadup", "zzzdup"])  # sorts before / after the built-in 'xtreme'
-def test_third_party_clash_leaves_the_builtin_plugin_working(install_newcomer, newcomer, monkeypatch, tmp_path):
-    from harness.cell import protocol
+def test_a_third_party_naming_a_builtin_task_is_left_out_and_the_builtin_keeps_it(install_newcomer, newcomer,
+                                                                                 monkeypatch, tmp_path):
+    """Issue 22: a clash with a built-in name keeps the built-in (for everyone, whatever the names sort
+    as) and leaves the newcomer's registration out, in one line on its plugin; its other names work."""
     from harness.cli import cli
 
     install_newcomer(newcomer)
     data = _list_json()
     targets = {t["name"]: t["plugin"] for t in data["tasks"] if t["role"] == "target"}
-    assert {n: p for n, p in targets.items() if p == "xtreme"} == {n: "xtreme" for n in XTREME_TARGETS - {"pawsx"}}
-    assert "pawsx" not in targets and targets["mytask"] == newcomer
-    assert {"what": "target task", "name": "pawsx", "plugins": sorted([newcomer, "xtreme"])} in data["conflicts"]
-    assert {"what": "model", "name": "tiny", "plugins": sorted([newcomer, "models"])} in data["conflicts"]
-    assert len(data["conflicts"]) == 2
-    assert [b["name"] for b in data["leaderboards"]] == ["xtreme", "xtreme-r"]
+    assert {n: p for n, p in targets.items() if p == "xtreme"} == {n: "xtreme" for n in XTREME_TARGETS}
+    assert targets["mytask"] == newcomer
+    assert data["conflicts"] == []
+    assert {"what": "target task", "name": "pawsx", "kept": "xtreme", "left_out": [newcomer]} in data["left_out"]
+    assert {"what": "model", "name": "tiny", "kept": "models", "left_out": [newcomer]} in data["left_out"]
+    assert len(data["left_out"]) == 2
     models = {m["name"]: m["plugin"] for m in data["models"]}
-    assert "tiny" not in models and models["my-model"] == newcomer and models["xlm-roberta-large"] == "models"
+    assert models["tiny"] == "models" and models["my-model"] == newcomer
     plugins = {p["name"]: p for p in data["plugins"]}
     assert all(p["ok"] for p in plugins.values()) and {newcomer, "xtreme", "stilts", "models"} <= set(plugins)
-    assert "target task:pawsx" in plugins["xtreme"]["note"] and "target task:pawsx" in plugins[newcomer]["note"]
-    assert plugins["stilts"]["note"] is None
+    assert plugins[newcomer]["note"] == ("left out, a built-in plugin has the name (rename yours): "
+                                         "model:tiny, target task:pawsx")
+    assert plugins["xtreme"]["note"] is None and plugins["models"]["note"] is None
 
     text = CliRunner().invoke(cli, ["list"], terminal_width=200)
-    assert text.exit_code == 0 and "Conflicts" in text.output
-    assert f"{min(newcomer, 'xtreme')}, {max(newcomer, 'xtreme')}" in text.output
+    assert text.exit_code == 0 and "Left out" in text.output and "Conflicts" not in text.output
+    # the built-in pawsx and tiny still run, for everyone
+    registry = discover()
+    assert registry.task("target", "pawsx").plugin == "xtreme" and registry.model("tiny").plugin == "models"
+    result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "pawsx", "--preset", "smoke",
+                                      "--languages", "en,de", "--output", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (record,) = (tmp_path / "runs" / "runs").glob("*/results.json")
+    recorded = json.loads(record.read_text())
+    assert recorded["data"]["target"]["plugin"] == "xtreme" and recorded["model"]["plugin"] == "models"
 
-    def no_training(plan):
-        raise AssertionError("training started despite the clash")
-
-    monkeypatch.setattr(protocol, "execute", no_training)
-    output = tmp_path / "runs"
-    for extra, what, other in (([], "target task 'pawsx'", "xtreme"),
-                               (["--model", "tiny"], "model 'tiny'", "models")):
-        args = ["run", "--inter", "none", "--target", "pawsx" if not extra else "xnli", "--preset", "smoke",
-                "--output", str(output), *extra]
-        result = CliRunner().invoke(cli, args)
-        assert result.exit_code == 2, result.output
-        line = result.output.strip()
-        assert len(line.splitlines()) == 1 and "Traceback" not in line
-        first, second = sorted([newcomer, other])
-        assert f"{what} is registered by both plugin '{first}' and plugin '{second}'" in line
-        assert "XHARNESS_PLUGINS" in line
-    assert not output.exists()
-
-    # leaving the newcomer out restores the built-in pawsx
-    monkeypatch.setenv("XHARNESS_PLUGINS", "models,stilts,xtreme")
-    data = _list_json()
-    assert data["conflicts"] == [] and newcomer not in {p["name"] for p in data["plugins"]}
-    pawsx = next(t for t in data["tasks"] if t["name"] == "pawsx")
-    assert pawsx["plugin"] == "xtreme" and pawsx["role"] == "target"
-    assert discover().task("target", "pawsx").plugin == "xtreme"
-    # and leaving xtreme out gives the newcomer's
+    # leaving xtreme out gives the newcomer's pawsx
     monkeypatch.setenv("XHARNESS_PLUGINS", f"models,stilts,{newcomer}")
     assert discover().task("target", "pawsx").plugin == newcomer
 
@@ -296,6 +284,8 @@ def _normalised(data: dict, newcomer: str) -> dict:
     data["plugins"].sort(key=lambda p: p["name"])
     for conflict in data["conflicts"]:
         conflict["plugins"].sort()
+    for entry in data["left_out"]:
+        entry["left_out"].sort()
     return data
 
 
@@ -310,15 +300,19 @@ def test_the_outcome_is_the_same_for_an_early_and_a_late_name(install_newcomer):
     assert _normalised(early, "aaadup") == _normalised(late, "zzzdup")
 
 
-def test_three_installed_claimants_are_all_named(install_newcomer):
+def test_two_newcomers_are_both_left_out_of_a_builtin_name_and_clash_between_themselves(install_newcomer):
     install_newcomer("aaadup")
     install_newcomer("zzzdup")
     registry = discover()
-    with pytest.raises(NameClashError, match="plugins 'aaadup', 'xtreme' and 'zzzdup'"):
-        registry.task("target", "pawsx")
-    with pytest.raises(NameClashError, match="plugins 'aaadup', 'models' and 'zzzdup'"):
-        registry.model("tiny")
-    assert set(registry.tasks["target"]) == (XTREME_TARGETS | XTREME_R_TARGETS) - {"pawsx"}  # mytask clashes too
+    # the built-in names stay the built-ins'; both newcomers are left out of them
+    assert registry.task("target", "pawsx").plugin == "xtreme" and registry.model("tiny").plugin == "models"
+    assert registry.rejection_list() == [
+        {"what": "target task", "name": "pawsx", "kept": "xtreme", "left_out": ["aaadup", "zzzdup"]},
+        {"what": "model", "name": "tiny", "kept": "models", "left_out": ["aaadup", "zzzdup"]}]
+    # between two third parties no claimant wins
+    with pytest.raises(NameClashError, match="both plugin 'aaadup' and plugin 'zzzdup'"):
+        registry.task("target", "mytask")
+    assert set(registry.tasks["target"]) == XTREME_TARGETS | XTREME_R_TARGETS
     assert registry.clash("target task", "mytask").plugins == ["aaadup", "zzzdup"]
     assert registry.clash("model", "my-model").plugins == ["aaadup", "zzzdup"]
     assert sorted(registry.leaderboards) == ["xtreme", "xtreme-r"]

@@ -111,9 +111,9 @@ def test_an_unknown_kind(samples):
                         r"installed and loading\?", problems[0]), problems[0]
 
 
-def test_a_name_an_installed_plugin_registers(samples):
+def test_a_name_a_built_in_plugin_registers_is_left_out_in_one_line(samples):
     assert check_plugin(_targets(_task(samples, name="pawsx")), name="kit") == [
-        "target task 'pawsx': also registered by plugin 'xtreme'"]
+        "target task 'pawsx': the built-in plugin 'xtreme' has this name, so yours is left out (the plugin's other names work): rename it"]
 
 
 def test_a_language_that_is_not_a_code_and_a_metric_the_kind_cannot_score(samples):
@@ -188,7 +188,7 @@ def test_assert_plugin_ok_lists_every_problem_one_a_line(samples):
     with pytest.raises(PluginProblems) as caught:
         assert_plugin_ok(_targets(spec), name="kit")
     assert isinstance(caught.value, AssertionError)
-    assert caught.value.problems == ["target task 'pawsx': also registered by plugin 'xtreme'",
+    assert caught.value.problems == ["target task 'pawsx': the built-in plugin 'xtreme' has this name, so yours is left out (the plugin's other names work): rename it",
                                      "task 'pawsx': metric 'bleu' is not one the classification kind scores (accuracy)"]
     assert str(caught.value).splitlines()[1:] == [f"  {p}" for p in caught.value.problems]
 
@@ -311,8 +311,9 @@ def test_scores_reported_as_fractions_are_caught(samples, monkeypatch):
     assert "reports accuracy in percent (0 to 100)" in problems[0]
 
 
-def test_an_intermediate_task_is_smoke_run_before_another_target_when_pawsx_is_out_of_reach(samples, monkeypatch):
-    """Quiet before: with pawsx clashing (or not installed) every intermediate task's smoke run was skipped."""
+def test_a_plugin_naming_a_task_pawsx_leaves_the_kits_smoke_run_before_pawsx_alone(samples, monkeypatch):
+    """Quiet before: a plugin's clash on pawsx took pawsx away and every intermediate task's smoke run was
+    skipped. The built-in pawsx now stays, and the intermediate task is smoke-run before it."""
     from harness.cell import protocol
 
     ran = []
@@ -327,6 +328,6 @@ def test_an_intermediate_task_is_smoke_run_before_another_target_when_pawsx_is_o
                      register_intermediate_tasks=lambda register: register(_task(samples, name="kitinter",
                                                                                   languages=("en",))))
     problems = check_plugin(plugin, name="kit", smoke=True, smoke_tasks=["kitinter"])
-    assert problems == ["target task 'pawsx': also registered by plugin 'xtreme'"]
+    assert problems == ["target task 'pawsx': the built-in plugin 'xtreme' has this name, so yours is left out (the plugin's other names work): rename it"]
     (inter, target), = ran
-    assert inter == "kitinter" and target != "pawsx"
+    assert inter == "kitinter" and target == "pawsx"

@@ -70,13 +70,14 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
     plugins = [{"name": p.name, "distribution": p.distribution, "version": p.version, "ok": p.ok,
                 "error": p.error, "provides": p.provides, "note": p.note} for p in registry.plugins.values()]
     conflicts = registry.conflict_list()
+    rejected = registry.rejection_list()
     boards = [{"name": name, "description": item.spec.description, "plugin": item.plugin,
                "tasks": {t.name: {"metric": t.metric, "group": t.group, "languages": len(t.languages)}
                          for t in item.spec.tasks}}
               for name, item in sorted(registry.leaderboards.items())]
     if as_json:
         click.echo(json.dumps({"tasks": tasks, "kinds": kinds, "models": models, "leaderboards": boards,
-                               "plugins": plugins, "conflicts": conflicts}, indent=2))
+                               "plugins": plugins, "conflicts": conflicts, "left_out": rejected}, indent=2))
         return
     from rich.table import Table
 
@@ -130,6 +131,15 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
         console.print(table)
         console.print("Each name above is unavailable until only one of its plugins is loaded: "
                       "set XHARNESS_PLUGINS=a,b,... to the plugins to load.")
+    if rejected:
+        table = Table(title="Left out (a built-in plugin has the name)", title_justify="left")
+        for column in ("name", "what", "kept: built-in plugin", "left out: plugin"):
+            table.add_column(column)
+        for r in rejected:
+            table.add_row(r["name"], r["what"], r["kept"] or "-", ", ".join(r["left_out"]))
+        console.print(table)
+        console.print("A plugin's name for a task, model or kind that a built-in plugin already has is left "
+                      "out; the plugin's other names work. Rename it in the plugin.")
     if not plugins:
         console.print("No plugins loaded (is XHARNESS_DISABLE_PLUGIN_AUTOLOAD set?).")
 

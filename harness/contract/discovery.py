@@ -39,6 +39,11 @@ ONLY_ENV = "XHARNESS_PLUGINS"
 CORE_PLUGIN = "core"
 #: The module of the core's own plugin (it registers the built-in task kinds).
 BUILTIN_PLUGIN = "harness.kinds.builtin"
+#: The distributions of the built-in plugins: the core and the plugin packages shipped with it. A
+#: name one of them registers stays theirs: a third party registering it too is left out of that
+#: name (in one line on its plugin), so installing a plugin never takes a built-in task away.
+BUILTIN_DISTRIBUTIONS = ("xtreme-harness", "xharness-xtreme", "xharness-stilts", "xharness-models",
+                         "xharness-studies")
 
 ROLES = {"intermediate": "register_intermediate_tasks", "target": "register_target_tasks"}
 
@@ -55,6 +60,8 @@ class PluginInfo:
     clashes: list[str] = field(default_factory=list)
     #: tasks left out because their kind is unavailable, each with the reason
     unavailable: list[str] = field(default_factory=list)
+    #: ``"what:name"`` entries of ``provides`` left out because a built-in plugin has the name (kept sorted)
+    rejected: list[str] = field(default_factory=list)
     #: the full traceback of ``error`` (``xharness list --plugin NAME --verbose``)
     details: str | None = None
     #: the module its hooks live in (the entry point's module): its package's code enters the keys
@@ -65,8 +72,15 @@ class PluginInfo:
         return self.error is None
 
     @property
+    def builtin(self) -> bool:
+        """Shipped with xharness (the core or one of its plugin packages): its names win a clash."""
+        return self.distribution in BUILTIN_DISTRIBUTIONS
+
+    @property
     def note(self) -> str | None:
         notes = []
+        if self.rejected:
+            notes.append("left out, a built-in plugin has the name (rename yours): " + ", ".join(self.rejected))
         if self.clashes:
             notes.append("name clash, unavailable: " + ", ".join(self.clashes))
         notes.extend(self.unavailable)
@@ -149,6 +163,8 @@ class Registry:
         self.studies: dict[str, Registered] = {}
         self.plugins: dict[str, PluginInfo] = {}
         self.conflicts: dict[str, dict[str, tuple[Registered, ...]]] = {what: {} for what in WHATS}
+        #: names a built-in plugin keeps: what -> name -> the third-party registrations left out
+        self.rejections: dict[str, dict[str, tuple[Registered, ...]]] = {what: {} for what in WHATS}
         self._kind_set = None
         self._kind_set_of: dict[str, Registered] = {}
 
@@ -214,9 +230,28 @@ class Registry:
         plugin.provides.append(f"{what}:{spec.name}")
 
     def _merge(self, what: str, table: dict[str, Registered], staged: dict[str, Registered]) -> None:
-        """Add a validated plugin's names; a name another plugin has becomes a conflict of all claimants."""
+        """Add a validated plugin's names. A name a built-in plugin has stays the built-in's, and a
+        third party's registration of it is left out (noted on that plugin); a name several third
+        parties (or several built-in plugins) register becomes a conflict of all its claimants, in
+        no order: whichever way round they are loaded, the outcome is the same."""
         conflicts = self.conflicts[what]
         for name, item in staged.items():
+            builtin = self.plugins[item.plugin].builtin
+            held = table.get(name)
+            if name in self.rejections[what] or (held is not None and self.plugins[held.plugin].builtin
+                                                 and not builtin):
+                self._reject(what, name, item)  # a built-in plugin keeps the name
+                continue
+            if builtin and (held is not None or name in conflicts) and \
+                    not any(self.plugins[c.plugin].builtin for c in conflicts.get(name, ())):
+                losers = [held] if held is not None else list(conflicts.pop(name))
+                table[name] = item
+                for loser in losers:
+                    clashes = self.plugins[loser.plugin].clashes
+                    if f"{what}:{name}" in clashes:
+                        clashes.remove(f"{what}:{name}")
+                    self._reject(what, name, loser)
+                continue
             if name in conflicts:
                 claimants = (*conflicts[name], item)
             elif name in table:
@@ -231,6 +266,32 @@ class Registry:
                 if entry not in info.clashes:
                     info.clashes.append(entry)
                     info.clashes.sort()
+
+    def _reject(self, what: str, name: str, item: Registered) -> None:
+        self.rejections[what][name] = tuple(sorted((*self.rejections[what].get(name, ()), item),
+                                                   key=lambda c: c.plugin))
+        rejected = self.plugins[item.plugin].rejected
+        if f"{what}:{name}" not in rejected:
+            rejected.append(f"{what}:{name}")
+            rejected.sort()
+
+    def rejection_list(self) -> list[dict[str, Any]]:
+        """Every name a built-in plugin kept against a third party's, as ``{"what", "name", "kept",
+        "left_out"}``, sorted (for `xharness list`)."""
+        found = []
+        for what in WHATS:
+            for name, losers in sorted(self.rejections[what].items()):
+                kept = self._table(what).get(name)
+                found.append({"what": what, "name": name, "kept": kept.plugin if kept else None,
+                              "left_out": [c.plugin for c in losers]})
+        return found
+
+    def _table(self, what: str) -> dict[str, Registered]:
+        roles = {value: role for role, value in TASK_WHAT.items()}
+        if what in roles:
+            return self.tasks[roles[what]]
+        return {"task kind": self.kinds, "model": self.models, "leaderboard": self.leaderboards,
+                "study": self.studies}[what]
 
     def register_kinds(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> bool:
         """First pass: add the plugin to pluggy and register its task kinds. False if it failed.

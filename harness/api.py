@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import API_VERSION  # MAJOR.MINOR, see the deprecation policy above
 from harness.contract.errors import DataFormatError, UserError
-from harness.data.readers import read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
+from harness.data.readers import read_conll, read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
 from harness.contract.hookspecs import hookimpl
 from harness.common.progress import Reporter
 from harness.compute.outcomes import make as make_outcome
@@ -56,7 +56,7 @@ __all__ = [
     # errors a plugin raises
     "UserError", "DataFormatError",
     # readers of the usual formats
-    "read_tsv_rows", "read_jsonl", "read_csv_rows", "read_squad_json",
+    "read_tsv_rows", "read_jsonl", "read_csv_rows", "read_squad_json", "read_conll",
     # progress and statistics
     "Reporter", "correlate", "fit_line", "paired_bootstrap_samples",
     # what a study uses: its base class, grids, task data, reports, backbones

@@ -160,3 +160,33 @@ def test_xnli_hub_trains_on_glue_mnli_and_filters_languages(registry, monkeypatc
     assert data.load("train", "en") == [{"text": "p", "text_pair": "h", "label": 2}]
     assert data.load("test", "de") == [{"text": "a", "text_pair": "b", "label": 1}]
     assert calls == [("nyu-mll/glue", "mnli", "train"), ("google/xtreme", "XNLI", "test")]
+
+
+def test_the_core_conll_reader_gives_sentences_with_their_lines(tmp_path):
+    from harness.api import read_conll
+
+    path = tmp_path / "mini.conllu"
+    path.write_text("# sent_id = 1\n1\tHallo\thallo\tINTJ\t_\t_\t0\troot\t_\t_\n2\tWelt\tWelt\tNOUN\t_\t_\t1\tnmod\t_\t_\n"
+                    "\n\n# sent_id = 2\n1\tJa\tja\tINTJ\t_\t_\t0\troot\t_\t_\n", encoding="utf-8")
+    sentences = list(read_conll(path))
+    assert [[(number, fields[1]) for number, fields in s] for s in sentences] == [[(2, "Hallo"), (3, "Welt")],
+                                                                                  [(7, "Ja")]]
+    path.write_text("1\tHallo\tINTJ\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"mini.conllu:1: expected 10 tab-separated CoNLL-U fields, found 3"):
+        list(read_conll(path))
+    pairs = tmp_path / "ner.conll"
+    pairs.write_text("Maria\tB-PER\nruns\tO\n", encoding="utf-8")
+    assert [[fields for _, fields in s] for s in read_conll(pairs, columns=2)] == [[["Maria", "B-PER"], ["runs", "O"]]]
+
+
+def test_the_core_conll_reader_reads_every_sentence_of_real_ud_files(registry, shared_data):
+    """The same sentences, words and tags as the xtreme plugin's UD reader (which interprets them)."""
+    from harness.api import read_conll
+
+    path = shared_data / "udpos" / "de_gsd-ud-dev.conllu"
+    sentences = list(read_conll(path))
+    text = path.read_text(encoding="utf-8")
+    assert len(sentences) == text.count("# sent_id")
+    words = [[f[1] for _, f in s if f[0].isdigit()] for s in sentences]
+    examples = _load(registry, "target", "udpos", shared_data, [("dev", "de")])[("dev", "de")]
+    assert [e.get("split_words", e["words"]) for e in examples] == words

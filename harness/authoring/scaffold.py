@@ -59,7 +59,8 @@ def template_kinds() -> tuple[str, ...]:
 
 def _kind_meta(kind: str) -> dict[str, str]:
     """A template kind's ``kind.json``: granularity, sample extension, the format as the module's
-    docstring and the README say it, what its labels are, and a line of a bad file for the tests."""
+    docstring and the README say it, what its labels are, a line of a bad file for the tests, and
+    the ``harness.api`` names its module needs beyond the usual ones (``imports``)."""
     import json
 
     return json.loads(_kind_folder(kind).joinpath("kind.json").read_text(encoding="utf-8"))
@@ -237,7 +238,7 @@ def _module(values: dict[str, str], *, role: str, kind: str, model: bool, study:
     text = HEAD.replace("__FORMAT_DOC__", _kind_meta(kind)["format_doc"]) + "\n\n" + body
     text = text.replace("__SPEC_TAIL__\n", SPEC_TAIL_TARGET if role == "target" else SPEC_TAIL_INTERMEDIATE)
     imports = ["LocalSource", "TaskSpec", "hookimpl"] + (["ModelSpec"] if model else [])
-    imports += ["DataFormatError"] + (["StudySpec"] if study else [])
+    imports += ["DataFormatError"] + (["StudySpec"] if study else []) + _kind_meta(kind).get("imports", [])
     text = text.replace("from harness.api import DataFormatError, LocalSource, TaskSpec, hookimpl",
                         f"from harness.api import {', '.join(sorted(imports))}")
     if model:

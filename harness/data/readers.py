@@ -105,6 +105,31 @@ def read_tsv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, 
             yield number, dict(zip(header, fields))
 
 
+def read_conll(path: Path, columns: int = 10) -> Iterator[list[tuple[int, list[str]]]]:
+    """Sentences of a CoNLL-style file: one token a line as ``columns`` tab-separated fields, a blank
+    line after each sentence, ``#`` comment lines skipped (CoNLL-U: ``columns=10``, the default;
+    ``token<TAB>tag`` files: ``columns=2``). Yields each sentence as its (line number, fields)
+    rows; a line with another number of fields is a ``DataFormatError`` naming file and line."""
+    rows: list[tuple[int, list[str]]] = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                if rows:
+                    yield rows
+                rows = []
+                continue
+            if line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != columns:
+                what = "CoNLL-U fields" if columns == 10 else "fields"
+                raise DataFormatError(path, number, f"expected {columns} tab-separated {what}, found {len(fields)}")
+            rows.append((number, fields))
+    if rows:
+        yield rows
+
+
 def read_csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """(record number + 1, row) of a comma-separated file with a header (quoted fields may span lines)."""
     with open(path, encoding="utf-8", newline="") as handle:

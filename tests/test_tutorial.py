@@ -25,8 +25,16 @@ MODULE = EXAMPLE / "xharness_americasnli" / "__init__.py"
 LANGUAGES = ("aym", "bzd", "cni", "gn", "hch", "nah", "oto", "quy", "shp", "tar")
 
 
-def blocks(language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", TUTORIAL.read_text(encoding="utf-8"), re.S | re.M)
+#: Where the tutorial's own kind (section 12) lives; its code blocks are that plugin's code.
+KIND_SECTION = "## 12. A task kind of your own"
+KIND_EXAMPLE = REPO / "examples" / "xharness-sts" / "xharness_sts"
+
+
+def blocks(language: str, section: str = "task") -> list[str]:
+    """The ``language`` code blocks of the task plugin's sections (1-11) or of the kind's (12)."""
+    text = TUTORIAL.read_text(encoding="utf-8")
+    before, _, after = text.partition(KIND_SECTION)
+    return re.findall(rf"^```{language}\n(.*?)^```", before if section == "task" else after, re.S | re.M)
 
 
 def commands() -> list[list[str]]:
@@ -40,13 +48,18 @@ def test_the_tutorial_is_linked_and_has_its_commands():
         assert wanted in found, f"docs/tutorial.md lost its `{wanted}` step"
 
 
-def test_code_blocks_are_the_plugins_code():
-    """Each line of each python block is a line of the finished plugin (so the text cannot drift)."""
-    lines = {line.rstrip() for line in MODULE.read_text(encoding="utf-8").splitlines()}
-    for block in blocks("python"):
+@pytest.mark.parametrize("section, files", [("task", [MODULE]),
+                                             ("kind", sorted(KIND_EXAMPLE.glob("*.py")))])
+def test_code_blocks_are_the_plugins_code(section, files):
+    """Each line of each python block is a line of the finished plugin (so the text cannot drift):
+    sections 1-11 of examples/xharness-americasnli, section 12 of examples/xharness-sts."""
+    lines = {line.rstrip() for path in files for line in path.read_text(encoding="utf-8").splitlines()}
+    shown = blocks("python", section)
+    assert shown, f"docs/tutorial.md lost its {section} code blocks"
+    for block in shown:
         missing = [line for line in block.splitlines() if line.strip() and line.rstrip() not in lines]
-        assert not missing, f"docs/tutorial.md shows code that {MODULE.relative_to(REPO)} does not have:\n" + \
-            "\n".join(missing)
+        assert not missing, f"docs/tutorial.md shows code that {', '.join(str(f.relative_to(REPO)) for f in files)} " \
+            f"does not have:\n" + "\n".join(missing)
 
 
 def _value(command: list[str], option: str) -> list[str]:

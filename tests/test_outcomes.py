@@ -264,3 +264,30 @@ def test_extra_is_kept_and_ignored_by_the_score_and_arrays_stay_fixed():
     assert outcomes.score(plain) == outcomes.score(with_extra) == 50.0
     with pytest.raises(ValueError):
         outcomes.make("t", "classification", "en", "accuracy", ["a", "b"], correct=[1, 0], rank=[1, 3])
+
+
+@pytest.mark.parametrize("aggregate", ["pearson", "spearman"])
+def test_the_bootstrap_recomputes_a_correlation_on_every_resample_exactly(aggregate):
+    """Pearson and Spearman are not means of per-example values: each resample's score is the
+    correlation of exactly the pairs it drew (Pearson from five summed moments, Spearman from the
+    drawn pairs themselves), equal to outcomes.score on the same indices."""
+    import numpy as np
+    from scipy import stats
+
+    from harness.analysis.report import CHUNK, Resampler
+
+    rng = np.random.default_rng(7)
+    gold = [round(float(g), 1) for g in rng.uniform(0, 5, 40)]
+    prediction = [g + float(e) for g, e in zip(gold, rng.normal(0, 1.5, 40))]
+    record = outcomes.make("stsb", "sentence_regression", "de", aggregate, [str(i) for i in range(40)],
+                           prediction=prediction, gold=gold)
+    expected = (stats.pearsonr if aggregate == "pearson" else stats.spearmanr)(prediction, gold).statistic
+    assert outcomes.score(record) == pytest.approx(100 * expected)
+    resampler = Resampler(resamples=60, seed=3)
+    resampler.add("stsb", "de", "run", record)
+    full, resampled = resampler.scores("stsb", "de", "run")
+    assert full == outcomes.score(record)
+    assert 60 <= CHUNK // 40  # one chunk of draws: replay them
+    draws = resampler._rng("stsb", "de").integers(0, 40, size=(60, 40))
+    assert list(resampled) == pytest.approx([outcomes.score(record, row) for row in draws.tolist()], abs=1e-9)
+    assert len(set(np.round(resampled, 6))) > 50  # resamples differ: the draws are not ignored

@@ -314,9 +314,17 @@ class Resampler:
                                 f"runs: they were not tested on the same data and cannot be paired")
         n = len(ids)
         layout = [(key, outcomes[key]["aggregate"]) for key in keys]
-        columns = [np.asarray(outcomes[key][name], dtype=float) for key, agg in layout for name in AGGREGATES[agg]]
+        for _, aggregate in layout:
+            if aggregate not in AGGREGATES:
+                raise UserError(f"the outcomes of {unit[0]}/{unit[1]} use the aggregate {aggregate!r}, which this "
+                                f"version of xharness does not know (known: {', '.join(AGGREGATES)})")
+        # aggregates with a sums form: one matrix product over every record; the others (a rank
+        # correlation) are recomputed from each resample's examples, with the same draws
+        summed = [(key, aggregate) for key, aggregate in layout if aggregate in SUMMED]
+        columns = [column for key, aggregate in summed for column in _sum_columns(aggregate, outcomes[key])]
         matrix = np.column_stack(columns) if columns else np.zeros((n, 0))
         sums = np.zeros((self.resamples, matrix.shape[1]))
+        direct = {key: np.zeros(self.resamples) for key, aggregate in layout if aggregate not in SUMMED}
         rng = self._rng(*unit)
         step = max(1, CHUNK // max(n, 1))
         for start in range(0, self.resamples if n else 0, step):
@@ -325,17 +333,47 @@ class Resampler:
             # counts of each example in each resample: one matrix product sums every array at once
             counts = np.bincount((idx + n * np.arange(m)[:, None]).ravel(), minlength=m * n).reshape(m, n)
             sums[start:start + m] = counts @ matrix
+            for key, values in direct.items():
+                values[start:start + m] = [score(outcomes[key], row) for row in idx.tolist()]
         result, column = {}, 0
         for key, aggregate in layout:
-            width = len(AGGREGATES[aggregate])
-            result[key] = (score(outcomes[key]), _from_sums(aggregate, sums[:, column:column + width], n))
-            column += width
+            if aggregate in SUMMED:
+                width = SUMMED[aggregate]
+                resampled = _from_sums(aggregate, sums[:, column:column + width], n)
+                column += width
+            else:
+                resampled = direct[key]
+            result[key] = (score(outcomes[key]), resampled)
         return result
+
+
+#: Aggregates whose score on a resample follows from sums over its examples, with how many sums:
+#: the aggregate's arrays, or for Pearson's r the five moments (x, y, x², y², xy).
+SUMMED = {"accuracy": 1, "f1_counts": 3, "qa": 2, "mean": 1, "pearson": 5}
+
+
+def _sum_columns(aggregate: str, outcome: dict) -> list:
+    """The per-example columns whose sums over a resample give its score (``_from_sums``)."""
+    import numpy as np
+
+    from harness.compute.outcomes import AGGREGATES
+
+    if aggregate == "pearson":
+        x, y = (np.asarray(outcome[name], dtype=float) for name in ("prediction", "gold"))
+        return [x, y, x * x, y * y, x * y]
+    return [np.asarray(outcome[name], dtype=float) for name in AGGREGATES[aggregate]]
 
 
 def _from_sums(aggregate: str, sums, n: int):
     """Scores on the resamples from the per-resample sums of the aggregate's arrays (as outcomes.score)."""
     import numpy as np
+
+    if aggregate == "pearson":
+        sx, sy, sxx, syy, sxy = (sums[:, i] for i in range(5))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spread = (n * sxx - sx * sx) * (n * syy - sy * sy)
+            # a resample whose predictions (or gold scores) are all equal has no correlation: NaN
+            return np.where(spread > 0, 100.0 * (n * sxy - sx * sy) / np.sqrt(np.maximum(spread, 0)), np.nan)
 
     if aggregate == "accuracy":
         return 100.0 * sums[:, 0] / n

@@ -112,6 +112,8 @@ def example_ids(ids: list[str] | None, count: int) -> list[str]:
 
 
 def head_dropout(config) -> float:
+    """The dropout a task head uses: the backbone config's ``classifier_dropout``, else its
+    ``hidden_dropout_prob`` or ``dropout``, else 0.1."""
     for name in ("classifier_dropout", "hidden_dropout_prob", "dropout"):
         value = getattr(config, name, None)
         if isinstance(value, float):
@@ -120,6 +122,7 @@ def head_dropout(config) -> float:
 
 
 def pad_rows(rows: list[list[int]], value: int, width: int) -> torch.Tensor:
+    """Integer rows padded with ``value`` to ``width``, as one long tensor (batch, width)."""
     # one tensor construction from padded Python lists beats a per-row copy by a wide margin
     return torch.tensor([row + [value] * (width - len(row)) for row in rows], dtype=torch.long)
 

@@ -233,6 +233,7 @@ MODEL_BLOCK = _template("model_block")
 
 STUDY_BLOCK = _template("study_block")
 
+
 def _module(values: dict[str, str], *, role: str, kind: str, model: bool, study: bool) -> str:
     body = _kind_folder(kind).joinpath("module.tmpl").read_text(encoding="utf-8")
     text = HEAD.replace("__FORMAT_DOC__", _kind_meta(kind)["format_doc"]) + "\n\n" + body

@@ -12,7 +12,7 @@ kinds. Nothing here is module-global state.
 
 from __future__ import annotations
 
-from harness.contract.kindset import KindLoadError, Kinds, load_object  # noqa: F401  (re-exported)
+from harness.contract.kindset import Kinds
 from harness.contract.spec import KindSpec, MetricSpec, TaskSpec
 from harness.kinds import checks
 

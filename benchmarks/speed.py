@@ -651,20 +651,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1,
                         help="timed runs of each measurement; the median is reported [1]")
     args = parser.parse_args()
-    for needed in (SHARED / "data", SHARED / "models/multilingual-e5-small"):
-        if not needed.exists():
-            sys.exit(f"error: {needed} not found; the benchmark reads real data and the e5 tokenizer from ../shared")
     import torch
-    import transformers
-    from transformers import AutoTokenizer
 
-    from harness.contract.discovery import discover
-
+    # what the machine can do first: it holds whatever data is beside the checkout
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("error: --device cuda but torch sees no GPU; use --device cpu or --size tiny")
     if args.size == "large" and args.device == "auto" and not torch.cuda.is_available():
         sys.exit("error: no GPU here, and --size large would take hours on the CPU; use --size tiny "
                  "(or --device cpu to run it anyway)")
+    for needed in (SHARED / "data", SHARED / "models/multilingual-e5-small"):
+        if not needed.exists():
+            sys.exit(f"error: {needed} not found; the benchmark reads real data and the e5 tokenizer from ../shared")
+    import transformers
+    from transformers import AutoTokenizer
+
+    from harness.contract.discovery import discover
+
     if args.threads:
         torch.set_num_threads(args.threads)
     began = time.perf_counter()

@@ -1,6 +1,7 @@
 """The command line through click's runner, and start-up cost in a real subprocess."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -54,6 +55,57 @@ def test_unknown_names_exit_2_with_suggestion(runner, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message, exit_code", [
+    # no "did you mean 'es'" for a language PAWS-X lacks: its languages, in one line
+    (["--target", "pawsx", "--languages", "sw"], "unknown language for pawsx 'sw'; pawsx's languages: en, de, es, fr, "
+                                                 "ja, ko, zh", 2),
+    (["--target", "pawsx", "--languages", "german"], "'german' is a language name: use its code 'de'", 2),
+    (["--target", "pawsx", "--languages", "Swahili"], "'Swahili' is a language name (code 'sw'), which is not among "
+                                                      "them", 2),
+    (["--target", "pawsx", "--languages", "jp"], "did you mean 'ja'? pawsx's languages:", 2),
+    (["--inter", "pawsx", "--target", "xnli"], "'pawsx' is a target task (name it with --target), not an intermediate "
+                                               "task (--inter)", 2),
+    (["--target", "hellaswag"], "'hellaswag' is an intermediate task (name it with --inter), not a target task "
+                                "(--target)", 2),
+    (["--target", "pawsx", "--model", "/nonexistent/model"], "--model /nonexistent/model: no such folder", 1),
+])
+def test_suggestions_point_the_right_way(runner, args, message, exit_code):
+    """Issue 23: did-you-mean only for close names of the same kind; language names read as codes; a
+    task in the other role and a model path that does not exist said as such."""
+    args = ["--inter", "none", *args] if "--inter" not in args else args
+    result = runner.invoke(cli, ["run", *args, "--preset", "smoke"])
+    assert result.exit_code == exit_code, result.output
+    assert message in result.output and "did you mean 'es'" not in result.output and "'en'?" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_score_on_folders_without_a_task_folder_says_what_it_looked_for(runner, tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "l").mkdir()
+    result = runner.invoke(cli, ["score", "--predictions", str(tmp_path / "p"), "--labels", str(tmp_path / "l")])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert "found no task folder (e.g. pawsx/test-" in result.output and "xtreme: pawsx, xnli" in result.output
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_list_never_cuts_a_name(runner, monkeypatch, width):
+    """Every task, kind, model and plugin name appears whole at any terminal width, no line wider."""
+    from rich.console import Console
+
+    from harness.cli import plugins as listing
+    from harness.contract.discovery import discover
+
+    monkeypatch.setattr(listing, "_console", lambda: Console(highlight=False, width=width))
+    result = runner.invoke(cli, ["list"])
+    assert result.exit_code == 0
+    registry = discover()
+    names = [*{n for table in registry.tasks.values() for n in table}, *registry.models, *registry.kinds,
+             *registry.plugins]
+    words = set(re.findall(r"[\w.-]+", result.output))
+    assert not [name for name in names if name not in words], result.output
+    assert max(len(line) for line in result.output.splitlines()) <= width
 
 
 def test_offline_without_data_fails_fast_with_one_line(runner, monkeypatch, tmp_path):

@@ -18,7 +18,7 @@ from typing import Any
 import harness
 from harness.data import hub
 from harness.data.sources import TaskData, plan_task_data
-from harness.contract.errors import UnknownNameError, UserError
+from harness.contract.errors import UnknownLanguageError, UnknownNameError, UserError
 from harness.common.fsutil import (  # noqa: F401  (cache_root and the path checks are re-exported)
     NAME_MAX, PATH_MAX, cache_root, check_path_names, sha256_files,
 )
@@ -258,6 +258,9 @@ def resolve_model(name: str, registry: Registry) -> ModelChoice:
     path = Path(name).expanduser()
     if path.is_dir():
         return _local_model(name, f"--model {name}", path.name)
+    if name.startswith(("/", "~", ".")) or path.exists():  # a path, not a name: it is not a model folder
+        raise UserError(f"--model {name}: {'no such folder' if not path.exists() else 'not a folder'}; pass a saved "
+                        f"model folder (with config.json), a registered model name (`xharness list`) or a hub id")
     if "/" in name and not name.startswith((".", "/", "~")):
         return _hub_model(name, name, None, None)
     raise UnknownNameError("model", name, registry.models)
@@ -399,7 +402,7 @@ def plan_languages(requested: list[str] | None, target: Registered, registry: Re
         requested = list(entry.languages)
     for lang in requested:
         if lang not in offered:
-            raise UnknownNameError(f"language for {spec.name}", lang, offered)
+            raise UnknownLanguageError(f"language for {spec.name}", lang, offered)
     return [lang for lang in offered if lang in requested]
 
 

@@ -79,65 +79,43 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
         click.echo(json.dumps({"tasks": tasks, "kinds": kinds, "models": models, "leaderboards": boards,
                                "plugins": plugins, "conflicts": conflicts, "left_out": rejected}, indent=2))
         return
-    from rich.table import Table
-
     console = _console()
-    table = Table(title="Tasks", title_justify="left")
-    for column in ("name", "role", "kind", "granularity", "languages", "metric", "plugin"):
-        table.add_column(column)
+    rows = []
     for t in tasks:
         codes = t["languages"]
         langs = f"{len(codes)}: {' '.join(codes)}" if len(codes) <= 8 else f"{len(codes)}: {' '.join(codes[:6])} …"
         if t["extra_languages"]:
             langs += f" (+{len(t['extra_languages'])} on request: {' '.join(t['extra_languages'])})"
-        table.add_row(t["name"], t["role"], t["kind"], t["granularity"] or "-", langs, t["metric"], t["plugin"])
-    console.print(table)
-    table = Table(title="Task kinds", title_justify="left")
-    for column in ("name", "phase 3", "settings (--setting NAME=VALUE)", "plugin"):
-        table.add_column(column)
-    for k in kinds:
-        shown = ", ".join(f"{name}={value}" for name, value in k["settings"].items()) or "-"
-        table.add_row(k["name"], "trains" if k["trained"] else "embeds only", shown, k["plugin"])
-    console.print(table)
-    table = Table(title="Models", title_justify="left")
-    for column in ("name", "source", "plugin", "description"):
-        table.add_column(column)
-    for m in models:
-        table.add_row(m["name"], m["hub_id"] or "built locally", m["plugin"], m["description"])
-    console.print(table)
+        rows.append((t["name"], t["role"], t["kind"], t["granularity"] or "-", langs, t["metric"], t["plugin"]))
+    console.print(_table("Tasks", ("name", "role", "kind", "granularity", "languages", "metric", "plugin"), rows,
+                         width=console.width))
+    rows = [(k["name"], "trains" if k["trained"] else "embeds only",
+             ", ".join(f"{name}={value}" for name, value in k["settings"].items()) or "-", k["plugin"]) for k in kinds]
+    console.print(_table("Task kinds", ("name", "phase 3", "settings (--setting NAME=VALUE)", "plugin"), rows,
+                         width=console.width))
+    rows = [(m["name"], m["hub_id"] or "built locally", m["plugin"], m["description"]) for m in models]
+    console.print(_table("Models", ("name", "source", "plugin", "description"), rows, width=console.width))
     if boards:
-        table = Table(title="Leaderboards (xharness score)", title_justify="left")
-        for column in ("name", "tasks (metric, languages)", "plugin"):
-            table.add_column(column)
-        for b in boards:
-            listed = ", ".join(f"{n} ({t['metric']}, {t['languages']} languages)" for n, t in b["tasks"].items())
-            table.add_row(b["name"], listed, b["plugin"])
-        console.print(table)
-    table = Table(title="Plugins", title_justify="left")
-    for column in ("name", "distribution", "version", "status"):
-        table.add_column(column)
+        rows = [(b["name"], ", ".join(f"{n} ({t['metric']}, {t['languages']} languages)" for n, t in b["tasks"].items()),
+                 b["plugin"]) for b in boards]
+        console.print(_table("Leaderboards (xharness score)", ("name", "tasks (metric, languages)", "plugin"), rows,
+                             width=console.width))
+    rows = []
     for p in plugins:
         status = "[green]ok[/]" if p["ok"] else f"[red]failed: {p['error']}[/]"
         if p["ok"] and p["note"]:
             status += f" [yellow]({p['note']})[/]"
-        table.add_row(p["name"], p["distribution"] or "-", p["version"] or "-", status)
-    console.print(table)
+        rows.append((p["name"], p["distribution"] or "-", p["version"] or "-", status))
+    console.print(_table("Plugins", ("name", "distribution", "version", "status"), rows, width=console.width))
     if conflicts:
-        table = Table(title="Conflicts", title_justify="left")
-        for column in ("name", "what", "registered by"):
-            table.add_column(column)
-        for c in conflicts:
-            table.add_row(c["name"], c["what"], ", ".join(c["plugins"]))
-        console.print(table)
+        rows = [(c["name"], c["what"], ", ".join(c["plugins"])) for c in conflicts]
+        console.print(_table("Conflicts", ("name", "what", "registered by"), rows, width=console.width))
         console.print("Each name above is unavailable until only one of its plugins is loaded: "
                       "set XHARNESS_PLUGINS=a,b,... to the plugins to load.")
     if rejected:
-        table = Table(title="Left out (a built-in plugin has the name)", title_justify="left")
-        for column in ("name", "what", "kept: built-in plugin", "left out: plugin"):
-            table.add_column(column)
-        for r in rejected:
-            table.add_row(r["name"], r["what"], r["kept"] or "-", ", ".join(r["left_out"]))
-        console.print(table)
+        rows = [(r["name"], r["what"], r["kept"] or "-", ", ".join(r["left_out"])) for r in rejected]
+        console.print(_table("Left out (a built-in plugin has the name)",
+                             ("name", "what", "kept: built-in plugin", "left out: plugin"), rows, width=console.width))
         console.print("A plugin's name for a task, model or kind that a built-in plugin already has is left "
                       "out; the plugin's other names work. Rename it in the plugin.")
     if not plugins:
@@ -253,3 +231,34 @@ def install_command(pip_args: tuple[str, ...]) -> None:
         state = "ok" if p["ok"] else f"failed: {p['error']}"
         click.echo(f"plugin {p['name']} ({p['distribution'] or '-'} {p['version'] or ''}): {state}; provides "
                    f"{', '.join(p['provides']) or 'nothing'}")
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], width: int | None = None):
+    """A rich table that never cuts a name: a column whose every value is one word (names, kinds,
+    plugins, versions) keeps its widest value on one line; the others (languages, descriptions,
+    notes) wrap. Where even the one-word columns do not fit in ``width`` (a narrow terminal), each
+    row becomes a paragraph instead: its name, then ``column: value`` for the rest, wrapped."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    words = [bool(rows) and all(" " not in str(row[i]) for row in rows) for i in range(len(columns))]
+    widths = [max(len(column.split()[0]), *(len(str(row[i])) for row in rows)) if words[i] else 8
+              for i, column in enumerate(columns)]
+    if width is not None and sum(widths) + 3 * len(columns) + 1 > width:
+        lines = [Text(title, style="italic")]
+        for row in rows:
+            line = Text.from_markup(f"[bold]{row[0]}[/]  ")
+            line.append_text(Text.from_markup("; ".join(f"{column}: {value}" for column, value in
+                                                         zip(columns[1:], row[1:]))))
+            lines.append(line)
+        return Group(*lines)
+    table = Table(title=title, title_justify="left")
+    for index, column in enumerate(columns):
+        if words[index]:
+            table.add_column(column, no_wrap=True, min_width=widths[index])
+        else:
+            table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table

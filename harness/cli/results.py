@@ -95,8 +95,13 @@ def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
     covered = {name: len(present & {t.name for t in item.spec.tasks}) for name, item in registry.leaderboards.items()}
     best = max(covered.values(), default=0)
     if not best:
-        raise UserError("pass --leaderboard NAME (no task folder of an installed leaderboard is in both folders); "
-                        "installed: " + (", ".join(names) or "none (see `xharness list`)"))
+        first = registry.leaderboards[names[0]].spec.tasks[0] if names and names[0] in registry.leaderboards else None
+        example = f" (e.g. {first.name}/test-{first.languages[0]}.{first.extension})" if first else ""
+        looked = "; ".join(f"{name}: {', '.join(t.name for t in item.spec.tasks)}"
+                           for name, item in sorted(registry.leaderboards.items()))
+        raise UserError(f"found no task folder{example} in both {predictions} and {labels}; looked for the task "
+                        f"folders of each installed leaderboard: {looked or 'none installed'}. Put the predictions "
+                        f"and labels in that layout, or pass --leaderboard NAME")
     fitting = sorted(name for name, count in covered.items() if count == best)
     whole = [name for name in fitting if complete(registry.leaderboards[name].spec)] or fitting
     if len(whole) > 1:

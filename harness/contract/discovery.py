@@ -188,6 +188,10 @@ class Registry:
     def task(self, role: str, name: str) -> Registered:
         table = self.tasks[role]
         if name not in table:
+            other = next((r for r in ROLES if r != role and name in self.tasks[r]), None)
+            if other is not None:  # the right name in the wrong place: say so, no "did you mean"
+                option = {"intermediate": "--inter", "target": "--target"}
+                raise UnknownNameError.wrong_role(name, role, other, option.get(other), option.get(role))
             error = self.clash(TASK_WHAT[role], name)
             raise error or UnknownNameError(f"{role} task", name, table,
                                             failed=[p.name for p in self.plugins.values() if not p.ok])

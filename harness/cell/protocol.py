@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness.cell.diagnostics import diagnose
 from harness.compute import outcomes
 from harness.contract.errors import UserError
 from harness.common.fsutil import atomic_dir, atomic_write_json, atomic_write_text, remove_dead_temporaries, stable_hash
@@ -268,7 +269,9 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             "languages": plan.languages,
             "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
             "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
-                       "average": mean([v for v in per_language.values() if v is not None])},
+                       "average": mean([v for v in per_language.values() if v is not None]),
+                       # n per language and what looks degenerate (one class, empty answers, chance)
+                       **diagnose(data.spec, predictions, test_outcomes, phase3.get("history"))},
             "outcomes": _outcome_files(paths.run_dir, test_outcomes, selection_outcomes),
             "phases": {"intermediate": phase2, "target": phase3},
             "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},

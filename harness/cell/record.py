@@ -36,14 +36,26 @@ def git_state(start: Path | None = None) -> dict[str, Any] | None:
 
 
 def score_table(record: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a run's table: each language's score, its number of test examples (n) and
+    a mark where the score looks degenerate (``scores.flags``; older records have neither)."""
     scores = record["scores"]
-    headers = ["language", f"{scores['metric']} (test)"]
+    counts, flags = scores.get("n") or {}, scores.get("flags") or {}
+    headers = ["language", f"{scores['metric']} (test)", "n", "flag"]
+
     def shown(value):
         return "n/a (no gold)" if value is None else f"{value:.2f}"
 
-    rows = [[lang, shown(value)] for lang, value in scores["per_language"].items()]
-    rows.append(["average", shown(scores["average"])])
+    rows = [[lang, shown(value), str(counts.get(lang, "")), ", ".join(f.split(":")[0] for f in flags.get(lang, []))]
+            for lang, value in scores["per_language"].items()]
+    rows.append(["average", shown(scores["average"]), str(sum(counts.values())) if counts else "", ""])
     return headers, rows
+
+
+def flag_lines(record: dict[str, Any]) -> list[str]:
+    """The flags of a record, one line each (``lang: flag``, then the run's own), for the run's output."""
+    scores = record["scores"]
+    lines = [f"{lang}: {flag}" for lang, found in (scores.get("flags") or {}).items() for flag in found]
+    return lines + list(scores.get("run_flags") or [])
 
 
 def table_heading(record: dict[str, Any]) -> str:
@@ -59,6 +71,8 @@ def render_table(record: dict[str, Any]):
     table = Table()
     table.add_column(headers[0])
     table.add_column(headers[1], justify="right")
+    table.add_column(headers[2], justify="right")
+    table.add_column(headers[3])
     for i, row in enumerate(rows):
         table.add_row(*row, end_section=(i == len(rows) - 2))
     return table

@@ -22,11 +22,16 @@ def _print_results(results_path: Path, record: dict, seconds: float) -> None:
         return
     from rich.console import Console
 
-    from harness.cell.record import render_table, table_heading
+    from harness.cell.record import flag_lines, render_table, table_heading
 
     console = Console(highlight=False)
     console.print(table_heading(record), soft_wrap=True)
     console.print(render_table(record))
+    flags = flag_lines(record)
+    if flags:
+        console.print("these scores say little about transfer (a model that has not learnt the task):", soft_wrap=True)
+        for line in flags:
+            console.print(f"  flag: {line}", soft_wrap=True)
     console.print(f"results: {results_path}  ({seconds:.1f} s)", soft_wrap=True)
 
 

@@ -95,6 +95,7 @@ def test_smoke_with_a_real_bert_backbone_without_token_type_ids(tmp_path, e5_mod
     """multilingual-e5-small: BERT architecture, XLM-R tokenizer, no token_type_ids; real PAWS-X files."""
     result = CliRunner().invoke(cli, ["run", "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
                                       "--model", str(e5_model), "--data-dir", str(shared_data), "--lr", "3e-5",
+                                      "--batch-size", "8", "--max-length", "128",
                                       "--output", str(tmp_path), "--inter-epochs", "1", "--target-epochs", "1"])
     assert result.exit_code == 0, result.output
     _, record = _results(tmp_path)
@@ -149,3 +150,23 @@ def test_tatoeba_after_hellaswag_reuses_phase_2(smoke_run):
                                       "--output", str(output), "--languages", "de,ja,sw"])
     assert result.exit_code == 0, result.output
     assert "reusing finished phase" in result.output
+
+
+def test_a_named_model_does_not_inherit_the_presets_settings_for_its_tiny_model(registry, tmp_path, e5_model, capsys,
+                                                                              monkeypatch):
+    """Issue 23: `--preset smoke --model <e5>` trained e5 at the tiny model's lr 5e-4 (it collapsed to one
+    class); the task's own settings apply to a named model, and a line says so."""
+    from harness.cell import planning
+    from harness.cell.planning import PRESETS, RunRequest, plan_run
+
+    monkeypatch.setattr(planning, "_NOTED", set())  # the line is said once a process: say it here
+
+    plan = plan_run(RunRequest(inter="none", target="pawsx", preset="smoke", model=str(e5_model),
+                               output=tmp_path), registry)
+    defaults = registry.task("target", "pawsx").spec.defaults
+    assert plan.target_settings["lr"] == float(defaults.get("lr", 1e-5)) != PRESETS["smoke"]["settings"]["lr"]
+    assert plan.source == "bundled" and plan.target_settings["epochs"] == PRESETS["smoke"]["target_epochs"]
+    assert "the preset's settings for its tiny model (lr=0.0005" in capsys.readouterr().err
+    tiny = plan_run(RunRequest(inter="none", target="pawsx", preset="smoke", output=tmp_path), registry)
+    assert tiny.target_settings["lr"] == PRESETS["smoke"]["settings"]["lr"]  # the preset's own model keeps them
+

@@ -576,6 +576,14 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
                 _note(f"note: {task.spec.name} from the hub: {task.spec.hub_note}")
 
     model = resolve_model(request.model or preset.get("model") or "xlm-roberta-large", registry)
+    if request.model and preset.get("model") and request.model != preset["model"] and preset.get("settings"):
+        # the preset's learning rate and batch sizes suit its own tiny model, not the one named:
+        # that model trains with the task's own settings (keeping the preset's data and epochs)
+        dropped = ", ".join(f"{k}={v}" for k, v in preset["settings"].items())
+        preset = {k: v for k, v in preset.items() if k != "settings"}
+        _note(f"note: --preset {request.preset} with --model {request.model}: the preset's settings for its "
+              f"{PRESETS[request.preset]['model']} model ({dropped}) do not apply; the tasks' own settings do "
+              f"(see hyperparameters in results.json)")
     # one task brings its own defaults; several share the protocol's and add how batches are drawn
     given = parse_setting_overrides(request.overrides.get("setting"))
     _check_setting_names(given, [t.spec for t in inter] + [target.spec], kinds)

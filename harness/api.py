@@ -219,7 +219,7 @@ def sweep(inter: list[str], target: list[str], *, seeds: list[int] | None = None
 
 
 def report(folders: list[str | Path], *, target: str | None = None, model: str | None = None,
-           delta: bool | None = None, resamples: int = 1000, seed: int = 0) -> "Report":
+           delta: bool | None = None, resamples: int = 1000, seed: int = 0, show_n: bool = False) -> "Report":
     """``xharness report`` as a function: the tables of finished runs under ``folders`` (stores,
     their ``runs/`` folders or single runs), with mean ± std over seeds and the paired bootstrap.
     Render it with ``harness.analysis.report.render(result, "markdown")`` or read its ``tables``."""
@@ -228,4 +228,4 @@ def report(folders: list[str | Path], *, target: str | None = None, model: str |
     runs, skipped = reporting.collect([Path(f) for f in folders])
     mode = None if delta is None else ("delta" if delta else "absolute")
     return reporting.build(runs, model=model, target=target, mode=mode, resamples=resamples, seed=seed,
-                           skipped=skipped)
+                           skipped=skipped, show_n=show_n)

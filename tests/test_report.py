@@ -403,3 +403,34 @@ def test_report_help_imports_no_heavy_library():
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_flagged_runs_are_marked_and_n_is_shown_on_request(tmp_path):
+    """Issue 23: a number some run behind it has a flagged score for carries ⚑ and a note naming the
+    flags; --show-n shows the test examples behind each number; CSV and JSON always hold both. Records
+    written before flags and n existed read as unflagged, without n."""
+    root = tmp_path / "store"
+    flagged = write_run(root, "none", "xnli", 1, {"en": pattern(40, 20), "de": pattern(40, 20)})
+    record = json.loads((flagged / "results.json").read_text())
+    record["scores"]["n"] = {"en": 40, "de": 40}
+    record["scores"]["flags"] = {"de": ["one class: 100% of the predictions are 'entailment'"]}
+    (flagged / "results.json").write_text(json.dumps(record))
+    seal(flagged)
+    write_run(root, "strong", "xnli", 1, {"en": [1] * 40, "de": [1] * 40})  # an older record: no n, no flags
+    runs, _ = report.collect([root])
+    built = report.build(runs, resamples=50, show_n=True)
+    (table,) = built.tables
+    none, strong = table.cells[("none", "xnli")], table.cells[("strong", "xnli")]
+    assert none.flags == ["one class"] and none.examples == 80 and strong.examples is None
+    assert strong.flags == ["one class"]  # its Δ is against the flagged baseline
+    text = report.render(built, "markdown")
+    assert "(1)⚑ n=80" in text and "⚑ a run behind the number has a score that is no finding: one class" in text
+    assert "n=: the test examples behind one seed's number" in text
+    assert "n=" not in report.render(report.build(runs, resamples=50), "markdown").split("\n- ")[0]  # only on request
+    rows = list(csv.DictReader(io.StringIO(report.render(built, "csv"))))
+    shown = {(r["row"], r["kind"]): r for r in rows if r["column"] == "xnli"}
+    assert shown[("none", "score")]["examples"] == "80" and shown[("none", "score")]["flags"] == "one class"
+    cells = {(c["row"], c["column"]): c for c in json.loads(report.render(built, "json"))["tables"][0]["cells"]}
+    assert cells[("none", "xnli")]["examples"] == 80 and cells[("none", "xnli")]["flags"] == ["one class"]
+    drill = report.build(runs, target="xnli", resamples=50)
+    assert drill.tables[0].cells[("none", "en")].flags == [] and drill.tables[0].cells[("none", "de")].flags

@@ -62,6 +62,9 @@ REFERENCES = {"xlmr-large": "xlmr_large_xtreme.json"}
 MARKS = ((0.01, "**"), (0.05, "*"))
 FEWER = "†"
 PARTIAL = "‡"
+#: A number some run behind it has a flagged score for (one class, empty answers, chance, a dev score
+#: that never moved; ``harness.cell.diagnostics``).
+FLAGGED = "⚑"
 
 
 # --------------------------------------------------------------------------------------- records
@@ -101,6 +104,23 @@ class Run:
         if not values or any(v is None for v in values):
             return None
         return sum(values) / len(values)
+
+    def flags(self, langs: Sequence[str] | None = None) -> list[str]:
+        """The names of the run's flags (``one class``, ``at chance`` …) on ``langs`` (default: all)
+        and on its training; none for a record written before flags were."""
+        scores = self.record["scores"]
+        by_lang = scores.get("flags") or {}
+        found = [flag for lang in (by_lang if langs is None else langs) for flag in by_lang.get(lang, [])]
+        found += scores.get("run_flags") or []
+        return sorted({flag.split(":")[0] for flag in found})
+
+    def examples(self, langs: Sequence[str] | None = None) -> int | None:
+        """How many test examples the score on ``langs`` (default: all scored) is computed from;
+        None for a record written before ``n`` was."""
+        counts = self.record["scores"].get("n")
+        if not counts:
+            return None
+        return sum(counts.get(lang, 0) for lang in (self.languages() if langs is None else langs))
 
     def outcome_path(self, lang: str) -> Path:
         listed = (self.record.get("outcomes") or {}).get("files") or {}
@@ -466,6 +486,8 @@ class Cell:
     p_holm: float | None = None
     marker: str = ""
     untested: str | None = None  # why no p-value
+    flags: list[str] = field(default_factory=list)  # flags of the runs behind the number (their names)
+    examples: int | None = None  # test examples behind one seed's score (summed over the cell's tasks)
     fewer_seeds: bool = False
     partial: bool = False  # an average over fewer tasks than the table's columns
 
@@ -482,6 +504,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     tests: int = 0
     reference: list[dict] = field(default_factory=list)  # rows shown next to ours (--compare)
+    show_n: bool = False  # the text formats show each number's test examples (JSON and CSV always hold them)
 
     def shown(self, cell: Cell) -> Stat | None:
         """The number a cell shows: Δ in Δ mode (the baseline row shows its scores)."""
@@ -521,10 +544,11 @@ def _row_order(rows: Iterable[str]) -> list[str]:
 
 
 def build(runs: Sequence[Run], *, model: str | None = None, target: str | None = None, mode: str | None = None,
-          resamples: int = 1000, seed: int = 0, skipped: Sequence[str] = ()) -> Report:
+          resamples: int = 1000, seed: int = 0, skipped: Sequence[str] = (), show_n: bool = False) -> Report:
     """The report's tables: one per backbone (``model`` picks one), the matrix or ``target``'s languages.
 
-    ``mode``: "delta", "absolute" or None (Δ where the backbone has a baseline row).
+    ``mode``: "delta", "absolute" or None (Δ where the backbone has a baseline row). ``show_n``: the
+    text formats show the test examples behind each number.
     """
     if not runs:
         raise UserError("no finished runs found there (a run folder holds results.json and a sound manifest.json)")
@@ -542,6 +566,11 @@ def build(runs: Sequence[Run], *, model: str | None = None, target: str | None =
         by_model = {name: [r for r in group if r.target == target] for name, group in by_model.items()}
         by_model = {name: group for name, group in by_model.items() if group}
     tables = [_table(name, group, target, mode, resamples, seed) for name, group in sorted(by_model.items())]
+    for table in tables:
+        table.show_n = show_n
+        if show_n:
+            table.notes.append("n=: the test examples behind one seed's number (summed over the languages and "
+                               "tasks it averages)")
     return Report(tables, list(skipped), resamples, seed)
 
 
@@ -608,6 +637,11 @@ def _cell(grid, table: Table, row: str, column: str, units) -> Cell:
     mine = _by_seed(grid, row, cell_units)
     cell = Cell(row, column, Stat.of({s: v for s, (v, _) in mine.items()}), tasks=list(cell_units),
                 runs=sorted(str(r.folder) for _, runs in mine.values() for r in runs))
+    behind = [(run, langs) for _, runs in mine.values() for run, langs in zip(runs, cell_units.values())]
+    if behind:
+        counts = [sum(run.examples(langs) or 0 for run, langs in zip(runs, cell_units.values()))
+                  for _, runs in mine.values()]
+        cell.examples = counts[0] if counts and counts[0] else None
     if column == AVERAGE and table.target is None:
         cell.partial = len(cell_units) < len(table.columns) - 1
     if table.is_delta_row(row):
@@ -616,6 +650,9 @@ def _cell(grid, table: Table, row: str, column: str, units) -> Cell:
         cell.delta = Stat.of({s: mine[s][0] - base[s][0] for s in paired})
         cell.runs = sorted(str(r.folder) for s in paired for r in mine[s][1])
         cell.baseline_runs = sorted(str(r.folder) for s in paired for r in base[s][1])
+        behind = [(run, langs) for s in paired for side in (mine, base)
+                  for run, langs in zip(side[s][1], cell_units.values())]
+    cell.flags = sorted({flag for run, langs in behind for flag in run.flags(langs)})
     return cell
 
 
@@ -696,6 +733,11 @@ def _add_notes(table: Table, resamples: int, seed: int) -> None:
                            f"files (outcomes/test-<lang>.json)")
     if any(table.shown(c) is None for c in cells):
         table.notes.append("n/a: no run (or no baseline run with the same seed) for this cell")
+    flagged = sorted({flag for c in cells if table.shown(c) is not None for flag in c.flags})
+    if flagged:
+        where = "" if table.target else " (`--target TASK` shows the languages)"
+        table.notes.append(f"{FLAGGED} a run behind the number has a score that is no finding: {', '.join(flagged)}"
+                           f"{where}")
 
 
 # --------------------------------------------------------------------------------------- reference
@@ -762,15 +804,19 @@ def _signed(value: float, decimals: int, minus: str = "−") -> str:
     return text.replace("-", minus, 1) if value < 0 else text
 
 
-def cell_text(table: Table, cell: Cell, decimals: int = 2, *, pm: str = "±", minus: str = "−") -> str:
-    """``+1.23 ± 0.45 (2)**†``: mean ± std (n) with significance and footnote marks."""
+def cell_text(table: Table, cell: Cell, decimals: int = 2, *, pm: str = "±", minus: str = "−",
+              show_n: bool = False) -> str:
+    """``+1.23 ± 0.45 (2)**†``: mean ± std (seeds) with significance and footnote marks, ``⚑`` where
+    a run behind it is flagged, and with ``show_n`` the test examples behind it (``n=224``)."""
     stat = table.shown(cell)
     if stat is None:
         return "n/a"
     mean = _signed(stat.mean, decimals, minus) if table.is_delta_row(cell.row) else f"{stat.mean:.{decimals}f}"
     std = "-" if stat.std is None else f"{stat.std:.{decimals}f}"
     marks = cell.marker + (FEWER if cell.fewer_seeds else "") + (PARTIAL if cell.partial else "")
-    return f"{mean} {pm} {std} ({stat.n}){marks}"
+    marks += FLAGGED if cell.flags else ""
+    examples = f" n={cell.examples}" if show_n and cell.examples is not None else ""
+    return f"{mean} {pm} {std} ({stat.n}){marks}{examples}"
 
 
 def _title(table: Table) -> str:
@@ -780,6 +826,7 @@ def _title(table: Table) -> str:
 
 
 def _grid_rows(table: Table, decimals: int, **style) -> list[list[str]]:
+    style.setdefault("show_n", table.show_n)
     rows = [[row] + [cell_text(table, table.cells[(row, col)], decimals, **style) for col in table.columns]
             for row in table.rows]
     for ref in table.reference:
@@ -819,7 +866,7 @@ def to_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["model", "target", "row", "column", "kind", "mean", "std", "n", "seeds", "p", "p_holm", "marker",
-                     "fewer_seeds"])
+                     "fewer_seeds", "examples", "flags"])
     for table in report.tables:
         for (row, column), cell in table.cells.items():
             for kind, stat in (("score", cell.score), ("delta", cell.delta)):
@@ -829,11 +876,12 @@ def to_csv(report: Report) -> str:
                 writer.writerow([table.model, table.target or "", row, column, kind, stat.mean,
                                  "" if stat.std is None else stat.std, stat.n, ";".join(map(str, stat.seeds)),
                                  cell.p if tested else "", cell.p_holm if tested else "", cell.marker if tested else "",
-                                 int(cell.fewer_seeds and stat is table.shown(cell))])
+                                 int(cell.fewer_seeds and stat is table.shown(cell)),
+                                 "" if cell.examples is None else cell.examples, ";".join(cell.flags)])
         for ref in table.reference:
             for column, value in ref["values"].items():
                 writer.writerow([table.model, table.target or "", ref["label"], column, "reference", value, "", "", "",
-                                 "", "", "", 0])
+                                 "", "", "", 0, "", ""])
     return out.getvalue()
 
 

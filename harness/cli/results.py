@@ -129,7 +129,10 @@ def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
               help="Write a heatmap of the task matrix, Δ in Δ mode (.png, .pdf or .svg).")
 @click.option("--plot-languages", "plot_languages", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a per-language heatmap of --target.")
-def report_command(folders, target, model, delta, resamples, seed, fmt, compare, plot_file, plot_languages) -> None:
+@click.option("--show-n", "show_n", is_flag=True,
+              help="Show the test examples behind each number (n=...); JSON and CSV always hold them.")
+def report_command(folders, target, model, delta, resamples, seed, fmt, compare, plot_file, plot_languages,
+                   show_n) -> None:
     """Tables of finished runs: intermediate tasks down, target tasks across, mean ± std over seeds.
 
     Reads results.json (and per-example outcomes for the paired bootstrap) under FOLDERS: stores,
@@ -146,7 +149,7 @@ def report_command(folders, target, model, delta, resamples, seed, fmt, compare,
             raise UserError("--plot-languages draws one task's languages: give it with --target TASK")
         runs, skipped = report.collect(folders)
         built = report.build(runs, model=model, target=target, mode=mode, resamples=resamples, seed=seed,
-                             skipped=skipped)
+                             skipped=skipped, show_n=show_n)
         if compare is not None:
             report.attach_reference(built, report.load_reference(compare))
         figures = []

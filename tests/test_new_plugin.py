@@ -99,7 +99,7 @@ def test_every_kind_and_role_keeps_the_contract(tmp_path, monkeypatch, kind, rol
 PLUGINS = {"plain": ("xharness-newtask", []), "model": ("xharness-newtask-model", ["--model"])}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def installed(tmp_path_factory):
     root = tmp_path_factory.mktemp("new-plugin")
     python, env = fresh_venv(root)

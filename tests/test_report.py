@@ -103,7 +103,7 @@ def store(tmp_path) -> Path:
 # ------------------------------------------------------------------------- the real smoke grid
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def smoke_grid(tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("report-grid")
     result = CliRunner().invoke(cli, ["sweep", *SMOKE_GRID, "--output", str(output)])

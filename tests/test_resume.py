@@ -56,7 +56,7 @@ def outcome(output: Path) -> dict:
                        for e in record["phases"][phase]["history"]["epochs"]]}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def reference(tmp_path_factory) -> tuple[Path, dict, dict]:
     """The uninterrupted run, and how many updates its two phases make."""
     output = tmp_path_factory.mktemp("reference")

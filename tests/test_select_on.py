@@ -36,7 +36,7 @@ def _record(output: Path, extra=()) -> tuple[Path, dict]:
     raise AssertionError(f"no run with --select-on {extra}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def runs(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
     """A plain run and runs with --select-on both and target, in one store (phase-3 keys differ)."""
     output = tmp_path_factory.mktemp("select-on")

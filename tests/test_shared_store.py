@@ -17,7 +17,7 @@ FAST = ["--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke", "--lan
         "--inter-epochs", "1", "--target-epochs", "2"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def lab():
     gid = ensure_group(GROUP)
     users = {ALICE: ensure_user(ALICE, GROUP), BOB: ensure_user(BOB, GROUP), CAROL: ensure_user(CAROL)}

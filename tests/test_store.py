@@ -37,7 +37,7 @@ def comparable(record: dict) -> dict:
     return {"scores": record["scores"], "phases": phases}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def finished(tmp_path_factory) -> Path:
     """One finished fast cell; tests copy it and damage the copy."""
     output = tmp_path_factory.mktemp("finished")

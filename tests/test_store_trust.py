@@ -42,7 +42,7 @@ def clean_exit(result) -> bool:
     return result.exception is None or isinstance(result.exception, SystemExit)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def clean_store(tmp_path_factory) -> Path:
     """A store that `run` (checkpoints kept), `sweep` and `study run typology` wrote."""
     store = tmp_path_factory.mktemp("trust") / "store"

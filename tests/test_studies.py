@@ -12,18 +12,19 @@ from click.testing import CliRunner
 from harness.cli import cli
 
 STUDIES = ("granularity", "scale", "alignment", "typology")
-_DONE: dict[str, object] = {}
+_DONE: dict[tuple[Path, str], object] = {}  # keyed by store too, never by name alone
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def store(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("studies")
 
 
 def _run(store: Path, name: str):
-    if name not in _DONE:
-        _DONE[name] = CliRunner().invoke(cli, ["study", "run", name, "--preset", "smoke", "--output", str(store)])
-    return _DONE[name]
+    if (store, name) not in _DONE:
+        _DONE[store, name] = CliRunner().invoke(cli, ["study", "run", name, "--preset", "smoke", "--output",
+                                                      str(store)])
+    return _DONE[store, name]
 
 
 def _study(store: Path, name: str) -> dict:

@@ -28,7 +28,7 @@ def results(output: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in sorted(output.glob("runs/*/results.json"))}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # per worker: a module xdist splits does not rebuild it
 def swept(tmp_path_factory):
     """The 3 × 2 × 2 smoke grid, run once from scratch."""
     output = tmp_path_factory.mktemp("grid")

@@ -33,6 +33,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_encoder_folder_is_byte_identical_with_and_without_cached_features(tmp_path):
     cold, warm = tmp_path / "cold", tmp_path / "warm"
     done = _run(cold)

@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _torchrun() -> list[str]:
     found = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
     return [found] if found else [sys.executable, "-m", "torch.distributed.run"]
 
 
+@pytest.mark.slow
 def test_smoke_run_under_torchrun_with_two_processes(smoke_results, tmp_path):
     single_record = json.loads(smoke_results.read_text())
 

@@ -320,6 +320,7 @@ _WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_concurrent_writers_and_readers_of_one_key(pawsx, tokenizer, tiny_model_dir, tmp_path):
     workers = 4
     script = tmp_path / "worker.py"

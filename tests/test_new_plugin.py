@@ -116,6 +116,7 @@ def installed(tmp_path_factory):
     return {"root": root, "python": python, "env": env, "folders": folders, "listed": listed, "groups": groups}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", PLUGINS)
 def test_generated_plugin_installs_lists_runs_and_passes_its_tests(installed, key):
     name, flags = PLUGINS[key]

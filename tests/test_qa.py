@@ -19,6 +19,7 @@ def e5_tokenizer(e5_model):
     return AutoTokenizer.from_pretrained(e5_model)
 
 
+@pytest.mark.slow
 def test_gold_positions_recover_the_gold_answers_in_every_xquad_file(registry, shared_data, e5_tokenizer):
     spec = registry.task("target", "xquad").spec
     kind = get_kind("span_qa")

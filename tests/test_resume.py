@@ -128,6 +128,7 @@ def test_sigkill_at_many_moments_then_resume_is_bitwise_identical(reference, tmp
     assert not [p for p in output.glob("checkpoints/*/*/*")], "checkpoints remain after the phases finished"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR2])
 def test_preemption_signal_checkpoints_exits_75_and_resumes_identically(reference, tmp_path, signum):
     _, expected, updates = reference
@@ -150,6 +151,7 @@ def test_preemption_signal_checkpoints_exits_75_and_resumes_identically(referenc
     assert outcome(output) == expected
 
 
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_set_aside_and_training_starts_over(reference, tmp_path):
     _, expected, _ = reference
     output = tmp_path / "out"
@@ -182,6 +184,7 @@ def _without_phase_3(reference, tmp_path: Path) -> tuple[Path, Path]:
     return output, run_dir
 
 
+@pytest.mark.slow
 def test_temporary_folders_of_a_dead_process_are_removed(reference, tmp_path):
     output, run_dir = _without_phase_3(reference, tmp_path)  # as after a crash while writing it
     litter = run_dir.parent / f".{run_dir.name}.99999.abcd.tmp"

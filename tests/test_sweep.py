@@ -105,6 +105,7 @@ class Sweep:
         return code
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_completes_when_run_again(swept, tmp_path):
     reference, _, _ = swept
     output = tmp_path / "out"
@@ -185,6 +186,7 @@ def test_two_local_workers_share_the_grid(tmp_path):
     assert "summary: " in text and "0 failed" in text
 
 
+@pytest.mark.slow
 def test_the_slurm_path_requeues_a_signalled_cell_and_resumes_it(swept, tmp_path):
     """submitit's local executor stands in for Slurm: SIGUSR2 to the job (as Slurm sends before the
     time limit) makes it checkpoint, be requeued and resume, with the scores of an unsignalled run."""

@@ -64,6 +64,7 @@ def _plain_tatoeba(model_dir, source, target, layer):
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModel.from_pretrained(model_dir).eval()
+    model.encoder.layer = model.encoder.layer[:layer]  # the layers above it do not change its states
 
     def vectors(texts):
         out = torch.zeros(len(texts), model.config.hidden_size)

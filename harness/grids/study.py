@@ -194,5 +194,5 @@ def analyse(name: str, options: StudyOptions, grids: list[Grid], registry, log=p
     tail = ["", "Figures: " + ", ".join(f"![{f}]({f})" for f in context.figures)] if context.figures else []
     atomic_write_text(folder / "study.md", "\n".join(head + context.lines + tail) + "\n")
     log(f"study {name}: {len(runs)} runs analysed → {folder / 'study.md'}, study.json"
-        + (f", {len(context.figures)} figures" if context.figures else ""))
+        + (f", {len(context.figures)} figure{'s' * (len(context.figures) != 1)}" if context.figures else ""))
     return folder

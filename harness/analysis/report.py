@@ -634,25 +634,25 @@ def _by_seed(grid, row: str, cell_units: Mapping[str, list[str] | None]) -> dict
 
 def _cell(grid, table: Table, row: str, column: str, units) -> Cell:
     cell_units = _cell_units(grid, table, row, column, units)
+    langs_of = list(cell_units.values())
     mine = _by_seed(grid, row, cell_units)
     cell = Cell(row, column, Stat.of({s: v for s, (v, _) in mine.items()}), tasks=list(cell_units),
                 runs=sorted(str(r.folder) for _, runs in mine.values() for r in runs))
-    behind = [(run, langs) for _, runs in mine.values() for run, langs in zip(runs, cell_units.values())]
-    if behind:
-        counts = [sum(run.examples(langs) or 0 for run, langs in zip(runs, cell_units.values()))
-                  for _, runs in mine.values()]
-        cell.examples = counts[0] if counts and counts[0] else None
+    first = next(iter(mine.values()), None)
+    if first is not None:  # one seed's examples, over every task and language the cell averages
+        cell.examples = sum(run.examples(langs) or 0 for run, langs in zip(first[1], langs_of)) or None
     if column == AVERAGE and table.target is None:
         cell.partial = len(cell_units) < len(table.columns) - 1
+    sides, seeds = (mine,), list(mine)
     if table.is_delta_row(row):
         base = _by_seed(grid, BASELINE, cell_units)
         paired = sorted(set(mine) & set(base))
         cell.delta = Stat.of({s: mine[s][0] - base[s][0] for s in paired})
         cell.runs = sorted(str(r.folder) for s in paired for r in mine[s][1])
         cell.baseline_runs = sorted(str(r.folder) for s in paired for r in base[s][1])
-        behind = [(run, langs) for s in paired for side in (mine, base)
-                  for run, langs in zip(side[s][1], cell_units.values())]
-    cell.flags = sorted({flag for run, langs in behind for flag in run.flags(langs)})
+        sides, seeds = (mine, base), paired  # a Δ is as flagged as either side behind it
+    cell.flags = sorted({flag for s in seeds for side in sides
+                         for run, langs in zip(side[s][1], langs_of) for flag in run.flags(langs)})
     return cell
 
 

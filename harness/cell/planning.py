@@ -402,7 +402,7 @@ def plan_languages(requested: list[str] | None, target: Registered, registry: Re
         requested = list(entry.languages)
     for lang in requested:
         if lang not in offered:
-            raise UnknownLanguageError(f"language for {spec.name}", lang, offered)
+            raise UnknownLanguageError(spec.name, lang, offered)
     return [lang for lang in offered if lang in requested]
 
 

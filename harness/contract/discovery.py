@@ -28,7 +28,7 @@ from typing import Any
 import pluggy
 
 from harness.contract import hookspecs
-from harness.contract.errors import UnknownNameError, UserError
+from harness.contract.errors import UnknownNameError, UserError, WrongRoleError
 from harness.contract.kindset import Kinds
 from harness.contract.spec import GRANULARITIES, LEADERBOARD_METRICS, SPLITS, KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec
 
@@ -191,7 +191,7 @@ class Registry:
             other = next((r for r in ROLES if r != role and name in self.tasks[r]), None)
             if other is not None:  # the right name in the wrong place: say so, no "did you mean"
                 option = {"intermediate": "--inter", "target": "--target"}
-                raise UnknownNameError.wrong_role(name, role, other, option.get(other), option.get(role))
+                raise WrongRoleError(name, role, other, option.get(other), option.get(role))
             error = self.clash(TASK_WHAT[role], name)
             raise error or UnknownNameError(f"{role} task", name, table,
                                             failed=[p.name for p in self.plugins.values() if not p.ok])
@@ -475,9 +475,7 @@ def _impls(pm: pluggy.PluginManager, hook_name: str, plugin_name: str):
 def _register_kind(staged: Registry, spec: Any, info: PluginInfo) -> None:
     if not isinstance(spec, KindSpec):
         raise TypeError(f"register() for task kinds expects a KindSpec, got {type(spec).__name__}")
-    module, colon, attribute = spec.load.partition(":")
-    if not colon or not module or not attribute.isidentifier():
-        raise ValueError(f"task kind {spec.name!r}: load must be 'package.module:ATTRIBUTE', got {spec.load!r}")
+    module = _load_module("task kind", spec)
     import importlib.util
 
     try:
@@ -516,10 +514,16 @@ def _register_model(staged: Registry, spec: Any, info: PluginInfo) -> None:
 def _register_study(staged: Registry, spec: Any, info: PluginInfo) -> None:
     if not isinstance(spec, StudySpec):
         raise TypeError(f"register() for studies expects a StudySpec, got {type(spec).__name__}")
+    _load_module("study", spec)
+    staged._add(staged.studies, "study", spec, info)
+
+
+def _load_module(what: str, spec: Any) -> str:
+    """The module of a spec's ``load`` (``"package.module:ATTRIBUTE"``), checked for form."""
     module, colon, attribute = spec.load.partition(":")
     if not colon or not module or not attribute.isidentifier():
-        raise ValueError(f"study {spec.name!r}: load must be 'package.module:ATTRIBUTE', got {spec.load!r}")
-    staged._add(staged.studies, "study", spec, info)
+        raise ValueError(f"{what} {spec.name!r}: load must be 'package.module:ATTRIBUTE', got {spec.load!r}")
+    return module
 
 
 def _register_leaderboard(staged: Registry, spec: Any, info: PluginInfo) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from collections.abc import Iterable
 
@@ -34,32 +35,32 @@ class UnknownNameError(UserError):
         self.name = name
         self.suggestions = close
 
-    @classmethod
-    def wrong_role(cls, name: str, role: str, other: str, other_option: str | None = None,
-                   option: str | None = None) -> UnknownNameError:
-        """A task named for the role it does not have (an intermediate task as a target, say): said
-        as such, with the option that takes it, rather than as an unknown name."""
-        error = cls.__new__(cls)
-        usage = f" (name it with {other_option})" if other_option else ""
 
+
+class WrongRoleError(UnknownNameError):
+    """A task named for the role it does not have (an intermediate task as a target, say): said as
+    such, with the option that takes it, rather than as an unknown name."""
+
+    def __init__(self, name: str, role: str, other: str, other_option: str | None = None,
+                 option: str | None = None):
         def article(word: str) -> str:
             return "an" if word[0] in "aeiou" else "a"
 
-        UserError.__init__(error, f"{name!r} is {article(other)} {other} task{usage}, not {article(role)} {role} task"
-                                  + (f" ({option})" if option else ""))
-        error.name, error.suggestions = name, []
-        return error
+        usage = f" (name it with {other_option})" if other_option else ""
+        UserError.__init__(self, f"{name!r} is {article(other)} {other} task{usage}, not {article(role)} {role} task"
+                                 + (f" ({option})" if option else ""))
+        self.name, self.suggestions = name, []
 
 
 class UnknownLanguageError(UnknownNameError):
     """A language a task does not have. "Did you mean" only for a code one letter away from one
     it has; a language's English name (``german``, ``Swahili``) is read as its ISO 639 code."""
 
-    def __init__(self, what: str, name: str, known: Iterable[str]):
+    def __init__(self, task: str, name: str, known: Iterable[str]):
         known = list(dict.fromkeys(known))
         code = language_code(name)
-        listed = f"{what.split(' for ')[-1]}'s languages: {', '.join(known)}" if " for " in what else \
-            f"languages: {', '.join(known)}"
+        what = f"language for {task}"
+        listed = f"{task}'s languages: {', '.join(known)}"
         if code is not None and code != name:
             hint = (f"{name!r} is a language name: use its code {code!r}" if code in known else
                     f"{name!r} is a language name (code {code!r}), which is not among them; {listed}")
@@ -72,8 +73,8 @@ class UnknownLanguageError(UnknownNameError):
 
 
 def language_code(name: str) -> str | None:
-    """The shortest ISO 639 code of a language given by its English name or any of its codes
-    (``German``, ``deu`` -> ``de``), from the language list the ``datasets`` library ships for
+    """The shortest ISO 639 code of a language given by its English name or one of its codes
+    (``German``, ``de`` -> ``de``), from the language list the ``datasets`` library ships for
     dataset cards (read as a file: nothing is imported). None when ``name`` is neither."""
     codes, shortest = _language_names()
     lowered = name.strip().lower()
@@ -83,28 +84,27 @@ def language_code(name: str) -> str | None:
     return shortest.get(lowered)
 
 
-_CODES: dict[str, str] = {}  # code -> lower-case English name
-_SHORTEST: dict[str, str] = {}  # lower-case English name -> its shortest code
-
-
+@functools.lru_cache(maxsize=1)
 def _language_names() -> tuple[dict[str, str], dict[str, str]]:
-    if not _CODES:
-        import importlib.util
-        import json
-        from pathlib import Path
+    """(code -> lower-case English name, lower-case English name -> its shortest code)."""
+    import importlib.util
+    import json
+    from pathlib import Path
 
-        found = importlib.util.find_spec("datasets")
-        for location in list(found.submodule_search_locations or []) if found else []:
-            path = Path(location) / "utils" / "resources" / "languages.json"
-            if path.is_file():
-                table = json.loads(path.read_text(encoding="utf-8"))
-                for code, full in sorted(table.items(), key=lambda item: (len(item[0]), item[0])):
-                    if code.isalpha() and code.islower():
-                        base = full.split(" (")[0].strip().lower()  # "Swahili (macrolanguage)" -> "swahili"
-                        _CODES[code] = base
-                        _SHORTEST.setdefault(base, code)
-                break
-    return _CODES, _SHORTEST
+    codes: dict[str, str] = {}
+    shortest: dict[str, str] = {}
+    found = importlib.util.find_spec("datasets")
+    for location in list(found.submodule_search_locations or []) if found else []:
+        path = Path(location) / "utils" / "resources" / "languages.json"
+        if path.is_file():
+            table = json.loads(path.read_text(encoding="utf-8"))
+            for code, full in sorted(table.items(), key=lambda item: (len(item[0]), item[0])):
+                if code.isalpha() and code.islower():
+                    base = full.split(" (")[0].strip().lower()  # "Swahili (macrolanguage)" -> "swahili"
+                    codes[code] = base
+                    shortest.setdefault(base, code)
+            break
+    return codes, shortest
 
 
 class DataFormatError(UserError):

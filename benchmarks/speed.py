@@ -233,7 +233,11 @@ class Bench:
                                    bf16=gpu and torch.cuda.is_bf16_supported())
         self.accelerator = Accelerator(cpu=not gpu, mixed_precision="bf16" if self.speed.precision == "bf16" else "no")
         self.device = self.accelerator.device
-        self.plan = PLANS[args.size]
+        self.plan = dict(PLANS[args.size])
+        if args.examples is not None:  # a shorter measurement (the test suite's): every family times this many
+            self.plan["examples"] = {family: args.examples for family in self.plan["examples"]}
+        if args.warmup is not None:
+            self.plan["warmup"] = args.warmup
         self.peak, self.peak_note = peak_flops(self.device, args.peak_tflops)
         self.pad_id = tokenizer.pad_token_id
 
@@ -647,10 +651,16 @@ def main() -> None:
                              "about 10-50 s compiling even the tiny encoder, depending on its kernel cache]")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile measurement")
     parser.add_argument("--mining-size", type=int, default=None, help="sentences per side for the mining measurement")
+    parser.add_argument("--examples", type=int, default=None,
+                        help="training examples timed per task family, after the warm-up batches [the size's plan: "
+                             "160/160/64 tiny, 4096/4096/2048 large]")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed warm-up batches per measurement [2 tiny, 5 large]")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads [torch's default]")
     parser.add_argument("--repeats", type=int, default=1,
                         help="timed runs of each measurement; the median is reported [1]")
     args = parser.parse_args()
+    if args.examples is not None and args.examples < 1 or args.warmup is not None and args.warmup < 1:
+        parser.error("--examples and --warmup need at least 1 (the warm-up batches also time compilation)")
     import torch
 
     # what the machine can do first: it holds whatever data is beside the checkout

@@ -92,16 +92,14 @@ def test_sigkill_at_many_moments_then_resume_is_bitwise_identical(reference, tmp
     def line(text: str):
         return lambda run: any(text in l for l in run.lines)
 
-    # Each moment is met by a later point of the same cell, so one chain of runs passes them all.
+    # Each moment is met by a later point of the same cell, so one chain of runs passes them all: one
+    # of each sort of moment (before any checkpoint, mid-epoch, epoch end, between the phases, during
+    # the test), each run costing a process start; test_determinism kills mid-epoch again.
     moments = [
         ("inside phase 2, before its first checkpoint", "line", line("phase 2: training")),
-        ("inside phase 2, after update 2", "files", checkpoint_at_least("intermediate", 2)),
+        ("inside phase 2's first epoch, after update 2", "files", checkpoint_at_least("intermediate", 2)),
         ("phase 2, end of its first epoch", "files", checkpoint_at_least("intermediate", inter // 3, True)),
-        ("inside phase 2's second epoch", "files", checkpoint_at_least("intermediate", inter // 3 + 3)),
-        ("inside phase 2's last epoch", "files", checkpoint_at_least("intermediate", inter - 3)),
         ("between the phases", "files", lambda: bool(list(output.glob("intermediate/*/manifest.json")))),
-        ("inside phase 3, after update 1", "files", checkpoint_at_least("runs", 1)),
-        ("phase 3, end of its first epoch", "files", checkpoint_at_least("runs", target // 4, True)),
         ("inside phase 3's third epoch", "files", checkpoint_at_least("runs", target // 2 + 2)),
         ("inside phase 3's last epoch", "files", checkpoint_at_least("runs", target - 2)),
         ("during the test evaluation", "files", checkpoint_at_least("runs", target, True)),
@@ -122,7 +120,7 @@ def test_sigkill_at_many_moments_then_resume_is_bitwise_identical(reference, tmp
             break
     final = Run(output, "--checkpoint-minutes", "0")
     assert final.wait() == 0, final.text
-    assert len(killed) >= 10, f"only {len(killed)} kills landed: {killed}"
+    assert len(killed) >= 6, f"only {len(killed)} kills landed: {killed}"
     assert outcome(output) == expected
     assert not list(output.rglob("*.tmp")), "temporary folders of killed runs were not cleaned"
     assert not [p for p in output.glob("checkpoints/*/*/*")], "checkpoints remain after the phases finished"

@@ -85,24 +85,25 @@ def _plain_tatoeba(model_dir, source, target, layer):
 
 @pytest.mark.slow
 def test_tatoeba_with_real_weights_matches_a_plain_computation(tmp_path, e5_model, shared_data):
+    # Swahili: a low-resource language (e5 scores about 69 there, de about 95), and at 390 pairs the
+    # smallest of the real files: the harness and the plain computation embed it in seconds
     result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "tatoeba", "--model", str(e5_model),
-                                      "--data-dir", str(shared_data), "--languages", "de,sw",
+                                      "--data-dir", str(shared_data), "--languages", "sw",
                                       "--output", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (path,) = (tmp_path / "runs").glob("*/results.json")
     record = json.loads(path.read_text())
     phase = record["phases"]["target"]
     assert phase["layer"] == 7 and phase["num_layers"] == 12 and phase["pooling"] == "mean"
-    scores = record["scores"]["per_language"]
-    assert scores["de"] >= 85.0
-    assert min(scores.values()) > 25.0  # chance is 0.1 % (1 in 1000) and 0.26 % (1 in 390)
+    score = record["scores"]["per_language"]["sw"]
+    assert score >= 60.0  # chance is 0.26 % (1 in 390)
     folder = shared_data / "tatoeba" / "v1"
-    for lang, code in (("de", "deu"), ("sw", "swh")):  # a high- and a low-resource language
-        source = (folder / f"tatoeba.{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
-        target = (folder / f"tatoeba.{code}-eng.eng").read_text(encoding="utf-8").splitlines()
-        assert scores[lang] == pytest.approx(_plain_tatoeba(e5_model, source, target, 7), abs=0.1)
-    predicted = (path.parent / "predictions" / "tatoeba" / "test-de.tsv").read_text().split()
-    assert len(predicted) == 1000 and 100.0 * sum(int(p) == i for i, p in enumerate(predicted)) / 1000 == scores["de"]
+    source = (folder / "tatoeba.swh-eng.swh").read_text(encoding="utf-8").splitlines()
+    target = (folder / "tatoeba.swh-eng.eng").read_text(encoding="utf-8").splitlines()
+    assert score == pytest.approx(_plain_tatoeba(e5_model, source, target, 7), abs=0.1)
+    predicted = (path.parent / "predictions" / "tatoeba" / "test-sw.tsv").read_text().split()
+    assert len(predicted) == len(source) == 390
+    assert 100.0 * sum(int(p) == i for i, p in enumerate(predicted)) / len(source) == score
 
 
 # -- BUCC: margin mining and the threshold -------------------------------------------------------

@@ -172,21 +172,25 @@ def _languages(languages: str | list[str] | None) -> list[str] | None:
 
 def run(inter: str, target: str, *, model: str | None = None, seed: int = 42, output: str | Path = "xharness-runs",
         data_dir: str | Path | None = None, preset: str | None = None, languages: str | list[str] | None = None,
-        checkpoint_minutes: float = 30.0, keep_checkpoints: bool = False, **options: Any) -> RunResult:
+        checkpoint_minutes: float = 30.0, keep_checkpoints: bool = False, experiment: str | None = None,
+        **options: Any) -> RunResult:
     """``xharness run`` as a function: train (or reuse) the cell and return its result.
 
     ``options`` are the run options of ``xharness run`` by their long names with ``_`` for ``-``
     (``lr=2e-5``, ``select_on="target"``, ``setting=["query_max_length=64"]``). A finished cell in
-    ``output`` is reused, as on the command line. Raises :class:`UserError` with the same one-line
-    messages the command prints.
+    ``output`` is reused, as on the command line. ``experiment`` names the group ``report`` shows it
+    in (``run:NAME``; default ``run``). Raises :class:`UserError` with the same one-line messages the
+    command prints.
     """
     from harness.contract.discovery import discover
     from harness.cell.protocol import RunRequest, execute, plan_run
+    from harness.store.experiments import for_run
 
     request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=Path(output),
                          data_dir=Path(data_dir) if data_dir is not None else None, preset=preset,
                          languages=_languages(languages), overrides=_options(options),
-                         checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints)
+                         checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints,
+                         experiment=for_run(experiment).label)
     path, record = execute(plan_run(request, discover()))
     return RunResult(folder=Path(path).parent, record=record)
 
@@ -195,20 +199,24 @@ def sweep(inter: list[str], target: list[str], *, seeds: list[int] | None = None
           models: list[str | None] | None = None, output: str | Path = "xharness-runs",
           data_dir: str | Path | None = None, preset: str | None = None,
           languages: str | list[str] | None = None, checkpoint_minutes: float = 30.0,
-          keep_checkpoints: bool = False, dry_run: bool = False, log=None, **options: Any) -> SweepResult:
+          keep_checkpoints: bool = False, dry_run: bool = False, log=None, experiment: str | None = None,
+          **options: Any) -> SweepResult:
     """``xharness sweep`` as a function, in this process: every missing cell of intermediate tasks ×
     targets × seeds × models is run (or, with ``dry_run``, only planned); finished ones are reused.
     A failed cell does not stop the others: its one-line error is in the result. ``log`` receives
-    the progress lines the command prints (default: none)."""
+    the progress lines the command prints (default: none). ``experiment`` names the group ``report``
+    shows its runs in (``sweep:NAME``; default ``sweep:sweep``)."""
     from harness.grids import sweep as sweeping
     from harness.contract.discovery import discover
+    from harness.store.experiments import for_sweep
 
     grid = sweeping.Grid(inter=list(inter), target=list(target), seeds=list(seeds or [42]),
                          models=list(models or [None]), output=str(output),
                          data_dir=str(data_dir) if data_dir is not None else None, preset=preset,
                          languages=_languages(languages),
                          overrides={k: v for k, v in _options(options).items() if v is not None},
-                         checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints)
+                         checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints,
+                         experiment=for_sweep(None, experiment).label)
     registry = discover()
     if not dry_run:
         sweeping.work(grid, registry, log=log or (lambda line: None))
@@ -219,13 +227,15 @@ def sweep(inter: list[str], target: list[str], *, seeds: list[int] | None = None
 
 
 def report(folders: list[str | Path], *, target: str | None = None, model: str | None = None,
-           delta: bool | None = None, resamples: int = 1000, seed: int = 0, show_n: bool = False) -> "Report":
+           experiment: str | None = None, delta: bool | None = None, resamples: int = 1000, seed: int = 0,
+           show_n: bool = False) -> "Report":
     """``xharness report`` as a function: the tables of finished runs under ``folders`` (stores,
-    their ``runs/`` folders or single runs), with mean ± std over seeds and the paired bootstrap.
-    Render it with ``harness.analysis.report.render(result, "markdown")`` or read its ``tables``."""
+    their ``runs/`` folders or single runs), one set per experiment (``experiment`` picks one), with
+    mean ± std over seeds and the paired bootstrap. Render it with
+    ``harness.analysis.report.render(result, "markdown")`` or read its ``tables``."""
     from harness.analysis import report as reporting
 
     runs, skipped = reporting.collect([Path(f) for f in folders])
     mode = None if delta is None else ("delta" if delta else "absolute")
-    return reporting.build(runs, model=model, target=target, mode=mode, resamples=resamples, seed=seed,
-                           skipped=skipped, show_n=show_n)
+    return reporting.build(runs, model=model, target=target, experiment=experiment, mode=mode,
+                           resamples=resamples, seed=seed, skipped=skipped, show_n=show_n)

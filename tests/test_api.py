@@ -89,7 +89,8 @@ def test_run_options_are_the_commands_options():
     from harness.cell.planning import RUN_OPTIONS
 
     cell = {p.name for p in run_command.params} - {"inter", "target", "model", "seed", "output", "data_dir", "preset",
-                                                   "languages", "checkpoint_minutes", "keep_checkpoints", "no_wait"}
+                                                   "languages", "checkpoint_minutes", "keep_checkpoints", "no_wait",
+                                                   "experiment"}  # api.run's own parameters
     assert cell == set(RUN_OPTIONS)
 
 

@@ -38,6 +38,7 @@ data. The error names the first setting that differs; report such folders separa
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -79,7 +80,9 @@ class Run:
 
     @property
     def inter(self) -> str:
-        return "+".join(self.record["intermediate_tasks"]) or BASELINE
+        """The row: the intermediate task(s), with the variant of their training data (``mnli (de)``,
+        ``mnli (all translations)``, ``mnli + mlm``) so that variants never share a row."""
+        return row_name(self.record)
 
     @property
     def target(self) -> str:
@@ -125,6 +128,47 @@ class Run:
     def outcome_path(self, lang: str) -> Path:
         listed = (self.record.get("outcomes") or {}).get("files") or {}
         return self.folder / listed[lang] if lang in listed else self.folder / "outcomes" / f"test-{lang}.json"
+
+
+def row_name(record: Mapping[str, Any]) -> str:
+    """A run's row name: ``none``, ``mnli``, ``a+b``, plus its training-data variant — the translation
+    language(s) of each task in parentheses, ``+ mlm`` when masked LM was mixed in."""
+    tasks = list(record.get("intermediate_tasks") or [])
+    if not tasks:
+        return BASELINE
+    settings = (record.get("hyperparameters") or {}).get("intermediate") or {}
+    translated = settings.get("translated")
+    names = []
+    for task in tasks:
+        langs = translated.get(task) if isinstance(translated, Mapping) else translated
+        names.append(task + _translation_suffix(task, langs))
+    name = "+".join(names)
+    if settings.get("mlm_weight") is not None:
+        name += " + mlm"
+    return name
+
+
+def _translation_suffix(task: str, langs: Any) -> str:
+    if not langs:
+        return ""
+    if isinstance(langs, str):
+        return f" ({langs})"
+    langs = [str(lang) for lang in langs]
+    offered = _translations_of(task)
+    if offered and set(offered) <= set(langs):  # --translated all (with the original too when en is there)
+        extra = [lang for lang in langs if lang not in offered]
+        return f" ({' + '.join(extra + ['all translations'])})"
+    return f" ({', '.join(langs)})"
+
+
+@functools.lru_cache(maxsize=None)
+def _translations_of(task: str) -> tuple[str, ...]:
+    """The languages the installed task offers translated training data in (none when not installed);
+    asked only for runs trained on several translations, once per task and process."""
+    from harness.contract.discovery import discover
+
+    found = discover().tasks.get("intermediate", {}).get(task)
+    return tuple(found.spec.translated_train) if found is not None else ()
 
 
 def collect(folders: Sequence[Path]) -> tuple[list[Run], list[str]]:
@@ -196,25 +240,129 @@ def _row_settings(run: Run) -> dict[str, Any]:
             "data.intermediate": (r.get("data") or {}).get("intermediate")}
 
 
-def check_settings(runs: Sequence[Run]) -> None:
-    """Refuse (one line) runs whose settings differ where they would share a table, column or row."""
-    checks = (("the table", lambda r: "", _table_settings), ("column", lambda r: r.target, _column_settings),
-              ("row", lambda r: r.inter, _row_settings))
-    for where, group_of, settings_of in checks:
+#: Where runs must agree, from the widest to the narrowest: (place, the group a run is in, its settings there).
+_CHECKS = (("the table", lambda r: "", _table_settings), ("column", lambda r: r.target, _column_settings),
+           ("row", lambda r: r.inter, _row_settings))
+
+
+def keep_comparable(runs: Sequence[Run]) -> tuple[list[Run], list[str]]:
+    """The runs that can share one table, and one line in words for each group of runs left out.
+
+    Within a table the preset, data source, core version and backbone files must agree; within a
+    column (target task) the target settings, test languages and target data; within a row the
+    intermediate settings and data. Where they differ the largest group is kept (on a tie, the one
+    with the newest run) and the others are left out, never averaged in.
+    """
+    left_out: list[str] = []
+    for where, group_of, settings_of in _CHECKS:
         groups: dict[str, list[Run]] = {}
         for run in runs:
             groups.setdefault(group_of(run), []).append(run)
+        dropped: set[Path] = set()
         for name, members in groups.items():
-            first = _flat(settings_of(members[0]), "")
-            for other in members[1:]:
-                mine = _flat(settings_of(other), "")
-                for key in sorted(set(first) | set(mine)):
-                    if first.get(key) != mine.get(key):
-                        place = where if not name else f"{where} {name}"
-                        raise UserError(
-                            f"refusing to mix runs whose {key.lstrip('.')} differs in {place}: "
-                            f"{first.get(key)!r} in {members[0].folder.name} but {mine.get(key)!r} in "
-                            f"{other.folder.name}; report them separately (pass their folders apart)")
+            variants: dict[str, list[Run]] = {}
+            for run in members:
+                variants.setdefault(json.dumps(_flat(settings_of(run), ""), sort_keys=True, default=str), []).append(run)
+            if len(variants) == 1:
+                continue
+            ordered = sorted(variants.values(), key=lambda g: (len(g), max(str(r.record.get("created")) for r in g)),
+                             reverse=True)
+            place = where if not name else f"{where} {name}"
+            for group in ordered[1:]:
+                dropped.update(r.folder for r in group)
+                left_out.append(_left_out_line(group, ordered[0], place, settings_of))
+        runs = [run for run in runs if run.folder not in dropped]
+    return list(runs), left_out
+
+
+def _left_out_line(group: Sequence[Run], kept: Sequence[Run], place: str, settings_of) -> str:
+    mine, theirs = _flat(settings_of(group[0]), ""), _flat(settings_of(kept[0]), "")
+    reasons: list[str] = []
+    for key in sorted(set(mine) | set(theirs)):
+        if mine.get(key) != theirs.get(key):
+            reason = _difference(key.lstrip("."), mine.get(key), theirs.get(key), group[0], kept[0])
+            if reason not in reasons:
+                reasons.append(reason)
+    cells = sorted({f"{r.inter} → {r.target}, seed {r.seed}" for r in group})
+    shown = "; ".join(cells[:4]) + (f"; and {len(cells) - 4} more" if len(cells) > 4 else "")
+    count = f"{len(group)} run{'s' * (len(group) != 1)}"
+    return (f"left out {count} ({shown}) from {place} of model {group[0].model}: {'; '.join(reasons)} — unlike the "
+            f"{len(kept)} run{'s' * (len(kept) != 1)} kept; report their folders on their own to see them")
+
+
+def _words(value: Any) -> str:
+    if value is None or value == {}:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_words(v) for v in value) or "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _difference(key: str, mine: Any, theirs: Any, run: Run, other: Run) -> str:
+    """One setting that differs between two runs, in words (``key=value``, never a hash)."""
+    plain = {"preset": "preset", "data_source": "data source", "versions.core": "xharness version",
+             "languages": "test languages", "model.revision": "model revision", "model.source": "model source"}
+    if key in plain:
+        return f"{plain[key]} {_words(mine)} (the others: {_words(theirs)})"
+    if key == "model.sha256":
+        return "other model files (the weights or config differ)"
+    for role in ("target", "intermediate"):
+        prefix = f"hyperparameters.{role}"
+        if key == prefix:
+            return f"{role} settings {format_settings(mine)} (the others: {format_settings(theirs)})"
+        if key.startswith(prefix + "."):
+            name = key[len(prefix) + 1:]
+            return f"{role} setting {name}={_words(mine)} (the others: {name}={_words(theirs)})"
+    if key.startswith("data.target"):
+        return _data_difference(run, other, key)
+    if key.startswith("data.intermediate"):
+        return "other intermediate training data (the files or their source differ)"
+    return f"{key}={_words(mine)} (the others: {key}={_words(theirs)})"
+
+
+def _data_difference(run: Run, other: Run, key: str) -> str:
+    """Which target data differ: by split and language where both records list their files' digests."""
+    task = run.target
+    field = key.rpartition(".")[2]
+    if field in ("source", "root", "dataset", "config", "revision", "commit", "plugin_version", "data_version"):
+        mine = ((run.record.get("data") or {}).get("target") or {}).get(field)
+        theirs = ((other.record.get("data") or {}).get("target") or {}).get(field)
+        what = {"root": "read from", "source": "data source", "plugin_version": "plugin version",
+                "data_version": "data version"}.get(field, f"hub {field}")
+        return f"{task} {what} {_words(mine)} (the others: {_words(theirs)})"
+    mine, theirs = _parts(run), _parts(other)
+    if not (mine and theirs):  # a record from before the parts were recorded
+        return f"other {task} data files (their contents differ)"
+
+    def by_split(parts) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for part in sorted(parts):
+            split, _, lang = part.partition("/")
+            grouped.setdefault(split, []).append(lang)
+        return grouped
+
+    reasons = [f"other {task} {split} data in {', '.join(langs)}"
+               for split, langs in by_split(p for p in set(mine) & set(theirs) if mine[p] != theirs[p]).items()]
+    reasons += [f"{task} {split} data in {', '.join(langs)} that the others do not read"
+                for split, langs in by_split(set(mine) - set(theirs)).items()]
+    reasons += [f"no {task} {split} data in {', '.join(langs)}, which the others read"
+                for split, langs in by_split(set(theirs) - set(mine)).items()]
+    return "; ".join(reasons) or f"other {task} data files (their contents differ)"
+
+
+def _parts(run: Run) -> dict[str, str]:
+    """``split/language`` → digest of the files read for it (records written since this was recorded)."""
+    return dict(((run.record.get("data_files") or {}).get("target")) or {})
+
+
+def format_settings(settings: Any) -> str:
+    """Settings as ``key=value, key=value`` (nested ones as ``outer.inner=value``)."""
+    if not isinstance(settings, Mapping):
+        return _words(settings)
+    flat = _flat(settings, "")
+    return ", ".join(f"{key.lstrip('.')}={_words(value)}" for key, value in flat.items()) or "none"
 
 
 def _index(runs: Sequence[Run]) -> dict[tuple[str, str, int], Run]:
@@ -494,6 +642,7 @@ class Cell:
 
 @dataclass
 class Table:
+    experiment: str  # the experiment's label (harness.store.experiments): run, sweep:NAME, study:NAME
     model: str
     target: str | None  # None: the task matrix; a task: its per-language drill-down
     mode: str  # "delta" or "absolute"
@@ -521,6 +670,8 @@ class Report:
     resamples: int
     seed: int
     reference: dict | None = None
+    left_out: list[str] = field(default_factory=list)  # runs that could not share a table, in words
+    experiments: list[str] = field(default_factory=list)  # the experiments shown, in order
 
 
 def _task_order(tasks: Iterable[str]) -> list[str]:
@@ -544,56 +695,118 @@ def _row_order(rows: Iterable[str]) -> list[str]:
 
 
 def build(runs: Sequence[Run], *, model: str | None = None, target: str | None = None, mode: str | None = None,
-          resamples: int = 1000, seed: int = 0, skipped: Sequence[str] = (), show_n: bool = False) -> Report:
-    """The report's tables: one per backbone (``model`` picks one), the matrix or ``target``'s languages.
+          resamples: int = 1000, seed: int = 0, skipped: Sequence[str] = (), show_n: bool = False,
+          experiment: str | None = None, by_experiment: bool = True) -> Report:
+    """The report's tables: one per experiment and backbone (``experiment`` and ``model`` pick one),
+    the matrix or ``target``'s languages.
 
     ``mode``: "delta", "absolute" or None (Δ where the backbone has a baseline row). ``show_n``: the
-    text formats show the test examples behind each number.
+    text formats show the test examples behind each number. Runs that cannot share a table with the
+    others (other data, settings or versions) are left out, each group with a line saying why.
+    ``by_experiment=False``: the runs given are one experiment (a study's analysis chooses its own).
     """
     if not runs:
         raise UserError("no finished runs found there (a run folder holds results.json and a sound manifest.json)")
-    by_model: dict[str, list[Run]] = {}
-    for run in runs:
-        by_model.setdefault(run.model, []).append(run)
-    if model is not None:
-        if model not in by_model:
-            raise UnknownNameError("model", model, by_model)
-        by_model = {model: by_model[model]}
+    if by_experiment:
+        groups, problems = group_by_experiment(runs)
+    else:
+        groups, problems = {"": list(runs)}, []
+    skipped = list(skipped) + problems
+    if experiment is not None:
+        chosen = _pick_experiment(experiment, groups)
+        groups = {chosen: groups[chosen]}
     if target is not None:
-        targets = {r.target for group in by_model.values() for r in group}
+        targets = {r.target for group in groups.values() for r in group}
         if target not in targets:
             raise UnknownNameError("target task", target, targets)
-        by_model = {name: [r for r in group if r.target == target] for name, group in by_model.items()}
-        by_model = {name: group for name, group in by_model.items() if group}
-    tables = [_table(name, group, target, mode, resamples, seed) for name, group in sorted(by_model.items())]
+        groups = {name: [r for r in group if r.target == target] for name, group in groups.items()}
+    if model is not None:
+        models = {r.model for group in groups.values() for r in group}
+        if model not in models:
+            raise UnknownNameError("model", model, models)
+        groups = {name: [r for r in group if r.model == model] for name, group in groups.items()}
+    tables: list[Table] = []
+    left_out: list[str] = []
+    for name, members in groups.items():
+        by_model: dict[str, list[Run]] = {}
+        for run in members:
+            by_model.setdefault(run.model, []).append(run)
+        for backbone, group in sorted(by_model.items()):
+            kept, dropped = keep_comparable(group)
+            left_out += [f"{name}: {line}" if name else line for line in dropped]
+            tables.append(_table(name, backbone, kept, target, mode, resamples, seed))
     for table in tables:
         table.show_n = show_n
         if show_n:
             table.notes.append("n=: the test examples behind one seed's number (summed over the languages and "
                                "tasks it averages)")
-    return Report(tables, list(skipped), resamples, seed)
+    return Report(tables, skipped, resamples, seed, left_out=left_out,
+                  experiments=[name for name in groups if any(t.experiment == name for t in tables)])
 
 
-def _table(model: str, runs: Sequence[Run], target: str | None, mode: str | None, resamples: int,
+def group_by_experiment(runs: Sequence[Run]) -> tuple[dict[str, list[Run]], list[str]]:
+    """Experiment label → its runs (a run several experiments used is in each), in order: studies,
+    sweeps, plain runs, then runs no experiment lists; and the membership files that were unreadable.
+
+    Membership comes from the store's ``experiments/`` folder (``harness.store.experiments``), else from
+    the experiment a run's record names, else ``unrecorded``.
+    """
+    from harness.store import experiments
+
+    stores: dict[Path, dict[str, list[str]]] = {}
+    problems: list[str] = []
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        labels: list[str] = []
+        if run.folder.parent.name == "runs":
+            root = run.folder.parent.parent
+            if root not in stores:
+                stores[root], trouble = experiments.memberships(root)
+                problems += trouble
+            labels = stores[root].get(run.folder.name, [])
+        if not labels:
+            recorded = run.record.get("experiment")
+            labels = [recorded["label"]] if isinstance(recorded, Mapping) and isinstance(recorded.get("label"), str) \
+                else [experiments.UNRECORDED]
+        for label in labels:
+            groups.setdefault(label, []).append(run)
+    order = {"study": 0, "sweep": 1, "run": 2}
+    ranked = sorted(groups, key=lambda label: (order.get(label.partition(":")[0], 3), label))
+    return {label: groups[label] for label in ranked}, problems
+
+
+def _pick_experiment(wanted: str, groups: Mapping[str, list[Run]]) -> str:
+    """``--experiment``: a full label (``sweep:grid``) or a name only one experiment has (``grid``)."""
+    if wanted in groups:
+        return wanted
+    matches = [label for label in groups if label.partition(":")[2] == wanted]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise UserError(f"--experiment {wanted}: several experiments have that name ({', '.join(matches)}); "
+                        f"give one of them in full")
+    raise UnknownNameError("experiment", wanted, groups)
+
+
+def _table(experiment: str, model: str, runs: Sequence[Run], target: str | None, mode: str | None, resamples: int,
            seed: int) -> Table:
-    check_settings(runs)
     grid = _index(runs)
     rows = _row_order(r.inter for r in runs)
     has_baseline = BASELINE in rows
     if mode == "delta" and not has_baseline:
         raise UserError(f"--delta needs a baseline row ('none': runs without an intermediate task) for model "
-                        f"{model}; sweep with --inter none,... or use --absolute")
+                        f"{model} in experiment {experiment}; sweep with --inter none,... or use --absolute")
     mode = mode or ("delta" if has_baseline else "absolute")
     if target is None:
         columns = _task_order(r.target for r in runs) + [AVERAGE]
         units = {t: {t: None} for t in columns[:-1]}
     else:
-        languages = list(runs[0].record["languages"])  # the same in every run: check_settings saw to it
+        languages = list(runs[0].record["languages"])  # the same in every run: keep_comparable saw to it
         columns = languages + [AVERAGE]
         units = {lang: {target: [lang]} for lang in languages}
         units[AVERAGE] = {target: None}
     settings = {key.lstrip("."): value for key, value in _flat(_table_settings(runs[0]), "").items()}
-    table = Table(model, target, mode, rows, columns, {}, settings)
+    table = Table(experiment, model, target, mode, rows, columns, {}, settings)
     for row in rows:
         for column in columns:
             table.cells[(row, column)] = _cell(grid, table, row, column, units)
@@ -822,7 +1035,8 @@ def cell_text(table: Table, cell: Cell, decimals: int = 2, *, pm: str = "±", mi
 def _title(table: Table) -> str:
     what = f"{table.target}, per language" if table.target else "target tasks"
     mode = f"Δ against {BASELINE}" if table.mode == "delta" else "scores"
-    return f"model {table.model} · {what} · {mode}"
+    experiment = f"experiment {table.experiment} · " if table.experiment else ""
+    return f"{experiment}model {table.model} · {what} · {mode}"
 
 
 def _grid_rows(table: Table, decimals: int, **style) -> list[list[str]]:
@@ -858,29 +1072,30 @@ def _reference_notes(report: Report, table: Table) -> list[str]:
 
 
 def _skipped_text(report: Report) -> str:
-    return "".join(f"\nskipped {line}" for line in report.skipped)
+    return "".join(f"\n{line}" for line in report.left_out) + "".join(f"\nskipped {line}" for line in report.skipped)
 
 
 def to_csv(report: Report) -> str:
     """One line per number: each cell's score and Δ, and the reference's scores."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["model", "target", "row", "column", "kind", "mean", "std", "n", "seeds", "p", "p_holm", "marker",
-                     "fewer_seeds", "examples", "flags"])
+    writer.writerow(["experiment", "model", "target", "row", "column", "kind", "mean", "std", "n", "seeds", "p",
+                     "p_holm", "marker", "fewer_seeds", "examples", "flags"])
     for table in report.tables:
         for (row, column), cell in table.cells.items():
             for kind, stat in (("score", cell.score), ("delta", cell.delta)):
                 if stat is None:
                     continue
                 tested = kind == "delta" and cell.p is not None
-                writer.writerow([table.model, table.target or "", row, column, kind, stat.mean,
+                writer.writerow([table.experiment, table.model, table.target or "", row, column, kind, stat.mean,
                                  "" if stat.std is None else stat.std, stat.n, ";".join(map(str, stat.seeds)),
                                  cell.p if tested else "", cell.p_holm if tested else "", cell.marker if tested else "",
                                  int(cell.fewer_seeds and stat is table.shown(cell)),
                                  "" if cell.examples is None else cell.examples, ";".join(cell.flags)])
         for ref in table.reference:
             for column, value in ref["values"].items():
-                writer.writerow([table.model, table.target or "", ref["label"], column, "reference", value, "", "", "",
+                writer.writerow([table.experiment, table.model, table.target or "", ref["label"], column, "reference",
+                                 value, "", "", "",
                                  "", "", "", 0, "", ""])
     return out.getvalue()
 
@@ -894,7 +1109,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             entry = asdict(cell)
             entry["shown"] = "delta" if table.is_delta_row(cell.row) else "score"
             cells.append(entry)
-        tables.append({"model": table.model, "target": table.target, "mode": table.mode,
+        tables.append({"experiment": table.experiment, "model": table.model, "target": table.target, "mode": table.mode,
                        "baseline": BASELINE if table.mode == "delta" else None, "rows": table.rows,
                        "columns": table.columns, "settings": table.settings, "tests": table.tests,
                        "notes": table.notes, "cells": cells, "reference": table.reference})
@@ -904,7 +1119,8 @@ def to_dict(report: Report) -> dict[str, Any]:
     return {"schema": SCHEMA, "bootstrap": {"resamples": report.resamples, "seed": report.seed,
                                             "test": "paired bootstrap over test examples, two-sided",
                                             "correction": "holm"},
-            "tables": tables, "reference": reference, "skipped": report.skipped}
+            "experiments": report.experiments, "tables": tables, "reference": reference,
+            "left_out": report.left_out, "skipped": report.skipped}
 
 
 def to_json(report: Report) -> str:
@@ -990,6 +1206,8 @@ def print_rich(report: Report, decimals: int = 2) -> None:
         console.print(view)
         for note in _reference_notes(report, table):
             console.print(note, soft_wrap=True)
+    for line in report.left_out:
+        console.print(line, soft_wrap=True)
     for line in report.skipped:
         console.print(f"skipped {line}", soft_wrap=True)
 

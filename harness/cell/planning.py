@@ -76,6 +76,9 @@ class RunRequest:
     checkpoint_minutes: float = 30.0
     keep_checkpoints: bool = False
     wait: bool = True  # for a phase another process is computing (False: --no-wait)
+    # Which experiment the cell belongs to (``harness.store.experiments``: "run", "sweep:NAME",
+    # "study:NAME"): recorded beside the run for ``report`` to group by, never part of a key.
+    experiment: str = "run"
 
 
 @dataclass

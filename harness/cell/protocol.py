@@ -28,6 +28,7 @@ from harness.cell.planning import (  # noqa: F401  (re-exported: callers import 
 )
 from harness.cell.record import SCHEMA, git_state, package_versions
 from harness.cell.phases import mean, run_intermediate, run_retrieval, run_target
+from harness.store import experiments
 from harness.store.runstore import RunStore, problem
 
 
@@ -147,6 +148,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
 
     get_kind = plan.kinds.get  # the kinds of the registry this plan was made from
     request = plan.request
+    experiment = experiments.Experiment.parse(request.experiment)
     for data in [*plan.inter, plan.target]:  # a plugin's kind that fails to import stops the run before training
         get_kind(data.spec.kind)
     accelerator, plan.speed = make_accelerator(heads=max(1, len(plan.inter)), speed_request=plan.speed_request)
@@ -189,7 +191,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
     if unwritable is not None:  # a store shared for reading: serve what it holds, refuse only missing work
         trouble = problem(paths.run_dir) if paths.run_dir.exists() else "it is not there"
         if trouble is None:
-            reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {paths.run_dir} (the store is read-only)")
+            reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {paths.run_dir} (the store is read-only, "
+                         f"so it is not recorded as part of experiment {experiment.label})")
             return results_path, json.loads(results_path.read_text(encoding="utf-8"))
         raise UserError(f"--output {store.root} cannot be written ({unwritable}), and the run of {data.spec.name} "
                         f"after {names or 'no intermediate task'} is not finished there ({trouble}); run it with a "
@@ -202,6 +205,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             reporter.log(f"phase 3 ({data.spec.name}): reusing finished run {paths.run_dir}")
             if plan.speed_request:
                 _note_other_speed(record, plan.speed, reporter)
+            if main:
+                _join(store, experiment, paths.run_dir, reporter)
             return results_path, record
 
         # Phase 2 ----------------------------------------------------------------------
@@ -266,6 +271,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             "seed": request.seed,
             "preset": request.preset,
             "data_source": plan.source,
+            "experiment": experiment.as_dict(),  # the one that computed it; experiments/ lists every user
             "languages": plan.languages,
             "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
             "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
@@ -275,6 +281,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
             "outcomes": _outcome_files(paths.run_dir, test_outcomes, selection_outcomes),
             "phases": {"intermediate": phase2, "target": phase3},
             "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
+            # per split and language, so that a report can say in words which data differ
+            "data_files": {"intermediate": [d.part_digests() for d in plan.inter], "target": data.part_digests()},
             "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
             "code": plan.code,  # digests of the plugin and kind code behind each phase (part of the keys)
             "git": git_state(),
@@ -294,10 +302,21 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
                 atomic_write_json(tmp / "results.json", record)
 
             store.write(paths.run_dir, fill)
+            _join(store, experiment, paths.run_dir, reporter)
             if not request.keep_checkpoints:
                 checkpoints.clear()
         accelerator.wait_for_everyone()
     return results_path, record
+
+
+def _join(store: RunStore, experiment, run_dir: Path, reporter) -> None:
+    """List the run under its experiment; a store whose experiments/ folder cannot be written costs a
+    line, never the finished run."""
+    try:
+        experiments.join(store.root, experiment, run_dir)
+    except OSError as exc:
+        reporter.log(f"warning: could not record {run_dir.name} as part of experiment {experiment.label} "
+                     f"({exc.strerror or exc}); `xharness report` will group it by its own record")
 
 
 def _note_other_speed(record: dict[str, Any], speed, reporter) -> None:

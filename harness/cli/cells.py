@@ -43,8 +43,11 @@ def _print_results(results_path: Path, record: dict, seconds: float) -> None:
 @click.option("--model", default=None, help="Registered model name, Hugging Face id or local model folder "
               "[default: xlm-roberta-large; tiny with --preset smoke].")
 @click.option("--seed", default=42, show_default=True, type=int, help="Random seed.")
+@click.option("--experiment", default=None, metavar="NAME",
+              help="Group this run under experiment run:NAME in `xharness report` (never part of a key) "
+                   "[default: run, with every other plain run of the --output folder].")
 @cell_options
-def run_command(inter, target, model, seed, output, data_dir, preset, languages, checkpoint_minutes,
+def run_command(inter, target, model, seed, experiment, output, data_dir, preset, languages, checkpoint_minutes,
                 keep_checkpoints, no_wait, **overrides) -> None:
     """Train on an intermediate task, fine-tune on a target task, evaluate on every language.
 
@@ -53,12 +56,14 @@ def run_command(inter, target, model, seed, output, data_dir, preset, languages,
     from harness.common.interrupt import Interrupted, stop_cleanly
     from harness.cell.protocol import RunRequest, execute, plan_run
 
+    from harness.store.experiments import for_run
+
     began = time.perf_counter()
-    request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=output, data_dir=data_dir,
-                         preset=preset, languages=[x.strip() for x in languages.split(",")] if languages else None,
-                         overrides=overrides, checkpoint_minutes=checkpoint_minutes,
-                         keep_checkpoints=keep_checkpoints, wait=not no_wait)
     try:
+        request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=output, data_dir=data_dir,
+                             preset=preset, languages=[x.strip() for x in languages.split(",")] if languages else None,
+                             overrides=overrides, checkpoint_minutes=checkpoint_minutes,
+                             keep_checkpoints=keep_checkpoints, wait=not no_wait, experiment=for_run(experiment).label)
         with stop_cleanly():
             plan = plan_run(request, base._registry())
             results_path, record = execute(plan)
@@ -80,6 +85,9 @@ def run_command(inter, target, model, seed, output, data_dir, preset, languages,
 @click.option("--seeds", default=None, help="Seeds, comma-separated [default: 42].")
 @click.option("--models", default=None, help="Backbones, comma-separated [default: xlm-roberta-large; tiny with "
               "--preset smoke].")
+@click.option("--experiment", default=None, metavar="NAME",
+              help="Group the grid's runs under experiment sweep:NAME in `xharness report` (never part of a key) "
+                   "[default: the grid file's name without its suffix, or sweep].")
 @cell_options
 @click.option("--dry-run", is_flag=True, help="Print the plan (cells, trainings needed, done, running, missing) "
               "and stop.")
@@ -88,9 +96,9 @@ def run_command(inter, target, model, seed, output, data_dir, preset, languages,
                    "DIR, the grid of the last sweep there.")
 @launcher_options
 @click.option("--worker-name", default=None, hidden=True)
-def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, preset, languages, checkpoint_minutes,
-                  keep_checkpoints, no_wait, dry_run, status_only, launcher, devices, partition, time_limit,
-                  gpus_per_job, account, worker_name, **overrides) -> None:
+def sweep_command(grid_file, inter, target, seeds, models, experiment, output, data_dir, preset, languages,
+                  checkpoint_minutes, keep_checkpoints, no_wait, dry_run, status_only, launcher, devices, partition,
+                  time_limit, gpus_per_job, account, worker_name, **overrides) -> None:
     """Run a grid of cells: intermediate tasks × targets × seeds × models.
 
     Plans first and prints the plan, then runs only what is missing (each phase-2 encoder is
@@ -108,7 +116,7 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
     given = click.get_current_context()
     try:
         grid = _grid_from(given, grid_file, inter, target, seeds, models, output, data_dir, preset, languages,
-                          checkpoint_minutes, keep_checkpoints, overrides, status_only)
+                          checkpoint_minutes, keep_checkpoints, overrides, status_only, experiment)
         with stop_cleanly():
             registry = base._registry()
             if worker_name is not None:  # a worker spawned by --devices: run cells, no plan, no summary
@@ -132,6 +140,7 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
                 _print_summary(cells, {"outcome": {}, "seconds": None, "cleaned": []}, counts["done"])
                 return
             grid_path = _save_grid(grid)
+            sweep.record_members(grid, cells, lambda m: click.echo(m, err=True))  # those done before
             if launcher == "slurm":
                 missing = [c for c in cells if c.status in ("missing", "failed")]
                 executor = sweep.slurm_executor(sweep.slurm_folder(grid.output), partition=partition,
@@ -164,11 +173,12 @@ def sweep_command(grid_file, inter, target, seeds, models, output, data_dir, pre
 
 
 def _grid_from(context, grid_file, inter, target, seeds, models, output, data_dir, preset, languages,
-               checkpoint_minutes, keep_checkpoints, overrides, status_only):
+               checkpoint_minutes, keep_checkpoints, overrides, status_only, experiment=None):
     """The grid from a TOML (or saved JSON) file and/or the options; options given explicitly win."""
     from click.core import ParameterSource
 
     from harness.grids.sweep import Grid, GridFileError, check_grid_values, load_toml, split_list
+    from harness.store.experiments import Experiment, for_sweep
 
     def explicit(name: str) -> bool:
         return context.get_parameter_source(name) == ParameterSource.COMMANDLINE
@@ -187,7 +197,7 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
     elif status_only and not (inter or target):
         values = _last_grid(Path(output))
     known = {"inter", "target", "seeds", "models", "output", "data_dir", "preset", "languages", "overrides",
-             "checkpoint_minutes", "keep_checkpoints"}
+             "checkpoint_minutes", "keep_checkpoints", "experiment"}
     for key in values:
         if key not in known and key not in overrides:
             raise GridFileError(f"grid file {grid_file}: unknown key {key!r} (use run options' long names)")
@@ -206,6 +216,18 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
                         ("checkpoint_minutes", checkpoint_minutes), ("keep_checkpoints", keep_checkpoints)):
         if explicit(name) or name not in values:
             values[name] = value
+    # the experiment: --experiment, else what a grid file (or a saved grid) names, else the file's name
+    if experiment is not None:
+        label = for_sweep(grid_file, experiment).label
+    elif isinstance(values.get("experiment"), str) and ":" in values["experiment"]:  # a saved grid's, as it was
+        try:
+            label = Experiment.parse(values["experiment"]).label
+        except ValueError:
+            raise GridFileError(f"grid file {grid_file}: experiment {values['experiment']!r} is not an experiment "
+                                f"name (sweep:NAME)") from None
+    else:
+        label = for_sweep(grid_file, values.get("experiment")).label
+    values["experiment"] = label
     if not split_list(values.get("inter")) or not split_list(values.get("target")):
         raise UserError("a sweep needs --inter and --target (comma-separated), or a grid file that names them")
     try:
@@ -217,7 +239,7 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
                 data_dir=str(values["data_dir"]) if values.get("data_dir") else None, preset=values.get("preset"),
                 languages=split_list(values.get("languages")) or None, overrides=settings,
                 checkpoint_minutes=float(values["checkpoint_minutes"]),
-                keep_checkpoints=bool(values["keep_checkpoints"]))
+                keep_checkpoints=bool(values["keep_checkpoints"]), experiment=values["experiment"])
 
 
 def _save_grid(grid) -> Path:
@@ -255,6 +277,8 @@ def _print_plan(grid, counts: dict) -> None:
     click.echo(f"plan: intermediate trainings {counts['intermediate_to_train']} to do of "
                f"{counts['intermediate_trainings']} ({counts['intermediate_done']} done); target trainings "
                f"{counts['target_to_train']} to do of {counts['target_trainings']}", err=True)
+    click.echo(f"plan: its runs are recorded as experiment {grid.experiment} (xharness report --experiment "
+               f"{grid.experiment})", err=True)
 
 
 def _print_status(cells, counts: dict) -> None:

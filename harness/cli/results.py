@@ -114,6 +114,9 @@ def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
 @click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--target", default=None, help="Drill down into one target task: its languages across.")
 @click.option("--model", default=None, help="Only this backbone [default: one table per backbone].")
+@click.option("--experiment", default=None, metavar="NAME",
+              help="Only this experiment: run, sweep:NAME, study:NAME, or a NAME only one of them has "
+                   "[default: one set of tables per experiment].")
 @click.option("--delta/--absolute", "delta", default=None,
               help="Δ against the 'none' row of the same backbone and seeds, or plain scores "
                    "[default: Δ where a 'none' row exists].")
@@ -131,13 +134,14 @@ def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
               help="Write a per-language heatmap of --target.")
 @click.option("--show-n", "show_n", is_flag=True,
               help="Show the test examples behind each number (n=...); JSON and CSV always hold them.")
-def report_command(folders, target, model, delta, resamples, seed, fmt, compare, plot_file, plot_languages,
-                   show_n) -> None:
+def report_command(folders, target, model, experiment, delta, resamples, seed, fmt, compare, plot_file,
+                   plot_languages, show_n) -> None:
     """Tables of finished runs: intermediate tasks down, target tasks across, mean ± std over seeds.
 
     Reads results.json (and per-example outcomes for the paired bootstrap) under FOLDERS: stores,
-    their runs/ folders or single run folders; no model is loaded. Runs whose settings differ
-    (hyperparameters, data, preset, core version) are refused, never mixed.
+    their runs/ folders or single run folders; no model is loaded. Each experiment (a study, a
+    sweep, the plain runs) gets its own tables. Runs whose settings differ from the others'
+    (hyperparameters, data, preset, core version) are left out, with a line saying why, never mixed.
 
     Example: xharness report xharness-runs --format markdown --compare xlmr-large
     """
@@ -149,16 +153,19 @@ def report_command(folders, target, model, delta, resamples, seed, fmt, compare,
             raise UserError("--plot-languages draws one task's languages: give it with --target TASK")
         runs, skipped = report.collect(folders)
         built = report.build(runs, model=model, target=target, mode=mode, resamples=resamples, seed=seed,
-                             skipped=skipped, show_n=show_n)
+                             skipped=skipped, show_n=show_n, experiment=experiment)
         if compare is not None:
             report.attach_reference(built, report.load_reference(compare))
         figures = []
         if plot_file is not None:  # the task matrix, even when the text report drills into --target
             figures.append((plot_file, built if target is None else report.build(
-                runs, model=model, mode=mode, resamples=resamples, seed=seed)))
+                runs, model=model, mode=mode, resamples=resamples, seed=seed, experiment=experiment)))
         if plot_languages is not None:
             figures.append((plot_languages, built))
         for path, shown in figures:
+            if len({t.experiment for t in shown.tables}) > 1:
+                raise UserError(f"a figure shows one experiment; pick it with --experiment "
+                                f"({', '.join(dict.fromkeys(t.experiment for t in shown.tables))})")
             if len(shown.tables) > 1:
                 raise UserError(f"a figure shows one backbone; pick it with --model "
                                 f"({', '.join(t.model for t in shown.tables)})")

@@ -76,6 +76,19 @@ class TaskData:
                 base["root"] = str(common)
         return base
 
+    def part_digests(self) -> dict[str, str]:
+        """``split/language`` → digest of the files read for it (local and bundled data; the hub's are
+        named by revision in ``identity``): recorded so that a report can say which split and language
+        of two runs' data differ. Not part of any key (``identity`` is)."""
+        if self.source == "hub":
+            return {}
+        parts = {}
+        for (split, lang), paths in sorted(self.files.items()):
+            if paths:
+                root = Path(os.path.commonpath([str(p.parent) for p in paths]))
+                parts[f"{split}/{lang}"] = sha256_files(list(paths), root=root)
+        return parts
+
     def preload(self) -> None:
         """Read and check every needed split now, so bad or empty data fails before any training starts."""
         for split, lang in self.needs:

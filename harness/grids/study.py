@@ -27,6 +27,7 @@ from typing import Any
 from harness.contract.errors import UserError
 from harness.common.fsutil import atomic_write_json, atomic_write_text
 from harness.grids.sweep import Grid, PlannedCell, plan_grid
+from harness.store.experiments import for_study
 
 SCHEMA = "xharness.study/1"
 
@@ -143,6 +144,8 @@ def plan(name: str, options: StudyOptions, registry) -> tuple[Study, list[Grid]]
     grids = study.grids(options, registry)
     if not grids:
         raise UserError(f"study {name}: no grid to run with the installed tasks (see `xharness list`)")
+    for grid in grids:  # its runs are the study's: `xharness report` shows them apart from other work
+        grid.experiment = for_study(name).label
     return study, grids
 
 

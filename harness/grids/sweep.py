@@ -53,11 +53,15 @@ class Grid:
     overrides: dict[str, Any] = field(default_factory=dict)
     checkpoint_minutes: float = 30.0
     keep_checkpoints: bool = False
+    # the experiment its cells belong to (harness.store.experiments: "sweep:NAME", "study:NAME")
+    experiment: str = "sweep:sweep"
 
     @property
     def ident(self) -> str:
-        """The grid's identity: what it computes, not how (checkpointing, --speed)."""
-        fields = {k: v for k, v in asdict(self).items() if k not in ("checkpoint_minutes", "keep_checkpoints")}
+        """The grid's identity: what it computes, not how (checkpointing, --speed) nor under which
+        experiment's name (a grid renamed keeps its record of failed cells)."""
+        fields = {k: v for k, v in asdict(self).items()
+                  if k not in ("checkpoint_minutes", "keep_checkpoints", "experiment")}
         fields["overrides"] = {k: v for k, v in fields["overrides"].items() if k != "speed"}
         return stable_hash(fields, 12)
 
@@ -71,7 +75,8 @@ class Grid:
                             inter=inter.replace("+", ","), target=target, model=model, seed=seed,
                             output=Path(self.output), data_dir=Path(self.data_dir) if self.data_dir else None,
                             preset=self.preset, languages=self.languages, overrides=dict(self.overrides),
-                            checkpoint_minutes=self.checkpoint_minutes, keep_checkpoints=self.keep_checkpoints))
+                            checkpoint_minutes=self.checkpoint_minutes, keep_checkpoints=self.keep_checkpoints,
+                            experiment=self.experiment))
         return cells
 
 
@@ -379,6 +384,22 @@ def _try_write(reporter: CellReporter, text: str) -> None:
         pass
 
 
+def record_members(grid: Grid, cells: list[PlannedCell], log) -> None:
+    """List every finished cell of the grid under its experiment (a cell run now is listed as it
+    finishes; this adds those reused from earlier work)."""
+    from harness.store import experiments
+
+    done = [c.run_dir for c in cells if c.status == "done" and c.run_dir is not None]
+    if not done:
+        return
+    experiment = experiments.Experiment.parse(grid.experiment)
+    try:
+        experiments.join(Path(grid.output).expanduser(), experiment, *done)
+    except OSError as exc:
+        log(f"warning: could not record the grid's finished runs as experiment {experiment.label} "
+            f"({exc.strerror or exc}); `xharness report` groups them by their own records")
+
+
 def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2.0) -> dict[str, Any]:
     """Run every missing cell of ``grid`` in this process, skipping cells other processes are on
     and coming back to them; return what happened to each cell.
@@ -429,6 +450,7 @@ def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2
                 log(f"{worker}  done in {_duration(seconds)}")
         if not progressed:
             time.sleep(poll_seconds)
+    record_members(grid, cells, log)  # cells done before (or by another experiment) are this grid's too
     return {"outcome": outcome, "seconds": time.perf_counter() - began,
             "cleaned": [(str(p), size) for p, size in CLEANED[cleaned_before:]]}
 

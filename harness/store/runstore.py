@@ -141,7 +141,7 @@ class RunStore:
         return False
 
     #: The store's own folders: each must be a folder (or absent), never a file or a link.
-    FOLDERS = ("intermediate", "runs", "checkpoints", "locks", "features", "logs", "sweeps", "studies")
+    FOLDERS = ("intermediate", "runs", "checkpoints", "locks", "features", "logs", "sweeps", "studies", "experiments")
 
     def check_layout(self) -> None:
         """One line, before any work, when a file or a symbolic link stands where the store keeps
@@ -163,7 +163,7 @@ class RunStore:
         """Remove temporary files that killed processes left in the store's shared folders
         (feature entries, lock owners, sweep states); phase folders are cleaned under their lock."""
         removed = []
-        for name in ("features", "locks", "sweeps"):
+        for name in ("features", "locks", "sweeps", "experiments"):
             removed += remove_dead_temporaries(self.root / name)
         CLEANED.extend(removed)
         return removed

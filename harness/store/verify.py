@@ -26,7 +26,7 @@ from harness.store.runstore import problem
 
 #: What the harness itself creates at the top of a store.
 TOP_LEVEL = {"intermediate", "runs", "checkpoints", "features", "locks", "logs", "sweeps", "studies", "damaged",
-             "reports"}
+             "reports", "experiments"}
 
 
 @dataclass
@@ -93,7 +93,8 @@ def verify(root: Path, *, advance: Callable[[], None] = lambda: None) -> Verdict
             continue
         checked("feature entries")
         _check_feature(path, found)
-    for path in [*_files(root / "locks"), *_files(root / "sweeps"), *_files(root / "logs"), *_study_files(root)]:
+    for path in [*_files(root / "locks"), *_files(root / "sweeps"), *_files(root / "logs"), *_files(root / "experiments"),
+                 *_study_files(root)]:
         if _temporary(path, found):
             continue
         checked("records")
@@ -109,7 +110,8 @@ def count_entries(root: Path) -> int:
     """How many entries :func:`verify` checks (for its progress bar)."""
     root = Path(root)
     return (len(list(_phases(root))) + len(list(_checkpoints(root))) + len(list(_files(root / "features")))
-            + sum(len(list(_files(root / sub))) for sub in ("locks", "sweeps", "logs")) + len(list(_study_files(root))))
+            + sum(len(list(_files(root / sub))) for sub in ("locks", "sweeps", "logs", "experiments"))
+            + len(list(_study_files(root))))
 
 
 def _links(root: Path) -> Iterator[Path]:

@@ -50,7 +50,7 @@ def delta_cells(runs, *, resamples: int = RESAMPLES, seed: int = 0) -> dict[tupl
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     if not runs:
         return cells
-    report = build(runs, mode="delta", resamples=resamples, seed=seed)
+    report = build(runs, mode="delta", resamples=resamples, seed=seed, by_experiment=False)  # the study's runs
     for table in report.tables:
         for (row, column), cell in table.cells.items():
             if row == "none" or column == AVERAGE or cell.delta is None:

@@ -207,3 +207,24 @@ def test_typology_numbers_equal_the_records(store):
     # languages URIEL lacks for a distance type are named, not silently dropped
     lacking = next(v["value"] for k, v in study["numbers"].items() if k.startswith("missing/"))
     assert "phonological" in lacking["it"]
+
+
+def test_plural():
+    from xharness_studies.common import plural
+
+    assert [plural(n, "seed") for n in (0, 1, 2)] == ["0 seeds", "1 seed", "2 seeds"]
+    assert plural(1, "Δ cell") == "1 Δ cell" and plural(3, "analysis", "analyses") == "3 analyses"
+
+
+@pytest.mark.parametrize("found, expected", [(1, "- 1 interaction estimated; 1 has"),
+                                             (2, "- 2 interactions estimated; 2 have")])
+def test_study_text_uses_plurals(found, expected):
+    """Issue 23: '1 interaction … has', not '1 interactions … have'."""
+    from harness.grids.study import Context
+    from xharness_studies import scale
+
+    context = Context("scale", "?", None, [], [], None, Path("."))
+    for i in range(found):
+        context.number(f"interaction/squad/t{i}", 1.0, ci_low=0.1, ci_high=0.5)
+    scale.Scale._reading(context)
+    assert context.lines[2].startswith(expected)

@@ -939,11 +939,12 @@ def _add_notes(table: Table, resamples: int, seed: int) -> None:
         table.notes.append(f"{PARTIAL} average over fewer tasks than the table's columns")
     if table.tests:
         table.notes.append(f"* p<0.05, ** p<0.01: paired bootstrap over test examples ({resamples} resamples, "
-                           f"seed {seed}), Holm-corrected over the {table.tests} tests of this table")
+                           f"seed {seed}), Holm-corrected over the {table.tests} test{'s' * (table.tests != 1)} "
+                           f"of this table")
     untested = sum(c.untested is not None for c in cells)
     if untested:
-        table.notes.append(f"significance not tested for {untested} cell(s): their runs have no per-example outcome "
-                           f"files (outcomes/test-<lang>.json)")
+        table.notes.append(f"significance not tested for {untested} cell{'s' * (untested != 1)}: their runs have no "
+                           f"per-example outcome files (outcomes/test-<lang>.json)")
     if any(table.shown(c) is None for c in cells):
         table.notes.append("n/a: no run (or no baseline run with the same seed) for this cell")
     flagged = sorted({flag for c in cells if table.shown(c) is not None for flag in c.flags})

@@ -99,7 +99,7 @@ def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_
                                                     time_minutes=time_limit, gpus=gpus_per_job, account=account,
                                                     parallelism=None)
                     jobs = sweep.submit(missing, executor) if missing else []
-                    log(f"submitted {len(jobs)} cells to Slurm; when they have finished: "
+                    log(f"submitted {len(jobs)} cell{'s' * (len(jobs) != 1)} to Slurm; when they have finished: "
                         f"xharness study analyse {name} {output}")
                     continue
                 reused = sweep.summarize(sweep.plan_grid(grid, registry))["done"]
@@ -112,7 +112,8 @@ def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_
             if launcher == "slurm":
                 return
             if failed:
-                log(f"study {name}: {failed} cells failed; the analysis uses the cells that finished")
+                log(f"study {name}: {failed} cell{'s' * (failed != 1)} failed; the analysis uses the cells that "
+                    f"finished")
             study.analyse(name, options, grids, registry, log=log)
     except UserError as error:
         _fail(error)

@@ -179,7 +179,8 @@ def analyse(name: str, options: StudyOptions, grids: list[Grid], registry, log=p
     cells = [plan_grid(grid, registry) for grid in grids]
     context = Context(name, registered.spec.question, options, grids, cells, registry, folder)
     if not context.runs():
-        raise UserError(f"study {name}: none of its {sum(len(c) for c in cells)} cells has finished in "
+        planned = sum(len(c) for c in cells)
+        raise UserError(f"study {name}: none of its {planned} cell{'s' * (planned != 1)} has finished in "
                         f"{options.output}; run `xharness study run {name}` first")
     study.analyse(context)
     runs = {run.folder.name: {"results": str(run.folder / "results.json"), "sha256": _sha256(run.folder / "results.json"),
@@ -192,10 +193,11 @@ def analyse(name: str, options: StudyOptions, grids: list[Grid], registry, log=p
     atomic_write_json(folder / "study.json", record)
     head = [f"# Study `{name}`", "", f"**Question.** {context.question}", ""]
     if context.missing():
-        head += [f"**Incomplete:** {len(context.missing())} cells have not finished; the numbers below use "
-                 f"the {len(runs)} runs that have.", ""]
+        missing = len(context.missing())
+        head += [f"**Incomplete:** {missing} {'cell has' if missing == 1 else 'cells have'} not finished; the "
+                 f"numbers below use the {len(runs)} {'run that has' if len(runs) == 1 else 'runs that have'}.", ""]
     tail = ["", "Figures: " + ", ".join(f"![{f}]({f})" for f in context.figures)] if context.figures else []
     atomic_write_text(folder / "study.md", "\n".join(head + context.lines + tail) + "\n")
-    log(f"study {name}: {len(runs)} runs analysed → {folder / 'study.md'}, study.json"
+    log(f"study {name}: {len(runs)} run{'s' * (len(runs) != 1)} analysed → {folder / 'study.md'}, study.json"
         + (f", {len(context.figures)} figure{'s' * (len(context.figures) != 1)}" if context.figures else ""))
     return folder

@@ -15,7 +15,7 @@ from __future__ import annotations
 import statistics
 
 from harness.api import Study
-from xharness_studies.common import grid, installed, pyplot
+from xharness_studies.common import grid, installed, plural, pyplot
 
 INTER = ("squad", "mnli", "hellaswag")
 
@@ -197,10 +197,11 @@ class Alignment(Study):
         context.say("## Reading")
         context.say()
         deltas = {k: v["value"] for k, v in context.numbers.items() if k.startswith("delta_default_layer/")}
-        context.say(f"- {len(deltas)} intermediate-trained encoders compared with the pretrained one at the default "
-                    f"layer: {sum(d > 0 for d in deltas.values())} higher, {sum(d < 0 for d in deltas.values())} lower, "
-                    f"{sum(d == 0 for d in deltas.values())} equal. No test of significance is made here; "
-                    f"`xharness report` tests the same Tatoeba runs with the paired bootstrap.")
+        higher, lower, equal = (sum(test(d) for d in deltas.values())
+                                for test in (lambda d: d > 0, lambda d: d < 0, lambda d: d == 0))
+        context.say(f"- {plural(len(deltas), 'intermediate-trained encoder')} compared with the pretrained one at "
+                    f"the default layer: {higher} higher, {lower} lower, {equal} equal. No test of significance is "
+                    f"made here; `xharness report` tests the same Tatoeba runs with the paired bootstrap.")
 
     @staticmethod
     def _figures(context, curves, gaps) -> None:

@@ -1,5 +1,6 @@
 """What the studies share: building grids from the installed tasks, Δ tables from the report
-machinery (seed spread, paired bootstrap, Holm), bootstrap vectors of a Δ, and figure style."""
+machinery (seed spread, paired bootstrap, Holm), bootstrap vectors of a Δ, the
+wording of numbers (signs, p-values, plurals) and figure style."""
 
 from __future__ import annotations
 
@@ -98,6 +99,11 @@ def pvalue_text(p: float | None) -> str:
     if p is None:
         return "p n/a"
     return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 seed``, ``2 seeds``, ``0 seeds`` (``many``: an irregular plural)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
 def pyplot():

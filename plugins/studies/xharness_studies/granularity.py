@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 
 from harness.api import Study
-from xharness_studies.common import delta_cells, grid, installed, pvalue_text, pyplot, signed
+from xharness_studies.common import delta_cells, grid, installed, plural, pvalue_text, pyplot, signed
 
 GROUPS = ("token", "span", "pair", "choice")
 RETRIEVAL = ("tatoeba", "bucc2018", "lareqa", "mewslix")
@@ -96,7 +96,7 @@ class Granularity(Study):
                                        runs=[r for c in members for r in c["runs"] + c["baseline_runs"]],
                                        tasks=sorted(i for (m, i, t) in cells if m == model and t == target
                                                     and granularity.get(i) == group))
-                        row.append(f"{signed(value)} ({len(members)} task{'s' if len(members) > 1 else ''})")
+                        row.append(f"{signed(value)} ({plural(len(members), 'task')})")
                     group_rows.append(row)
             context.say("Mean Δ of each granularity group (the mean of its tasks' Δ):")
             context.say()
@@ -115,7 +115,7 @@ class Granularity(Study):
                 continue
             best = max(cells.items(), key=lambda kc: kc[1]["delta"])
             worst = min(cells.items(), key=lambda kc: kc[1]["delta"])
-            context.say(f"- {variant} intermediate data: {len(cells)} Δ cells, {len(tested)} tested, "
+            context.say(f"- {variant} intermediate data: {plural(len(cells), 'Δ cell')}, {len(tested)} tested, "
                         f"{len(significant)} significant after Holm (p < 0.05). Largest Δ {signed(best[1]['delta'])} "
                         f"({best[0][1]} → {best[0][2]}, {best[0][0]}); smallest {signed(worst[1]['delta'])} "
                         f"({worst[0][1]} → {worst[0][2]}).")

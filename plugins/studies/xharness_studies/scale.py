@@ -14,7 +14,8 @@ Holm), and the interaction — the gain with the second model minus the gain wit
 from __future__ import annotations
 
 from harness.api import Study
-from xharness_studies.common import delta_cells, delta_vector, grid, installed, interval, pvalue_text, pyplot, signed
+from xharness_studies.common import (delta_cells, delta_vector, grid, installed, interval, plural, pvalue_text, pyplot,
+                                     signed)
 
 TARGETS = ("xquad", "mlqa", "tydiqa", "udpos", "panx")
 INTER = ("squad", "mnli", "hellaswag")
@@ -98,7 +99,8 @@ class Scale(Study):
         context.say()
         found = {k: v for k, v in context.numbers.items() if k.startswith("interaction/")}
         excluding = [k for k, v in found.items() if v["ci_low"] > 0 or v["ci_high"] < 0]
-        context.say(f"- {len(found)} interactions estimated; {len(excluding)} have a 95 % interval that excludes 0"
+        context.say(f"- {plural(len(found), 'interaction')} estimated; {len(excluding)} "
+                    f"{'has' if len(excluding) == 1 else 'have'} a 95 % interval that excludes 0"
                     + (f" ({', '.join(k.split('/', 1)[1] for k in excluding)})." if excluding else "."))
         context.say("- The interval covers test-set sampling only, not seed variance; with one seed per cell it "
                     "says nothing about training noise.")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import statistics
 
 from harness.api import Study
-from xharness_studies.common import grid, installed, pyplot
+from xharness_studies.common import grid, installed, plural, pyplot
 
 TARGETS = ("tatoeba", "lareqa", "mewslix")
 INTER = ("squad", "mnli", "hellaswag")
@@ -128,7 +128,8 @@ class Typology(Study):
         found = [(k, v) for k, v in context.numbers.items() if k.startswith("correlation/") and k.endswith("/spearman")
                  and v["value"] is not None and v["ci_low"] is not None]
         excluding = [k for k, v in found if v["ci_low"] > 0 or v["ci_high"] < 0]
-        context.say(f"- {len(found)} Spearman correlations estimated; {len(excluding)} have a 95 % interval that "
+        context.say(f"- {plural(len(found), 'Spearman correlation')} estimated; {len(excluding)} "
+                    f"{'has' if len(excluding) == 1 else 'have'} a 95 % interval that "
                     f"excludes 0" + (f": {', '.join(k.split('/', 1)[1].rsplit('/', 1)[0] for k in excluding)}."
                                       if excluding else "."))
         context.say("- A correlation over languages is not a causal effect of typology: the languages differ in "

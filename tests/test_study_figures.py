@@ -9,6 +9,7 @@ import warnings
 
 from matplotlib.text import Text
 
+from xharness_studies import granularity
 from xharness_studies.figures import figure, place_labels
 
 
@@ -53,3 +54,39 @@ def test_label_placement_is_deterministic_and_keeps_free_labels_next_to_their_po
     alone = labels[3]  # (1, 1) has no neighbour: its label sits beside it, no leader line
     assert alone.arrow_patch is None and max(abs(v) for v in alone.xyann) < 10
     assert any(label.arrow_patch is not None for label in labels[4:])  # 40 labels for one point: leaders
+
+
+# ---------------------------------------------------------------------------------- granularity
+
+
+def groups(values: dict[tuple[str, str], float], target="tatoeba", model="tiny"):
+    return {(model, variant, group, target): value for (variant, group), value in values.items()}
+
+
+def test_granularity_chart_with_every_delta_zero_has_no_legend_and_says_so():
+    every_zero = groups({("english", "span"): 0.0, ("english", "pair"): 0.0, ("multilingual", "span"): 0.0,
+                         ("multilingual", "pair"): 0.0})
+    drawn = granularity.chart(every_zero, "tiny", ["tatoeba"], ["english", "multilingual"])
+    rendered(drawn)
+    (axes,) = drawn.axes
+    assert axes.get_legend() is None
+    assert any("every Δ is 0" in text.get_text() and "4 groups, 1 target" in text.get_text() for text in axes.texts)
+
+
+def test_granularity_chart_names_only_the_groups_it_draws():
+    drawn = granularity.chart(groups({("english", "span"): 1.5, ("english", "pair"): 0.0,
+                                      ("multilingual", "pair"): -0.7}),
+                              "tiny", ["tatoeba"], ["english", "multilingual"])
+    rendered(drawn)
+    (axes,) = drawn.axes
+    # token and choice have no number: no legend entry for a bar that is not there; the Δ of 0 is
+    # drawn (a stroke on the zero line), so its entry names something visible
+    assert legend_texts(axes) == ["span (english)", "pair (english)", "pair (multilingual)"]
+    assert axes.collections and axes.collections[0].get_segments()  # the stroke of pair (english)
+    assert "(points)" in axes.get_ylabel()
+    assert {"+1", "0", "−0.5"} <= set(tick_texts(axes.yaxis))  # a Δ axis: signed, in points
+
+    alone = granularity.chart(groups({("english", "span"): 1.5}), "tiny", ["tatoeba"], ["english"])
+    rendered(alone)
+    assert alone.axes[0].get_legend() is None  # one group: nothing to tell apart; the title names it
+    assert alone.axes[0].get_title().endswith("· span (english)")

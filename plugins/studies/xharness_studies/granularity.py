@@ -11,10 +11,12 @@ of each granularity group, English-only beside multilingual, and a grouped bar c
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from harness.api import Study
-from xharness_studies.common import delta_cells, grid, installed, plural, pvalue_text, pyplot, signed
+from xharness_studies.common import delta_cells, grid, installed, plural, pvalue_text, signed
+from xharness_studies.figures import DELTA_UNITS, ZERO, figure, legend, lone_label, save, signed_ticks
 
 GROUPS = ("token", "span", "pair", "choice")
 RETRIEVAL = ("tatoeba", "bucc2018", "lareqa", "mewslix")
@@ -124,27 +126,49 @@ class Granularity(Study):
 
     @staticmethod
     def _figure(context, groups, models, targets, variants) -> None:
-        if not groups:
-            return
-        plt = pyplot()
         for model in models:
-            figure, axis = plt.subplots(figsize=(max(5.0, 1.6 * len(targets) * len(variants)), 3.6))
-            slots = [(variant, group) for variant in variants for group in GROUPS]
-            width = 0.8 / max(1, len(slots))
-            for index, (variant, group) in enumerate(slots):
-                values = [groups.get((model, variant, group, target), float("nan")) for target in targets]
-                positions = [t + (index - (len(slots) - 1) / 2) * width for t in range(len(targets))]
-                axis.bar(positions, values, width, label=f"{group} ({variant})",
-                         hatch="//" if variant == "multilingual" else None,
-                         color=f"C{GROUPS.index(group)}", edgecolor="black", linewidth=0.4)
-            axis.axhline(0, color="black", linewidth=0.6)
-            axis.set_xticks(range(len(targets)), targets)
-            axis.set_ylabel("Δ against no intermediate task")
-            axis.set_title(f"Granularity of the intermediate task · {model}")
-            axis.legend(fontsize=7, ncol=2)
-            figure.tight_layout()
-            figure.savefig(context.figure(f"granularity-{model.replace('/', '_')}.png"), dpi=100)
-            plt.close(figure)
+            if any(key[0] == model for key in groups):
+                save(chart(groups, model, targets, variants),
+                     context.figure(f"granularity-{model.replace('/', '_')}.png"))
+
+
+def chart(groups, model: str, targets: list[str], variants: list[str]):
+    """Grouped bars: the mean Δ of each granularity group (hatched: multilingual intermediate
+    data) per target. Only groups with a number are drawn and named; a Δ of exactly 0 is drawn as
+    a stroke on the zero line, so "no change" is not mistaken for "no number". A legend only where
+    it tells bars apart (one group is named in the title); when every Δ is 0 there is nothing to tell
+    apart: no bars, no legend, and a note saying so."""
+    slots = [(variant, group) for variant in variants for group in GROUPS
+             if any(math.isfinite(groups.get((model, variant, group, t), math.nan)) for t in targets)]
+    drawn = figure(max(5.0, 1.6 * len(targets) * len(variants)), 3.6)
+    axis = drawn.subplots()
+    width = 0.8 / max(1, len(slots))
+    every = [groups[(model, v, g, t)] for v, g in slots for t in targets if (model, v, g, t) in groups]
+    flat = all(abs(value) < ZERO for value in every)
+    for index, (variant, group) in enumerate(slots):
+        values = [groups.get((model, variant, group, target), math.nan) for target in targets]
+        positions = [t + (index - (len(slots) - 1) / 2) * width for t in range(len(targets))]
+        style = {"color": f"C{GROUPS.index(group)}", "label": None if flat else f"{group} ({variant})"}
+        axis.bar(positions, values, width, hatch="//" if variant == "multilingual" else None, edgecolor="black",
+                 linewidth=0.4, **style)
+        zeros = [p for p, v in zip(positions, values) if abs(v) < ZERO]
+        if zeros and not flat:  # a bar of height 0 is invisible: a stroke in its colour marks the number
+            axis.hlines([0.0] * len(zeros), [p - width / 2 for p in zeros], [p + width / 2 for p in zeros],
+                        color=style["color"], linewidth=3, zorder=3)
+    axis.axhline(0, color="black", linewidth=0.6)
+    axis.set_xticks(range(len(targets)), targets)
+    signed_ticks(axis.yaxis)
+    axis.set_ylabel(f"Δ against no intermediate task ({DELTA_UNITS})")
+    title = f"Granularity of the intermediate task · {model}"
+    if flat:
+        axis.text(0.5, 0.8, f"every Δ is 0: no group changed the score ({plural(len(slots), 'group')}, "
+                  f"{plural(len(targets), 'target')})", transform=axis.transAxes, ha="center", fontsize=8)
+        axis.set_ylim(-1, 1)  # a flat line in the middle, not at the edge of an arbitrary range
+    elif legend(axis, fontsize=7, ncol=2) is None and (lone := lone_label([axis])) is not None:
+        title += f" · {lone}"
+    axis.set_title(title)
+    drawn.tight_layout()
+    return drawn
 
 
 STUDY = Granularity()

@@ -9,7 +9,7 @@ import warnings
 
 from matplotlib.text import Text
 
-from xharness_studies import granularity
+from xharness_studies import granularity, scale
 from xharness_studies.figures import figure, place_labels
 
 
@@ -90,3 +90,24 @@ def test_granularity_chart_names_only_the_groups_it_draws():
     rendered(alone)
     assert alone.axes[0].get_legend() is None  # one group: nothing to tell apart; the title names it
     assert alone.axes[0].get_title().endswith("· span (english)")
+
+
+# ---------------------------------------------------------------------------------------- scale
+
+
+def test_scale_chart_legend_only_with_several_targets_and_coinciding_lines_named():
+    models = ["tiny", "tiny-large"]
+    one = scale.chart({("tiny", "squad", "udpos"): {"delta": 0.4}, ("tiny-large", "squad", "udpos"): {"delta": 1.2}},
+                      models, ["udpos"], "squad")
+    rendered(one)
+    assert one.axes[0].get_legend() is None and one.axes[0].get_title().endswith("· udpos")
+    assert "(points)" in one.axes[0].get_ylabel()
+    assert tick_texts(one.axes[0].xaxis) == models
+
+    same = {(m, "squad", t): {"delta": 0.0} for m in models for t in ("udpos", "panx")}
+    two = scale.chart(same, models, ["udpos", "panx"], "squad")
+    rendered(two)
+    assert legend_texts(two.axes[0]) == ["udpos", "panx (same line as udpos)"]
+    first, second = two.axes[0].get_lines()[:2]
+    assert (first.get_marker(), first.get_linestyle()) != (second.get_marker(), second.get_linestyle())
+    assert second.get_markersize() < first.get_markersize() and second.get_zorder() > first.get_zorder()

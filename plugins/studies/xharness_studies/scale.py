@@ -13,9 +13,11 @@ Holm), and the interaction — the gain with the second model minus the gain wit
 
 from __future__ import annotations
 
+import math
+
 from harness.api import Study
-from xharness_studies.common import (delta_cells, delta_vector, grid, installed, interval, plural, pvalue_text, pyplot,
-                                     signed)
+from xharness_studies.common import delta_cells, delta_vector, grid, installed, interval, plural, pvalue_text, signed
+from xharness_studies.figures import DELTA_UNITS, figure, legend, lines, lone_label, save, signed_ticks
 
 TARGETS = ("xquad", "mlqa", "tydiqa", "udpos", "panx")
 INTER = ("squad", "mnli", "hellaswag")
@@ -107,22 +109,32 @@ class Scale(Study):
 
     @staticmethod
     def _figure(context, cells, models, targets, inters) -> None:
-        if len(models) < 1 or not cells:
+        if not models or not cells:
             return
-        plt = pyplot()
         for inter in inters:
-            figure, axis = plt.subplots(figsize=(5.0, 3.4))
-            for index, target in enumerate(targets):
-                values = [cells.get((m, inter, target), {}).get("delta", float("nan")) for m in models]
-                axis.plot(range(len(models)), values, marker="o", label=target, color=f"C{index}")
-            axis.axhline(0, color="black", linewidth=0.6)
-            axis.set_xticks(range(len(models)), models, fontsize=8)
-            axis.set_ylabel("Δ against no intermediate task")
-            axis.set_title(f"Model size × intermediate training ({inter})")
-            axis.legend(fontsize=7)
-            figure.tight_layout()
-            figure.savefig(context.figure(f"scale-{inter}.png"), dpi=100)
-            plt.close(figure)
+            save(chart(cells, models, targets, inter), context.figure(f"scale-{inter}.png"))
+
+
+def chart(cells, models: list[str], targets: list[str], inter: str):
+    """The interaction plot: Δ of each target across the models (smallest first). Lines that lie on
+    one another stay visible and say so; a legend only where there are several targets (one is
+    named in the title)."""
+    drawn = figure(5.0, 3.4)
+    axis = drawn.subplots()
+    series = [(target, [cells.get((m, inter, target), {}).get("delta", math.nan) for m in models])
+              for target in targets]
+    lines(axis, range(len(models)), [(t, v) for t, v in series if any(math.isfinite(x) for x in v)])
+    axis.axhline(0, color="black", linewidth=0.6)
+    axis.set_xticks(range(len(models)), models, fontsize=8)
+    axis.set_xlim(-0.5, len(models) - 0.5)  # one model: its point in the middle, not on an axis edge
+    signed_ticks(axis.yaxis)
+    axis.set_ylabel(f"Δ against no intermediate task ({DELTA_UNITS})", fontsize=9)
+    title = f"Model size × intermediate training ({inter})"
+    if legend(axis, fontsize=7) is None and (lone := lone_label([axis])) is not None:
+        title += f" · {lone}"
+    axis.set_title(title, fontsize=10)
+    drawn.tight_layout()
+    return drawn
 
 
 STUDY = Scale()

@@ -9,7 +9,7 @@ import warnings
 
 from matplotlib.text import Text
 
-from xharness_studies import granularity, scale
+from xharness_studies import alignment, granularity, scale
 from xharness_studies.figures import figure, place_labels
 
 
@@ -111,3 +111,32 @@ def test_scale_chart_legend_only_with_several_targets_and_coinciding_lines_named
     first, second = two.axes[0].get_lines()[:2]
     assert (first.get_marker(), first.get_linestyle()) != (second.get_marker(), second.get_linestyle())
     assert second.get_markersize() < first.get_markersize() and second.get_zorder() > first.get_zorder()
+
+
+# ------------------------------------------------------------------------------------ alignment
+
+
+def test_alignment_chart_ticks_are_layers_and_percent_and_hidden_lines_are_named():
+    # the tiny encoder: embeddings and 2 layers; squad's curve lies exactly on the pretrained one
+    curves = {("tiny", "pretrained"): [[1.0, 5.0, 3.0]], ("tiny", "squad"): [[1.0, 5.0, 3.0]],
+              ("tiny", "mnli"): [[0.5, 6.0, 2.0], [0.5, 6.0, 2.0]]}
+    gaps = {("tiny", "pretrained"): [[0.01, 0.05, 0.03]], ("tiny", "squad"): [[0.01, 0.05, 0.03]],
+            ("tiny", "mnli"): [[0.02, 0.06, 0.04], [0.02, 0.06, 0.04]]}
+    drawn = alignment.chart(curves, gaps, "tiny")
+    rendered(drawn)
+    left, right = drawn.axes
+    for axes in (left, right):  # whole layers, not 0.25 of a layer
+        assert tick_texts(axes.xaxis) == ["0", "1", "2"]
+    recall = tick_texts(left.yaxis)
+    assert recall and all(text.endswith("%") for text in recall)  # recall@1 is in percent
+    assert legend_texts(left) == ["pretrained", "mnli", "squad (same line as pretrained)"]
+    lines = {line.get_label(): line for line in left.get_lines()}
+    hidden, under = lines["squad (same line as pretrained)"], lines["pretrained"]
+    assert list(hidden.get_ydata()) == list(under.get_ydata())
+    assert hidden.get_marker() != under.get_marker() and hidden.get_linestyle() != under.get_linestyle()
+    assert hidden.get_zorder() > under.get_zorder()
+
+    alone = alignment.chart({("tiny", "pretrained"): [[1.0, 5.0, 3.0]]},
+                            {("tiny", "pretrained"): [[0.01, 0.05, 0.03]]}, "tiny")
+    rendered(alone)
+    assert alone.axes[0].get_legend() is None and alone._suptitle.get_text().endswith("· pretrained")

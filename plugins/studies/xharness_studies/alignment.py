@@ -15,7 +15,8 @@ from __future__ import annotations
 import statistics
 
 from harness.api import Study
-from xharness_studies.common import grid, installed, plural, pyplot
+from xharness_studies.common import grid, installed, plural
+from xharness_studies.figures import figure, integer_ticks, legend, lines, lone_label, percent_ticks, save
 
 INTER = ("squad", "mnli", "hellaswag")
 
@@ -205,28 +206,43 @@ class Alignment(Study):
 
     @staticmethod
     def _figures(context, curves, gaps) -> None:
-        plt = pyplot()
         for model in sorted({m for m, _ in curves}):
-            figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-            names = sorted({n for m, n in curves if m == model}, key=lambda n: (n != "pretrained", n))
-            for index, name in enumerate(names):
-                values = curves[(model, name)]
-                mean_curve = [statistics.fmean(v[i] for v in values) for i in range(len(values[0]))]
-                left.plot(range(len(mean_curve)), mean_curve, marker="o", markersize=3, label=name, color=f"C{index}")
-                gap = gaps[(model, name)]
-                right.plot(range(len(gap[0])), [statistics.fmean(g[i] for g in gap) for i in range(len(gap[0]))],
-                           marker="o", markersize=3, label=name, color=f"C{index}")
-            left.set_xlabel("layer (0 = embeddings)")
-            left.set_ylabel("recall@1 (%)")
-            left.set_title("Tatoeba retrieval by layer")
-            right.set_xlabel("layer (0 = embeddings)")
-            right.set_ylabel("cosine gap")
-            right.set_title("translation − other pairs")
-            left.legend(fontsize=7)
-            figure.suptitle(f"Cross-lingual alignment · {model}")
-            figure.tight_layout()
-            figure.savefig(context.figure(f"alignment-{model.replace('/', '_')}.png"), dpi=100)
-            plt.close(figure)
+            save(chart(curves, gaps, model), context.figure(f"alignment-{model.replace('/', '_')}.png"))
+
+
+def chart(curves, gaps, model: str):
+    """Recall@1 (%) and the cosine gap by layer, one line per encoder (mean over seeds). Layers are
+    whole numbers and recall is in percent on its axis; encoders whose curves lie on one another
+    stay visible and the legend says which coincide; a legend only where there are several encoders
+    (one is named in the title)."""
+    drawn = figure(10, 3.6)
+    left, right = drawn.subplots(1, 2)
+    names = sorted({n for m, n in curves if m == model}, key=lambda n: (n != "pretrained", n))
+
+    def mean(runs):  # one curve per run → their mean, layer by layer
+        return [statistics.fmean(run[i] for run in runs) for i in range(len(runs[0]))]
+
+    recall = [(name, mean(curves[(model, name)])) for name in names]
+    gap = [(name, mean(gaps[(model, name)])) for name in names]
+    same = {"recall": lines(left, range(len(recall[0][1])), recall),
+            "gap": lines(right, range(len(gap[0][1])), gap)}
+    for axis, values in ((left, recall), (right, gap)):
+        axis.set_xlabel("layer (0 = embeddings)")
+        integer_ticks(axis.xaxis, range(len(values[0][1])))
+    percent_ticks(left.yaxis)
+    left.set_ylabel("recall@1")
+    left.set_title("Tatoeba retrieval by layer")
+    right.set_ylabel("cosine gap")
+    right.set_title("translation − other pairs (mean cosine)")
+    title = f"Cross-lingual alignment · {model}"
+    if legend(left, fontsize=7) is None and (lone := lone_label([left])) is not None:
+        title += f" · {lone}"
+    if same["gap"] and same["gap"] != same["recall"]:  # the legend is the left panel's: name the right's too
+        right.text(0.02, 0.02, "same gap curve: " + "; ".join(f"{a} = {b}" for a, b in same["gap"].items()),
+                   transform=right.transAxes, fontsize=7, va="bottom")
+    drawn.suptitle(title)
+    drawn.tight_layout()
+    return drawn
 
 
 STUDY = Alignment()

@@ -5,11 +5,12 @@ drawing is under test, not the numbers) and inspected as rendered."""
 
 import io
 import itertools
+import random
 import warnings
 
 from matplotlib.text import Text
 
-from xharness_studies import alignment, granularity, scale
+from xharness_studies import alignment, granularity, scale, typology, uriel
 from xharness_studies.figures import figure, place_labels
 
 
@@ -140,3 +141,43 @@ def test_alignment_chart_ticks_are_layers_and_percent_and_hidden_lines_are_named
                             {("tiny", "pretrained"): [[0.01, 0.05, 0.03]]}, "tiny")
     rendered(alone)
     assert alone.axes[0].get_legend() is None and alone._suptitle.get_text().endswith("· pretrained")
+
+
+# ------------------------------------------------------------------------------------- typology
+
+
+def crowded(rows=("none", "squad"), n=41, seed=0):
+    """XTREME-R's 41 Tatoeba languages on every distance type, piled up: the genetic-like x takes
+    two values and the degradations lie within a few points, so naive labels would overlap."""
+    rng = random.Random(seed)
+    langs = sorted(uriel.ISO639_3)[:n]
+    scatter = {}
+    for row, kind in itertools.product(rows, uriel.DISTANCES):
+        x = [rng.choice([0.0, 1.0]) if kind == "genetic" else round(rng.uniform(0.4, 0.5), 3) for _ in langs]
+        scatter[("tiny", "tatoeba", row, kind)] = (langs, x, [50 + rng.uniform(0, 3) for _ in langs])
+    return scatter, langs
+
+
+def test_typology_labels_never_overlap():
+    scatter, langs = crowded()
+    drawn = typology.chart(scatter, "tiny", "tatoeba")
+    renderer = rendered(drawn)
+    labels = [text for axes in drawn.axes for text in axes.texts]
+    assert sorted(label.get_text() for label in labels) == sorted(langs * len(uriel.DISTANCES))
+    boxes = [Text.get_window_extent(label, renderer) for label in labels]  # the text, not its leader line
+    assert not [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(zip(labels, boxes), 2)
+                if box_a.overlaps(box_b)]
+    legend = drawn.legends[0].get_window_extent(renderer)  # above the panels, covering no label
+    assert not any(box.overlaps(legend) for box in boxes)
+    assert [t.get_text() for t in drawn.legends[0].get_texts()] == ["none", "squad"]
+    # the same language twice stays visible: the baseline's point filled, squad's hollow around it, on top
+    none, squad = drawn.axes[0].collections[:2]
+    assert none.get_facecolor()[0][3] == 1 and len(squad.get_facecolor()) == 0  # filled; hollow
+    assert squad.get_sizes()[0] > none.get_sizes()[0] and squad.get_zorder() > none.get_zorder()
+
+
+def test_typology_chart_of_the_baseline_alone_has_no_legend():
+    alone = typology.chart(crowded(rows=("none",), n=5)[0], "tiny", "tatoeba")
+    rendered(alone)
+    assert not alone.legends and all(axes.get_legend() is None for axes in alone.axes)
+    assert alone._suptitle.get_text().endswith("· none")

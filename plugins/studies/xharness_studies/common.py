@@ -1,6 +1,6 @@
 """What the studies share: building grids from the installed tasks, Δ tables from the report
-machinery (seed spread, paired bootstrap, Holm), bootstrap vectors of a Δ, the
-wording of numbers (signs, p-values, plurals) and figure style."""
+machinery (seed spread, paired bootstrap, Holm), bootstrap vectors of a Δ, and the wording of
+numbers (signs, p-values, plurals). The figures' helpers are in ``xharness_studies.figures``."""
 
 from __future__ import annotations
 
@@ -104,12 +104,3 @@ def pvalue_text(p: float | None) -> str:
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """``1 seed``, ``2 seeds``, ``0 seeds`` (``many``: an irregular plural)."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"
-
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt

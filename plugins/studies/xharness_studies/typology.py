@@ -22,7 +22,8 @@ from __future__ import annotations
 import statistics
 
 from harness.api import Study
-from xharness_studies.common import grid, installed, plural, pyplot
+from xharness_studies.common import grid, installed, plural
+from xharness_studies.figures import MARKERS, distinct_labels, figure, place_labels, save
 
 TARGETS = ("tatoeba", "lareqa", "mewslix")
 INTER = ("squad", "mnli", "hellaswag")
@@ -138,33 +139,54 @@ class Typology(Study):
 
     @staticmethod
     def _figures(context, scatter) -> None:
-        from harness.api import fit_line
-        from xharness_studies import uriel
+        for model, target in sorted({(m, t) for m, t, _, _ in scatter}):
+            save(chart(scatter, model, target), context.figure(f"typology-{target}-{model.replace('/', '_')}.png"))
 
-        plt = pyplot()
-        keys = sorted({(m, t) for m, t, _, _ in scatter})
-        for model, target in keys:
-            rows = sorted({r for m, t, r, _ in scatter if (m, t) == (model, target)}, key=lambda r: (r != "none", r))
-            figure, axes = plt.subplots(2, 3, figsize=(12, 7))
-            for axis, kind in zip(axes.flat, uriel.DISTANCES):
-                for index, row in enumerate(rows):
-                    langs, x, y = scatter[(model, target, row, kind)]
-                    axis.scatter(x, y, s=14, color=f"C{index}", label=row)
-                    if len(x) >= 2 and len(set(x)) > 1:
-                        slope, intercept = fit_line(x, y)
-                        ends = [min(x), max(x)]
-                        axis.plot(ends, [slope * e + intercept for e in ends], color=f"C{index}", linewidth=1)
-                    if row == "none":
-                        for lang, a, b in zip(langs, x, y):
-                            axis.annotate(lang, (a, b), fontsize=6, xytext=(2, 2), textcoords="offset points")
-                axis.set_title(kind, fontsize=9)
-                axis.set_xlabel("distance from English", fontsize=8)
-                axis.set_ylabel("degradation", fontsize=8)
-            axes.flat[0].legend(fontsize=7)
-            figure.suptitle(f"Typological distance vs zero-shot degradation · {target} · {model}")
-            figure.tight_layout()
-            figure.savefig(context.figure(f"typology-{target}-{model.replace('/', '_')}.png"), dpi=100)
-            plt.close(figure)
+
+def chart(scatter, model: str, target: str):
+    """One panel per distance type: each row's languages (distance, degradation) and fitted line;
+    the baseline's points labelled with their language, no two labels overlapping. A legend only
+    where several rows are drawn (one row is named in the title)."""
+    from matplotlib.text import Text
+
+    from harness.api import fit_line
+    from xharness_studies import uriel
+
+    rows = sorted({r for m, t, r, _ in scatter if (m, t) == (model, target)}, key=lambda r: (r != "none", r))
+    drawn = figure(12, 7.4)
+    panels = drawn.subplots(2, 3)
+    for axis, kind in zip(panels.flat, uriel.DISTANCES):
+        for index, row in enumerate(rows):
+            langs, x, y = scatter[(model, target, row, kind)]
+            # the baseline filled, later rows hollow and larger, each in its own shape, on top: a
+            # language whose degradation an intermediate task left unchanged shows both points
+            colour = f"C{index}"
+            axis.scatter(x, y, s=22 if index == 0 else 40, marker=MARKERS[index % len(MARKERS)], label=row,
+                         facecolors=colour if index == 0 else "none", edgecolors=colour, linewidths=0.9,
+                         zorder=3 + index)
+            if len(x) >= 2 and len(set(x)) > 1:
+                slope, intercept = fit_line(x, y)
+                ends = [min(x), max(x)]
+                axis.plot(ends, [slope * e + intercept for e in ends], color=f"C{index}", linewidth=1)
+        axis.margins(0.12)  # room for the labels of the outermost points
+        axis.set_title(kind, fontsize=9)
+        axis.set_xlabel("angular distance from English (URIEL; 0 = same)", fontsize=8)
+        axis.set_ylabel("degradation (points)", fontsize=8)
+    handles, labels = distinct_labels(panels.flat)
+    lone = f" · {labels[0]}" if len(labels) == 1 else ""
+    drawn.suptitle(f"Typological distance vs zero-shot degradation · {target} · {model}{lone}", x=0.01, ha="left")
+    if len(labels) > 1:  # above the panels, where it covers no point and no label
+        drawn.legend(handles, labels, loc="upper right", ncol=len(labels), fontsize=8, frameon=False)
+    drawn.tight_layout(rect=(0, 0, 1, 0.96))
+    # labels last: they are placed in pixels of the final layout, away from those of every panel
+    renderer = drawn.canvas.get_renderer()
+    taken = [legend.get_window_extent(renderer) for legend in drawn.legends]
+    if "none" in rows:
+        for axis, kind in zip(panels.flat, uriel.DISTANCES):
+            langs, x, y = scatter[(model, target, "none", kind)]
+            for label in place_labels(axis, list(zip(x, y)), langs, avoid=taken, gap=7.5, marker=4.5):
+                taken.append(Text.get_window_extent(label, renderer))
+    return drawn
 
 
 STUDY = Typology()

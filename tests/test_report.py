@@ -372,11 +372,18 @@ def test_plots_are_written_at_the_expected_pixel_size(store, tmp_path):
     heat, languages = tmp_path / "delta.png", tmp_path / "langs.png"
     result = invoke(store, "--bootstrap", "100", "--plot", heat, "--plot-languages", languages, "--target", "xnli")
     assert result.exit_code == 0, result.output
-    # the matrix: 2 Δ rows × 3 columns; the languages of xnli: 2 Δ rows × (en, de, average)
-    width, height = report.figure_size(2, 3)
-    assert (width, height) == (5.9, 2.4)
-    for path in (heat, languages):
+    # the matrix: 2 Δ rows × 3 columns; the languages of xnli: 2 Δ rows × (en, de, average); each
+    # with its caption under it
+    runs, _ = report.collect([store])
+    for path, built in ((heat, report.build(runs, resamples=100)),
+                        (languages, report.build(runs, target="xnli", resamples=100))):
+        (table,) = built.tables
+        caption = report.figure_caption(table)
+        assert len(caption) >= 2  # what a cell shows, and what * and ** mean
+        width, height = report.figure_size(2, 3, len(caption))
+        assert (width, height) == pytest.approx((5.9, 2.8 + 0.13 * len(caption)))
         assert imread(path).shape[:2] == (round(height * report.FIG_DPI), round(width * report.FIG_DPI))
+        assert report.plot(table, path) == (round(width * report.FIG_DPI), round(height * report.FIG_DPI))
     pdf = tmp_path / "delta.pdf"
     assert invoke(store, "--bootstrap", "0", "--plot", pdf).exit_code == 0
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -439,3 +446,67 @@ def test_flagged_runs_are_marked_and_n_is_shown_on_request(tmp_path):
     assert cells[("none", "xnli")]["examples"] == 80 and cells[("none", "xnli")]["flags"] == ["one class"]
     drill = report.build(runs, target="xnli", resamples=50)
     assert drill.tables[0].cells[("none", "en")].flags == [] and drill.tables[0].cells[("none", "de")].flags
+
+
+def hand_table(mode: str = "delta", tests: int = 3) -> report.Table:
+    """A 3 × 3 table written by hand (the figure is under test, not the numbers): Δ over three
+    seeds, one cell with one seed, one flagged, one significant, one without a number."""
+    def stat(*values):
+        return report.Stat.of(dict(enumerate(values, 1)))
+
+    rows, columns = ["none", "mnli", "squad+mnli"], ["pawsx", "xnli", "average"]
+    cells = {(r, c): report.Cell(r, c, score=stat(80.0, 81.0, 82.5), delta=None if r == "none" else stat(1.0, 2.0, 3.6))
+             for r in rows for c in columns}
+    cells[("mnli", "pawsx")].marker = "**"
+    cells[("mnli", "xnli")].delta = stat(-0.5)  # one seed: no std to show
+    cells[("mnli", "xnli")].fewer_seeds = True
+    cells[("mnli", "average")].flags = ["one class"]
+    cells[("squad+mnli", "xnli")].delta = None
+    return report.Table("tiny", None, mode, rows, columns, cells, {}, tests=tests)
+
+
+def test_heatmap_cells_show_the_mean_std_beneath_and_marks_and_the_caption_explains_them(tmp_path):
+    """Issue 23: each cell shows its mean with its marks and, beneath it, ± the std over seeds (none
+    for one seed); the flagged mark is drawn by the font (no missing-glyph box); the caption under
+    the plot says what ±, * and ** and every other mark shown mean; the saved PNG has the size
+    plot returns."""
+    import warnings
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imread
+
+    table = hand_table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns of a glyph its font lacks
+        figure = report.heatmap(table)
+        size = report.plot(table, tmp_path / "heat.png")
+    texts = {text.get_text() for text in figure.axes[0].texts}
+    assert texts == {"+2.2**\n± 1.3", "−0.5†", "+2.2⚑\n± 1.3", "+2.2\n± 1.3", "n/a"}
+    assert ["none"] == [row for row in table.rows if row not in
+                        [label.get_text() for label in figure.axes[0].get_yticklabels()]]  # Δ rows only
+    caption = figure._supxlabel.get_text()
+    assert caption.replace("\n", " ") == " ".join(report.figure_caption(table))
+    for said in ("± the sample standard deviation over seeds", "* p<0.05, ** p<0.01",
+                 "Holm-corrected over the 3 tests", "† fewer seeds", "⚑ a run behind the number", "n/a: no run"):
+        assert said in caption.replace("\n", " "), said
+    assert imread(tmp_path / "heat.png").shape[:2] == (size[1], size[0])
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()  # laid out as when saved
+    renderer = canvas.get_renderer()
+    assert figure._supxlabel.get_window_extent(renderer).x1 <= size[0]  # no caption line runs off the figure
+
+    one = hand_table(tests=1)
+    one.cells[("mnli", "average")].flags = []
+    caption = " ".join(report.figure_caption(one))
+    assert "over the 1 test of this table" in caption and "⚑" not in caption  # only the marks shown
+    untested = " ".join(report.figure_caption(hand_table(tests=0)))
+    assert "No significance marks" in untested and "*" not in untested
+
+
+def test_heatmap_falls_back_to_a_plain_flag_where_the_font_lacks_the_glyph(monkeypatch):
+    monkeypatch.setattr(report, "FLAGGED", "\U0001F6A9")  # a flag emoji: DejaVu Sans has no glyph for it
+    table = hand_table()
+    texts = {text.get_text() for text in report.heatmap(table).axes[0].texts}
+    assert "+2.2!\n± 1.3" in texts
+    assert "! a run behind the number has a score that is no finding: one class." in " ".join(
+        report.figure_caption(table))

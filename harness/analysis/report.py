@@ -1216,48 +1216,131 @@ def print_rich(report: Report, decimals: int = 2) -> None:
 # ------------------------------------------------------------------------------------------ figures
 
 
-def figure_size(rows: int, columns: int) -> tuple[float, float]:
-    """The figure's size in inches (saved at FIG_DPI, so its pixel size is known in advance)."""
-    return 2.0 + 1.3 * columns, 1.4 + 0.5 * rows
+#: The heatmap's caption: font size (points) and the height of one of its lines (inches).
+CAPTION_PT = 7
+CAPTION_LINE = 0.13
+#: Shown instead of FLAGGED where the figures' font has no glyph for it (matplotlib would draw a box).
+FLAGGED_PLAIN = "!"
+
+
+def figure_size(rows: int, columns: int, caption: int = 0) -> tuple[float, float]:
+    """The figure's size in inches (saved at FIG_DPI, so its pixel size is known in advance): each
+    cell holds two lines (the mean with its marks, ± std beneath), and ``caption`` lines of caption
+    (:func:`figure_caption`) go under the plot."""
+    return 2.0 + 1.3 * columns, 1.6 + 0.6 * rows + CAPTION_LINE * caption
+
+
+def plotted_rows(table: Table) -> list[str]:
+    """The heatmap's rows: in Δ mode, the Δ rows (the baseline's scores are no Δ)."""
+    return [r for r in table.rows if table.mode == "absolute" or r != BASELINE]
+
+
+def figure_caption(table: Table) -> list[str]:
+    """The lines under the heatmap saying what its numbers and marks mean (only the marks it shows),
+    wrapped to the figure's width."""
+    import textwrap
+
+    cells = [table.cells[(r, c)] for r in plotted_rows(table) for c in table.columns]
+    shown = [c for c in cells if table.shown(c) is not None]
+    what = f"Δ against {BASELINE} (points), paired seed by seed" if table.mode == "delta" else "score (points)"
+    notes = [f"Each cell: the {what}, mean over seeds; beneath it, ± the sample standard deviation over seeds "
+             f"(none for one seed)."]
+    if table.tests:
+        notes.append(f"* p<0.05, ** p<0.01: paired bootstrap over test examples, Holm-corrected over the "
+                     f"{table.tests} test{'s' * (table.tests != 1)} of this table.")
+    elif table.mode == "delta":
+        notes.append("No significance marks: no test was made (--bootstrap 0, or no per-example outcome files).")
+    if any(c.fewer_seeds for c in shown):
+        notes.append(f"{FEWER} fewer seeds than the table's other cells.")
+    if any(c.partial for c in shown):
+        notes.append(f"{PARTIAL} average over fewer tasks than the table's columns.")
+    flagged = sorted({flag for c in shown for flag in c.flags})
+    if flagged:
+        notes.append(f"{_flag_mark()} a run behind the number has a score that is no finding: {', '.join(flagged)}.")
+    if len(shown) < len(cells):
+        notes.append("n/a: no run (or no baseline run with the same seed) for this cell.")
+    width, _ = figure_size(0, len(table.columns))
+    # a character of DejaVu Sans is about 0.5 em wide on average; counting 0.6 em (and 95 % of the
+    # width) leaves a margin, so no line runs off the figure
+    chars = int(width * 72 * 0.95 / (0.6 * CAPTION_PT))
+    return [line for note in notes for line in textwrap.wrap(note, chars)]
+
+
+def _flag_mark() -> str:
+    """FLAGGED where the figures' font can draw it, else FLAGGED_PLAIN (the caption explains either)."""
+    return FLAGGED if _drawable(FLAGGED) else FLAGGED_PLAIN
+
+
+@functools.lru_cache
+def _drawable(char: str) -> bool:
+    """Whether the font figures are drawn in has a glyph for ``char`` (matplotlib would draw an
+    empty box and warn)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return ord(char) in FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap()
+
+
+def _figure_cell_text(table: Table, cell: Cell) -> str:
+    """A heatmap cell: the mean with its marks (significance, fewer seeds, partial, flagged) and,
+    beneath it, ± the std over seeds (nothing for one seed); ``n/a`` without a number."""
+    stat = table.shown(cell)
+    if stat is None:
+        return "n/a"
+    mean = _signed(stat.mean, 1) if table.is_delta_row(cell.row) else f"{stat.mean:.1f}"
+    marks = cell.marker + (FEWER if cell.fewer_seeds else "") + (PARTIAL if cell.partial else "")
+    marks += _flag_mark() if cell.flags else ""
+    return mean + marks + ("" if stat.std is None else f"\n± {stat.std:.1f}")
 
 
 def plot(table: Table, path: Path) -> tuple[int, int]:
-    """A heatmap of the table (Δ rows in Δ mode, diverging and centred on zero); returns its pixel size."""
+    """Write the table's :func:`heatmap` to ``path`` (.png, .pdf or .svg); returns its pixel size."""
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise UserError(f"{path}: a figure is written as .png, .pdf or .svg")
+    fig = heatmap(table)
+    fig.savefig(path, dpi=FIG_DPI)
+    width, height = fig.get_size_inches()
+    return round(width * FIG_DPI), round(height * FIG_DPI)
+
+
+def heatmap(table: Table):
+    """The table as a heatmap (Δ rows in Δ mode, diverging and centred on zero): every cell shows its
+    mean with its marks and ± std beneath, and a caption under the plot says what they mean. Its
+    size is :func:`figure_size`'s."""
     import numpy as np
     from matplotlib.colors import Normalize, TwoSlopeNorm
     from matplotlib.figure import Figure  # no pyplot: no global backend or state
 
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise UserError(f"{path}: a figure is written as .png, .pdf or .svg")
-    rows = [r for r in table.rows if table.mode == "absolute" or r != BASELINE]
+    rows = plotted_rows(table)
     if not rows:
         raise UserError(f"model {table.model}: nothing to plot (only the baseline row)")
     values = np.array([[_mean_or_nan(table, table.cells[(r, c)]) for c in table.columns] for r in rows])
-    width, height = figure_size(len(rows), len(table.columns))
+    caption = figure_caption(table)
+    width, height = figure_size(len(rows), len(table.columns), len(caption))
     fig = Figure(figsize=(width, height), dpi=FIG_DPI, layout="constrained")
     axes = fig.add_subplot()
     if table.mode == "delta":
         bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         bound = bound or 1.0
-        norm, cmap, label = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound), "RdBu", f"Δ against {BASELINE}"
+        norm, cmap, label = (TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound), "RdBu",
+                             f"Δ against {BASELINE} (points)")
     else:
         finite = values[np.isfinite(values)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        norm, cmap, label = Normalize(low, high if high > low else low + 1), "viridis", "score"
+        norm, cmap, label = Normalize(low, high if high > low else low + 1), "viridis", "score (points)"
     image = axes.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
     for i, row in enumerate(rows):
         for j, column in enumerate(table.columns):
-            cell = table.cells[(row, column)]
-            text = "n/a" if not np.isfinite(values[i, j]) else (
-                _signed(values[i, j], 1) if table.mode == "delta" else f"{values[i, j]:.1f}") + cell.marker
-            axes.text(j, i, text, ha="center", va="center", fontsize=9, color=_ink(image, values[i, j]))
+            axes.text(j, i, _figure_cell_text(table, table.cells[(row, column)]), ha="center", va="center",
+                      fontsize=9, linespacing=1.15, color=_ink(image, values[i, j]))
     axes.set_xticks(range(len(table.columns)), table.columns, rotation=30, ha="right")
     axes.set_yticks(range(len(rows)), rows)
     axes.set_title(_title(table), fontsize=9)
     fig.colorbar(image, ax=axes, label=label)
-    fig.savefig(path, dpi=FIG_DPI)
-    return round(width * FIG_DPI), round(height * FIG_DPI)
+    if caption:  # under the plot; constrained layout keeps room for it
+        fig.supxlabel("\n".join(caption), x=0.01, ha="left", multialignment="left", fontsize=CAPTION_PT)
+    return fig
 
 
 def _ink(image, value: float) -> str:

@@ -29,10 +29,14 @@ Significance (Δ mode): a paired bootstrap over test examples for every Δ cell.
   ascending p(1) ≤ … ≤ p(m), adjusted p(i) = max over j ≤ i of min(1, (m − j + 1) · p(j)).
   Marks: ``*`` adjusted p < 0.05, ``**`` adjusted p < 0.01.
 
-Records that do not belong together are refused, never averaged: within a table the preset, data
-source, core version and backbone files must agree; within a column (target task) the target
+Experiments stay apart: every store lists which runs each experiment (a study, a sweep, the plain
+runs) used (``harness.store.experiments``), and each experiment gets its own tables.
+
+Records that do not belong together are never averaged: within a table the preset, data source,
+core version and backbone files must agree; within a column (target task) the target
 hyperparameters, test languages and target data; within a row the intermediate hyperparameters and
-data. The error names the first setting that differs; report such folders separately.
+data. Where they differ the largest group is kept and the others are left out, each with a line
+saying in words what differs (``key=value``, the task, split and language of the data).
 """
 
 from __future__ import annotations

@@ -1347,6 +1347,96 @@ def heatmap(table: Table):
     return fig
 
 
+def curve_runs(table: Table) -> dict[tuple[str, str], list[dict]]:
+    """(row, target task) → the records of the runs behind that cell of the task matrix, by seed
+    (read again from their folders: a table keeps its numbers, not whole records)."""
+    found: dict[tuple[str, str], list[dict]] = {}
+    for (row, column), cell in table.cells.items():
+        if column == AVERAGE or (table.target is None and len(cell.tasks) != 1):
+            continue
+        records = []
+        for folder in cell.runs:
+            record, trouble = _read_record(Path(folder) / "results.json")
+            if trouble is None and record.get("target_task") == cell.tasks[0]:
+                records.append(record)
+        found[(row, cell.tasks[0])] = sorted(records, key=lambda r: r["seed"])
+    return found
+
+
+def curves(table: Table):
+    """Learning curves of the table's cells, one panel per intermediate task × target task: the
+    target fine-tuning's training loss over updates (a line per seed; ``results.json``'s
+    ``history.steps``, averaged over windows of updates) and its English dev score after each epoch
+    (markers, right axis). A legend appears only with several seeds."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    by_cell = curve_runs(table)
+    rows = [r for r in table.rows if any(key[0] == r for key in by_cell)]
+    tasks = [t for t in (table.columns[:-1] if table.target is None else [table.target])
+             if any(key[1] == t for key in by_cell)]
+    if not rows or not tasks:
+        raise UserError(f"model {table.model}: no runs to draw learning curves for")
+    fig = Figure(figsize=(1.0 + 3.0 * len(tasks), 0.8 + 2.2 * len(rows)), dpi=FIG_DPI, layout="constrained")
+    grid = fig.subplots(len(rows), len(tasks), squeeze=False)
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
+    seeds = sorted({r["seed"] for records in by_cell.values() for r in records})
+    for i, row in enumerate(rows):
+        for j, task in enumerate(tasks):
+            axes = grid[i][j]
+            axes.set_title(f"{row} → {task}", fontsize=8)
+            records = by_cell.get((row, task), [])
+            drawn = False
+            dev = axes.twinx()
+            for record in records:
+                history = ((record.get("phases") or {}).get("target") or {}).get("history") or {}
+                colour = colours[seeds.index(record["seed"]) % len(colours)]
+                steps = history.get("steps") or {}
+                if steps.get("update"):
+                    axes.plot(steps["update"], steps["train_loss"], color=colour, linewidth=1,
+                              label=f"seed {record['seed']}")
+                    drawn = True
+                epochs = [e for e in history.get("epochs") or [] if e.get("dev_score") is not None]
+                if epochs:
+                    dev.plot([e["updates"] for e in epochs], [e["dev_score"] for e in epochs], color=colour,
+                             linestyle=":", marker="o", markersize=3, linewidth=1)
+                    drawn = True
+            if not drawn:
+                why = "no training (retrieval)" if records and all(
+                    not (((r.get("phases") or {}).get("target") or {}).get("history")) for r in records) \
+                    else "no curve recorded"
+                axes.text(0.5, 0.5, why, ha="center", va="center", fontsize=8, transform=axes.transAxes)
+                dev.set_yticks([])
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # updates are whole
+            axes.tick_params(labelsize=7)
+            dev.tick_params(labelsize=7)
+            if j == 0:
+                axes.set_ylabel("training loss", fontsize=7)
+            if j == len(tasks) - 1:
+                dev.set_ylabel("English dev score (points)", fontsize=7)
+            if i == len(rows) - 1:
+                axes.set_xlabel("update", fontsize=7)
+    if len(seeds) > 1:
+        handles, labels = grid[0][0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside lower center", fontsize=7, ncol=min(len(seeds), 6))
+    heading = f"experiment {table.experiment} · " if table.experiment else ""
+    fig.suptitle(f"{heading}model {table.model} · learning curves\nline: training loss; dotted: dev score after "
+                 f"each epoch", fontsize=8)
+    return fig
+
+
+def plot_curves(table: Table, path: Path) -> tuple[int, int]:
+    """Write the table's :func:`curves` to ``path`` (.png, .pdf or .svg); returns its pixel size."""
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise UserError(f"{path}: a figure is written as .png, .pdf or .svg")
+    fig = curves(table)
+    fig.savefig(path, dpi=FIG_DPI)
+    width, height = fig.get_size_inches()
+    return round(width * FIG_DPI), round(height * FIG_DPI)
+
+
 def _ink(image, value: float) -> str:
     """Black on light cells, white on dark ones, so every number stays readable."""
     if not math.isfinite(value):

@@ -132,10 +132,13 @@ def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
               help="Write a heatmap of the task matrix, Δ in Δ mode (.png, .pdf or .svg).")
 @click.option("--plot-languages", "plot_languages", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a per-language heatmap of --target.")
+@click.option("--plot-curves", "plot_curves", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the learning curves of every cell (training loss per update, dev score per epoch; "
+                   ".png, .pdf or .svg).")
 @click.option("--show-n", "show_n", is_flag=True,
               help="Show the test examples behind each number (n=...); JSON and CSV always hold them.")
 def report_command(folders, target, model, experiment, delta, resamples, seed, fmt, compare, plot_file,
-                   plot_languages, show_n) -> None:
+                   plot_languages, plot_curves, show_n) -> None:
     """Tables of finished runs: intermediate tasks down, target tasks across, mean ± std over seeds.
 
     Reads results.json (and per-example outcomes for the paired bootstrap) under FOLDERS: stores,
@@ -162,6 +165,8 @@ def report_command(folders, target, model, experiment, delta, resamples, seed, f
                 runs, model=model, mode=mode, resamples=resamples, seed=seed, experiment=experiment)))
         if plot_languages is not None:
             figures.append((plot_languages, built))
+        if plot_curves is not None:
+            figures.append((plot_curves, built))
         for path, shown in figures:
             if len({t.experiment for t in shown.tables}) > 1:
                 raise UserError(f"a figure shows one experiment; pick it with --experiment "
@@ -169,7 +174,7 @@ def report_command(folders, target, model, experiment, delta, resamples, seed, f
             if len(shown.tables) > 1:
                 raise UserError(f"a figure shows one backbone; pick it with --model "
                                 f"({', '.join(t.model for t in shown.tables)})")
-            report.plot(shown.tables[0], path)
+            (report.plot_curves if path is plot_curves else report.plot)(shown.tables[0], path)
             click.echo(f"figure: {path}", err=True)
     except UserError as error:
         _fail(error)

@@ -25,6 +25,10 @@ from harness.contract.errors import UserError
 from harness.common.progress import Reporter
 from harness.compute.speed import ENCODER_INPUT_KEYS, position_start, transfer
 
+#: At most about this many points of the per-step training curve are recorded (``history["steps"]``):
+#: each point is the mean loss over a window of ``every`` updates, with the learning rate of its last.
+CURVE_POINTS = 200
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -377,6 +381,8 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     history: dict[str, Any] = {
         "per_device_batch_size": per_device, "gradient_accumulation": accumulation, "processes": world,
         "updates": total_updates, "epochs": [],
+        "steps": {"every": max(1, math.ceil(total_updates / CURVE_POINTS)), "update": [], "train_loss": [],
+                  "learning_rate": []},
     }
     if len(tasks) > 1:
         history["sampling"] = {"strategy": sampling, "temperature": temperature if sampling == "temperature" else None,
@@ -392,6 +398,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         loop["best_target_score"] = -math.inf
     best_state = best_target_state = None
     resumed = checkpoints.load() if checkpoints is not None else None
+    window_resumed = None
     if resumed is not None:
         if len(resumed["ranks"]) != world:
             raise UserError(f"the training checkpoint in {checkpoints.folder} was written by {len(resumed['ranks'])} "
@@ -411,13 +418,16 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         # its share (older checkpoints have only the main process's, in the loop)
         loop["loss_sum"] = mine.get("loss_sum", loop["loss_sum"])
         loop["first_loss"] = mine.get("first_loss", loop["first_loss"])
+        window_resumed = mine.get("window")  # this process's part of the curve's open window
         history.setdefault("resumed_at_update", []).append(loop["update"])
         reporter.log(f"{label}: resuming from the checkpoint at update {loop['update']} of {total_updates}")
 
     def save(name: str) -> None:
+        flush_curve()  # the curve's finished windows go into the history the checkpoint holds
         mine = {"sampler": sampler._rng.getstate(), "streams": [s.state() for s in streams], "rng": rng_state(),
                 "loss_sum": float(loss_sum.item()) if loop["in_epoch"] else 0.0,
-                "first_loss": None if first_loss is None else float(first_loss.item())}
+                "first_loss": None if first_loss is None else float(first_loss.item()),
+                "window": [float(window["sum"].item()), window["micro"]]}
         ranks = [mine]
         if world > 1:
             from accelerate.utils import gather_object
@@ -447,6 +457,23 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     # Losses stay on the device until the epoch ends: a per-step .item() or all-reduce
     # would stall a GPU pipeline just for logging.
     loss_sum = torch.full((), float(loop["loss_sum"]), device=accelerator.device)
+    # the training curve: the open window's loss sum and micro-steps (on the device), and finished
+    # windows waiting to be averaged over the processes at the next epoch end or checkpoint
+    curve = history.setdefault("steps", {"every": max(1, math.ceil(total_updates / CURVE_POINTS)), "update": [],
+                                         "train_loss": [], "learning_rate": []})
+    opened = window_resumed or [0.0, 0]
+    window = {"sum": torch.full((), float(opened[0]), device=accelerator.device), "micro": int(opened[1])}
+    pending: list[tuple[int, torch.Tensor, float]] = []
+
+    def flush_curve() -> None:
+        if not pending:
+            return
+        losses = accelerator.reduce(torch.stack([loss for _, loss, _ in pending]), reduction="mean").tolist()
+        curve["update"] += [update for update, _, _ in pending]
+        curve["train_loss"] += losses
+        curve["learning_rate"] += [lr for _, _, lr in pending]
+        pending.clear()
+
     first_loss = None if loop["first_loss"] is None else torch.tensor(loop["first_loss"], device=accelerator.device)
     step = Step(accelerator, model, optimizer, scheduler, accumulation=accumulation,
                 max_grad_norm=settings.max_grad_norm, pad_id=pad_id, speed=speed)
@@ -464,8 +491,11 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                     task, indices = tasks[drawn], next(streams[drawn])
                     batch = step.prepare(task.kind, [task.train[i] for i in indices])
                     last_micro = (loop["micro"] + 1) % accumulation == 0
+                    rate = optimizer.param_groups[0]["lr"]  # the rate this update steps with
                     step_loss = step.run(task.spec.name, task.kind, batch, last_micro)
                     loss_sum += step_loss
+                    window["sum"] += step_loss
+                    window["micro"] += 1
                     loop["micro_steps"] += 1
                     loop["micro"] += 1
                     if first_loss is None:
@@ -473,8 +503,12 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                     if last_micro:
                         loop["update"] += 1
                         loop["done"] += 1
+                        if loop["update"] % curve["every"] == 0 or loop["update"] == total_updates:
+                            pending.append((loop["update"], window["sum"] / window["micro"], rate))
+                            window.update(sum=torch.zeros((), device=accelerator.device), micro=0)
                         advance()
                         checkpoint_if_asked(f"{loop['update']:09d}-0step")
+            flush_curve()
             scores = {}
             for task in (t for t in tasks if t.kind.validates):
                 predictions = predict(accelerator, model, task.spec.name, task.kind, task.dev,

@@ -510,3 +510,132 @@ def test_heatmap_falls_back_to_a_plain_flag_where_the_font_lacks_the_glyph(monke
     assert "+2.2!\n± 1.3" in texts
     assert "! a run behind the number has a score that is no finding: one class." in " ".join(
         report.figure_caption(table))
+
+
+# ---------------------------------------------------------------------------------- the HTML page
+
+
+class _Cells(__import__("html.parser").parser.HTMLParser):
+    """Every number cell of a page: its table's kind and target, its data-* attributes and its text."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self._table, self._cell, self.images = [], {}, None, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = attrs
+        elif tag == "td" and "data-row" in attrs:
+            self._cell = {**attrs, "table": self._table.get("class"), "target": self._table.get("data-target"),
+                          "experiment": self._table.get("data-experiment"), "text": ""}
+        elif tag == "img":
+            self.images.append(attrs.get("src", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.cells.append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+
+
+def page_cells(text: str) -> _Cells:
+    parser = _Cells()
+    parser.feed(text)
+    return parser
+
+
+def test_html_numbers_are_the_json_reports_with_marks_and_n(store):
+    result = invoke(store, "--format", "html", "--bootstrap", "300")
+    assert result.exit_code == 0, result.output
+    page = page_cells(result.stdout)
+    assert "http://" not in result.stdout and "https://" not in result.stdout  # nothing fetched: it opens offline
+    assert page.images and all(src.startswith("data:image/png;base64,") for src in page.images)
+    doc = as_json(store, "--bootstrap", "300")
+    (table,) = doc["tables"]
+    matrix = [c for c in page.cells if c["table"] == "matrix"]
+    assert len(matrix) == len(table["cells"])
+    for cell in table["cells"]:
+        (shown,) = [c for c in matrix if (c["data-row"], c["data-column"]) == (cell["row"], cell["column"])]
+        stat = cell[cell["shown"]]
+        assert float(shown["data-mean"]) == stat["mean"] and shown["data-shown"] == cell["shown"]
+        assert shown["text"].split(" ")[0].replace("−", "-").lstrip("+") == f"{stat['mean']:.2f}".lstrip("+")
+        assert (shown.get("data-p-holm") is None) == (cell["p_holm"] is None)
+        if cell["marker"]:
+            assert cell["marker"] in shown["text"]
+    assert any("**" in c["text"] for c in matrix)  # `strong` is significant
+    for target in ("pawsx", "xnli"):  # every target's languages, with the examples behind each number
+        languages = as_json(store, "--target", target, "--bootstrap", "300")["tables"][0]
+        drilled = [c for c in page.cells if c["table"] == "languages" and c["target"] == target]
+        assert len(drilled) == len(languages["cells"])
+        for cell in languages["cells"]:
+            (shown,) = [c for c in drilled if (c["data-row"], c["data-column"]) == (cell["row"], cell["column"])]
+            assert float(shown["data-mean"]) == cell[cell["shown"]]["mean"]
+            assert cell["examples"] is None and "data-examples" not in shown  # records without n (hand-written)
+
+
+def _chromium() -> str:
+    import os
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs Debian's chromium package before the suite")
+        pytest.skip("chromium is not installed (apt-get install -y chromium): the page is checked without a browser")
+    return found
+
+
+def _open(browser: str, page: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Headless Chromium on a local page; stderr carries every console message as an INFO:CONSOLE line."""
+    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+                           "--user-data-dir=" + str(page.parent / "chromium-profile"), *extra, page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_the_html_page_renders_in_chromium_with_the_json_reports_numbers(smoke_grid, tmp_path):
+    browser = _chromium()
+    # the check itself: a page with a script error is caught
+    broken = tmp_path / "broken.html"
+    broken.write_text("<html><body><script>missing_function();</script></body></html>", encoding="utf-8")
+    assert "CONSOLE" in _open(browser, broken, "--dump-dom").stderr
+
+    result = invoke(smoke_grid, "--format", "html", "--bootstrap", "200")
+    assert result.exit_code == 0, result.output
+    page = tmp_path / "report.html"
+    page.write_text(result.stdout, encoding="utf-8")
+    opened = _open(browser, page, "--dump-dom")
+    assert opened.returncode == 0, opened.stderr[-2000:]
+    console = [line for line in opened.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == []
+    rendered = opened.stdout
+    assert 'data-loaded="yes"' in rendered and 'class="broken"' not in rendered  # every figure decoded
+    cells = page_cells(rendered)
+    doc = as_json(smoke_grid, "--bootstrap", "200")
+    (table,) = doc["tables"]
+    matrix = {(c["data-row"], c["data-column"]): c for c in cells.cells if c["table"] == "matrix"}
+    assert set(matrix) == {(c["row"], c["column"]) for c in table["cells"]}
+    for cell in table["cells"]:
+        stat = cell[cell["shown"]]
+        assert float(matrix[(cell["row"], cell["column"])]["data-mean"]) == stat["mean"]
+        assert "⚑" in matrix[(cell["row"], cell["column"])]["text"]  # the tiny model learns nothing: flagged
+    assert "learning curves" in rendered.lower() and "settings and versions" in rendered
+    for target in ("pawsx", "xnli"):  # each language's number with the test examples behind it
+        languages = as_json(smoke_grid, "--target", target, "--bootstrap", "200")["tables"][0]
+        drilled = {(c["data-row"], c["data-column"]): c for c in cells.cells
+                   if c["table"] == "languages" and c["target"] == target}
+        assert set(drilled) == {(c["row"], c["column"]) for c in languages["cells"]}
+        for cell in languages["cells"]:
+            shown = drilled[(cell["row"], cell["column"])]
+            assert float(shown["data-mean"]) == cell[cell["shown"]]["mean"]
+            assert int(shown["data-examples"]) == cell["examples"] > 0 and f"n={cell['examples']}" in shown["text"]
+    shot = tmp_path / "report.png"
+    taken = _open(browser, page, f"--screenshot={shot}", "--window-size=1280,2400")
+    assert taken.returncode == 0 and shot.is_file()
+    from matplotlib.image import imread
+
+    pixels = imread(shot)
+    assert pixels.shape[:2] == (2400, 1280) and pixels.std() > 0.05  # something is drawn, not a blank page

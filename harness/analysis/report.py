@@ -1407,6 +1407,9 @@ def curves(table: Table):
                     else "no curve recorded"
                 axes.text(0.5, 0.5, why, ha="center", va="center", fontsize=8, transform=axes.transAxes)
                 dev.set_yticks([])
+            elif not axes.lines:  # dev scores only: a run from before the per-step curve was recorded
+                axes.text(0.5, 0.5, "training loss not recorded\n(an older run)", ha="center", va="center",
+                          fontsize=7, color="#777", transform=axes.transAxes)
             axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # updates are whole
             axes.tick_params(labelsize=7)
             dev.tick_params(labelsize=7)

@@ -110,6 +110,19 @@ def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
     return whole[0]
 
 
+def _html(built, runs, *, target, mode, resamples: int, seed: int) -> str:
+    """The HTML page: the report's tables plus, for each, every target task's per-language table."""
+    from harness.analysis import html, report
+
+    languages = {}
+    for table in built.tables:
+        for task in (table.columns[:-1] if table.target is None else [table.target]):
+            drill = report.build(runs, model=table.model, target=task, mode=mode, resamples=resamples, seed=seed,
+                                 experiment=table.experiment or None, show_n=True)
+            (languages[(table.experiment, table.model, task)],) = drill.tables
+    return html.page(built, languages, runs)
+
+
 @cli.command("report")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--target", default=None, help="Drill down into one target task: its languages across.")
@@ -123,8 +136,10 @@ def _guess_leaderboard(registry, predictions: Path, labels: Path) -> str:
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Paired-bootstrap resamples for significance (0: no test).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap (a report is reproducible).")
-@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "latex", "csv", "json"]), default="table",
-              show_default=True, help="table: rich terminal table.")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "latex", "csv", "json", "html"]),
+              default="table", show_default=True,
+              help="table: rich terminal table; html: one self-contained page (tables, per-language tables with n "
+                   "and flags, heatmap, learning curves, every run's settings and versions) that opens offline.")
 @click.option("--compare", default=None,
               help="A reference shown beside the table: a report JSON file, or 'xlmr-large' (published XTREME "
                    "figures of XLM-R Large, Hu et al. 2020).")
@@ -176,8 +191,13 @@ def report_command(folders, target, model, experiment, delta, resamples, seed, f
                                 f"({', '.join(t.model for t in shown.tables)})")
             (report.plot_curves if path is plot_curves else report.plot)(shown.tables[0], path)
             click.echo(f"figure: {path}", err=True)
+        if fmt == "html":
+            text = _html(built, runs, target=target, mode=mode, resamples=resamples, seed=seed)
     except UserError as error:
         _fail(error)
+        return
+    if fmt == "html":
+        click.echo(text, nl=False)
         return
     text = report.render(built, fmt)
     if text is not None:

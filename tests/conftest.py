@@ -47,6 +47,12 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_data_once() -> Path:
+    """``shared_data`` for fixtures that outlive a test (module or session scope)."""
+    return _shared("data")
+
+
+@pytest.fixture(scope="session")
 def e5_model() -> Path:
     return _shared("models/multilingual-e5-small")
 

@@ -169,14 +169,31 @@ def _cut_tatoeba(shared_data, folder, lines):
     return pairs
 
 
-@pytest.mark.slow
-def test_recall_at_1_by_layer_equals_the_tatoeba_runs_accuracy(tmp_path, e5, e5_model, shared_data):
-    pairs = _cut_tatoeba(shared_data, tmp_path / "data", 120)
+#: Tatoeba's batch size as run_retrieval uses it (2 × its per-device default of 32): the pairs below
+#: are embedded once, in batches of this size, for the tests that compare with a run and for the profile
+TATOEBA_BATCH = 64
+
+
+@pytest.fixture(scope="module")
+def tatoeba40(tmp_path_factory, e5, shared_data_once):
+    """40 pairs of German and French (at 40, layers 7 and 12 already differ in recall@1 for both:
+    de 97.5/100, fr 85/95), cut to a folder, and every layer's embeddings of both sides."""
     accelerator, encoder, tokenizer = e5
+    folder = tmp_path_factory.mktemp("tatoeba40")
+    pairs = _cut_tatoeba(shared_data_once, folder, 40)
+    options = {"pooling": "mean", "batch_size": TATOEBA_BATCH, "max_length": 512, "reporter": Reporter(False)}
+    embedded = {lang: tuple(embed_all_layers(accelerator, encoder, tokenizer, list(texts), description=lang, **options)
+                            for texts in sides) for lang, sides in pairs.items()}
+    return folder, pairs, embedded, options
+
+
+@pytest.mark.slow
+def test_recall_at_1_by_layer_equals_the_tatoeba_runs_accuracy(tmp_path, e5_model, tatoeba40):
+    data, pairs, embedded, options = tatoeba40
     runs = {}
     for layer in (7, 12):
         result = CliRunner().invoke(cli, ["run", "--inter", "none", "--target", "tatoeba", "--model", str(e5_model),
-                                          "--data-dir", str(tmp_path / "data"), "--languages", "de,fr",
+                                          "--data-dir", str(data), "--languages", "de,fr",
                                           "--retrieval-layer", str(layer), "--output", str(tmp_path / f"out{layer}")])
         assert result.exit_code == 0, result.output
         (path,) = (tmp_path / f"out{layer}" / "runs").glob("*/results.json")
@@ -184,27 +201,23 @@ def test_recall_at_1_by_layer_equals_the_tatoeba_runs_accuracy(tmp_path, e5, e5_
         assert runs[layer]["phases"]["target"]["layer"] == layer
         assert runs[layer]["phases"]["target"]["pooling"] == "mean"
     settings = runs[7]["hyperparameters"]["target"]
-    options = {"pooling": "mean", "batch_size": 2 * settings["per_device_batch_size"],  # as run_retrieval
-               "max_length": settings["max_length"], "reporter": Reporter(False)}
-    assert options["max_length"] == 512  # Tatoeba's own default
-    for lang, (source_texts, target_texts) in pairs.items():
-        source = embed_all_layers(accelerator, encoder, tokenizer, list(source_texts), description=lang, **options)
-        target = embed_all_layers(accelerator, encoder, tokenizer, list(target_texts), description=lang, **options)
-        recall = recall_by_layer(source, target, ks=(1,))
+    # the fixture embedded as run_retrieval does: the same batches, the same length
+    assert options["batch_size"] == 2 * settings["per_device_batch_size"]
+    assert options["max_length"] == settings["max_length"] == 512  # Tatoeba's own default
+    for lang in pairs:
+        recall = recall_by_layer(*embedded[lang], ks=(1,))
         for layer in (7, 12):
             assert recall[layer][1] == pytest.approx(runs[layer]["scores"]["per_language"][lang], abs=1e-9)
     assert runs[7]["scores"]["per_language"] != runs[12]["scores"]["per_language"]  # the layer mattered
 
 
-def test_layer_profile_is_json_ready_and_agrees_with_its_parts(tmp_path, e5, shared_data):
+def test_layer_profile_is_json_ready_and_agrees_with_its_parts(e5, tatoeba40):
     accelerator, encoder, tokenizer = e5
-    pairs = _cut_tatoeba(shared_data, tmp_path, 40)
-    options = {"pooling": "mean", "batch_size": 64, "max_length": 512, "reporter": Reporter(False)}
+    _, pairs, embedded, options = tatoeba40
     profile = layer_profile(accelerator, encoder, tokenizer, pairs, ks=(5, 10), **options)
     assert json.loads(json.dumps(profile)) == profile
     assert profile["num_layers"] == 12 and profile["ks"] == [1, 5, 10]  # recall@1 always
-    source, target = (embed_all_layers(accelerator, encoder, tokenizer, list(texts), description="fr", **options)
-                      for texts in pairs["fr"])
+    source, target = embedded["fr"]
     french = profile["per_language"]["fr"]
     assert french["pairs"] == 40
     recall = recall_by_layer(source, target, ks=(1, 5, 10))

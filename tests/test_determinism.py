@@ -24,9 +24,13 @@ CELL = ["--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke", "--lan
         "--inter-epochs", "1", "--target-epochs", "1"]
 
 
-def _run(output: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", "run", *CELL, "--output", str(output), *extra],
-                          capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+def _run(output: Path, *extra: str):
+    """The cell in this process (each run loads its own tokenizer, as a process of its own would)."""
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+
+    return CliRunner().invoke(cli, ["run", *CELL, "--output", str(output), *extra])
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -37,12 +41,12 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_encoder_folder_is_byte_identical_with_and_without_cached_features(tmp_path):
     cold, warm = tmp_path / "cold", tmp_path / "warm"
     done = _run(cold)
-    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.exit_code == 0, done.output[-4000:]
     # the same cell into a fresh store whose feature cache already holds every feature it needs
     shutil.copytree(cold / "features", warm / "features")
     cached = sorted(p.name for p in (warm / "features").iterdir())
     done = _run(warm)
-    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.exit_code == 0, done.output[-4000:]
     assert sorted(p.name for p in (warm / "features").iterdir()) == cached, "every feature came from the cache"
 
     (cold_encoder,) = cold.glob("intermediate/*/encoder")

@@ -29,8 +29,19 @@ def test_gold_positions_recover_the_gold_answers_in_every_xquad_file(registry, s
         lang = path.name.split(".")[1]
         examples = list(spec.local.read(path, "test", lang))
         assert len(examples) == 1190
+        # every third question and the first of each paragraph: all 240 paragraphs of every file at
+        # about a third of the tokenising (each question is tokenised with its paragraph, and that was
+        # nearly all of this test's time)
+        seen: set[str] = set()
+        kept = []
+        for index, example in enumerate(examples):
+            if index % 3 == 0 or example["context"] not in seen:
+                kept.append(example)
+            seen.add(example["context"])
+        examples = kept
         features = kind.featurize(examples, e5_tokenizer, 384, spec)
         assert len(features) > len(examples)  # long contexts become several windows (stride 128)
+        assert len({f["qa"]["context"] for f in features}) == 240
         oracle = [([(f["start"], 1.0)], [(f["end"], 1.0)]) for f in features]
         # XTREME caps answers at 30 sub-words; a few gold answers are longer (13 of 1190 in Greek),
         # so the mapping itself is checked with the cap lifted, and the cap's cost separately.

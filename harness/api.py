@@ -33,11 +33,12 @@ from harness import API_VERSION  # MAJOR.MINOR, see the deprecation policy above
 from harness.contract.errors import DataFormatError, UserError
 from harness.data.readers import read_conll, read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
 from harness.contract.hookspecs import hookimpl
+from harness.contract.tracking import TrackedRun, Tracker
 from harness.common.progress import Reporter
 from harness.compute.outcomes import make as make_outcome
 from harness.compute.outcomes import score as outcome_score
 from harness.contract.spec import (HubSource, KindSpec, Leaderboard, LeaderboardTask, LocalSource, MetricSpec, ModelSpec,
-                                   PublishedSizes, StudySpec, TaskSpec)
+                                   PublishedSizes, StudySpec, TrackerSpec, TaskSpec)
 from harness.analysis.stats import correlate, fit_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,7 +48,9 @@ __all__ = [
     "API_VERSION",
     # the contract: specs and the hook marker
     "TaskSpec", "HubSource", "LocalSource", "PublishedSizes", "ModelSpec", "KindSpec", "MetricSpec", "Leaderboard",
-    "LeaderboardTask", "StudySpec", "hookimpl",
+    "LeaderboardTask", "StudySpec", "TrackerSpec", "hookimpl",
+    # what a tracker plugin implements (harness.contract.tracking): the run it is told about, the calls
+    "Tracker", "TrackedRun",
     # what a kind's object builds on (harness.kinds.base; they import torch): the base class, the
     # first-token head, padding and masks, the encoder call, the head's dropout, example ids; its
     # per-example outcomes and the score computed from them; its resolved settings
@@ -164,6 +167,12 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
     return {name: options.get(name) for name in RUN_OPTIONS}
 
 
+def _names(value: str | list[str] | None) -> list[str]:
+    """Comma-separated names (or a list), in order, each once."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+
+
 def _languages(languages: str | list[str] | None) -> list[str] | None:
     if languages is None or isinstance(languages, list):
         return languages
@@ -173,13 +182,14 @@ def _languages(languages: str | list[str] | None) -> list[str] | None:
 def run(inter: str, target: str, *, model: str | None = None, seed: int = 42, output: str | Path = "xharness-runs",
         data_dir: str | Path | None = None, preset: str | None = None, languages: str | list[str] | None = None,
         checkpoint_minutes: float = 30.0, keep_checkpoints: bool = False, experiment: str | None = None,
-        **options: Any) -> RunResult:
+        trackers: str | list[str] | None = None, **options: Any) -> RunResult:
     """``xharness run`` as a function: train (or reuse) the cell and return its result.
 
     ``options`` are the run options of ``xharness run`` by their long names with ``_`` for ``-``
     (``lr=2e-5``, ``select_on="target"``, ``setting=["query_max_length=64"]``). A finished cell in
     ``output`` is reused, as on the command line. ``experiment`` names the group ``report`` shows it
-    in (``run:NAME``; default ``run``). Raises :class:`UserError` with the same one-line messages the
+    in (``run:NAME``; default ``run``); ``trackers`` the experiment trackers it reports to
+    (``"wandb,mlflow"`` or a list). Raises :class:`UserError` with the same one-line messages the
     command prints.
     """
     from harness.contract.discovery import discover
@@ -190,7 +200,7 @@ def run(inter: str, target: str, *, model: str | None = None, seed: int = 42, ou
                          data_dir=Path(data_dir) if data_dir is not None else None, preset=preset,
                          languages=_languages(languages), overrides=_options(options),
                          checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints,
-                         experiment=for_run(experiment).label)
+                         experiment=for_run(experiment).label, trackers=tuple(_names(trackers)))
     path, record = execute(plan_run(request, discover()))
     return RunResult(folder=Path(path).parent, record=record)
 
@@ -200,7 +210,7 @@ def sweep(inter: list[str], target: list[str], *, seeds: list[int] | None = None
           data_dir: str | Path | None = None, preset: str | None = None,
           languages: str | list[str] | None = None, checkpoint_minutes: float = 30.0,
           keep_checkpoints: bool = False, dry_run: bool = False, log=None, experiment: str | None = None,
-          **options: Any) -> SweepResult:
+          trackers: str | list[str] | None = None, **options: Any) -> SweepResult:
     """``xharness sweep`` as a function, in this process: every missing cell of intermediate tasks ×
     targets × seeds × models is run (or, with ``dry_run``, only planned); finished ones are reused.
     A failed cell does not stop the others: its one-line error is in the result. ``log`` receives
@@ -216,7 +226,7 @@ def sweep(inter: list[str], target: list[str], *, seeds: list[int] | None = None
                          languages=_languages(languages),
                          overrides={k: v for k, v in _options(options).items() if v is not None},
                          checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints,
-                         experiment=for_sweep(None, experiment).label)
+                         experiment=for_sweep(None, experiment).label, trackers=_names(trackers))
     registry = discover()
     if not dry_run:
         sweeping.work(grid, registry, log=log or (lambda line: None))

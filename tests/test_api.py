@@ -90,7 +90,7 @@ def test_run_options_are_the_commands_options():
 
     cell = {p.name for p in run_command.params} - {"inter", "target", "model", "seed", "output", "data_dir", "preset",
                                                    "languages", "checkpoint_minutes", "keep_checkpoints", "no_wait",
-                                                   "experiment"}  # api.run's own parameters
+                                                   "experiment", "trackers"}  # api.run's own parameters
     assert cell == set(RUN_OPTIONS)
 
 

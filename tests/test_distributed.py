@@ -23,10 +23,13 @@ def test_smoke_run_under_torchrun_with_two_processes(smoke_results, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     command = _torchrun() + ["--nproc_per_node", "2", "--master_port", "29517", "-m", "harness", "run",
                              "--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke",
-                             "--output", str(tmp_path)]
+                             "--output", str(tmp_path), "--tracker", "tensorboard"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     assert done.stdout.count("average") == 1, "only the main process prints the table"
+    # only the main process reports to trackers: one event file per phase, the curve's points once each
+    events = sorted((tmp_path / "trackers" / "tensorboard").rglob("events.out.tfevents.*"))
+    assert len(events) == 2 and "warning" not in done.stderr
     (path,) = (tmp_path / "runs").glob("*/results.json")
     record = json.loads(path.read_text())
     assert record["environment"]["processes"] == 2

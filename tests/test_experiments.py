@@ -37,7 +37,7 @@ def store(tmp_path_factory) -> Path:
         assert result.exit_code == 0, result.output
     grid = root / "lr-grid.toml"
     grid.write_text('inter = ["none"]\ntarget = ["pawsx"]\nseeds = [1]\npreset = "smoke"\nlanguages = ["en", "de"]\n'
-                    'target-epochs = 1\n', encoding="utf-8")
+                    'target-epochs = 1\ntracker = ["tensorboard"]\n', encoding="utf-8")
     result = invoke("sweep", grid, "--output", output)
     assert result.exit_code == 0, result.output
     assert "experiment sweep:lr-grid" in result.output and "1 reused (done before)" in result.output
@@ -55,6 +55,17 @@ def test_each_experiment_lists_the_runs_it_used(store):
     record = json.loads((store / "runs" / seed1 / "results.json").read_text())
     assert record["experiment"] == {"kind": "run", "name": "run", "label": "run"}  # the one that computed it
     assert set(record["data_files"]["target"]) == {"train/en", "dev/en", "test/en", "test/de"}
+
+
+def test_a_grid_files_tracker_gets_the_reused_cells_results_grouped_by_the_experiment(store):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (results,) = [p for p in (store / "runs").glob("*seed1-*/results.json")]
+    record = json.loads(results.read_text())
+    folder = store / "trackers" / "tensorboard" / "sweep-lr-grid" / f"xh-{record['phases']['target']['key']}"
+    events = EventAccumulator(str(folder))
+    events.Reload()
+    assert events.Scalars("test/de")[-1].value == pytest.approx(record["scores"]["per_language"]["de"])
 
 
 def test_report_gives_each_experiment_its_tables_and_says_what_it_left_out(store):

@@ -2,7 +2,7 @@
 runs up a layer (function-level imports included), and no import cycle among its modules.
 
 Layers, top to bottom (CONTRIBUTING.md, "Layout"): cli -> api, testing, authoring -> grids,
-analysis -> cell -> data, training, store -> kinds -> compute -> contract, common."""
+analysis -> cell -> data, training, store, tracking -> kinds -> compute -> contract, common."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ HARNESS = Path(__file__).resolve().parent.parent / "harness"
 #: Each subpackage (or top-level module) of harness and its layer: an import may only go to the same
 #: layer or a lower one.
 LAYERS = {"__main__": 8, "cli": 7, "api": 6, "testing": 6, "authoring": 6, "grids": 5, "analysis": 5, "cell": 4,
-          "data": 3, "training": 3, "store": 3, "kinds": 2, "compute": 1, "contract": 0, "common": 0}
+          "data": 3, "training": 3, "store": 3, "tracking": 3, "kinds": 2, "compute": 1, "contract": 0, "common": 0}
 
 
 def modules() -> dict[str, Path]:

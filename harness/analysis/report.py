@@ -646,7 +646,6 @@ class Cell:
 
 @dataclass
 class Table:
-    experiment: str  # the experiment's label (harness.store.experiments): run, sweep:NAME, study:NAME
     model: str
     target: str | None  # None: the task matrix; a task: its per-language drill-down
     mode: str  # "delta" or "absolute"
@@ -658,6 +657,7 @@ class Table:
     tests: int = 0
     reference: list[dict] = field(default_factory=list)  # rows shown next to ours (--compare)
     show_n: bool = False  # the text formats show each number's test examples (JSON and CSV always hold them)
+    experiment: str = ""  # the experiment's label (harness.store.experiments): run, sweep:NAME, study:NAME
 
     def shown(self, cell: Cell) -> Stat | None:
         """The number a cell shows: Δ in Δ mode (the baseline row shows its scores)."""
@@ -810,7 +810,7 @@ def _table(experiment: str, model: str, runs: Sequence[Run], target: str | None,
         units = {lang: {target: [lang]} for lang in languages}
         units[AVERAGE] = {target: None}
     settings = {key.lstrip("."): value for key, value in _flat(_table_settings(runs[0]), "").items()}
-    table = Table(experiment, model, target, mode, rows, columns, {}, settings)
+    table = Table(model, target, mode, rows, columns, {}, settings, experiment=experiment)
     for row in rows:
         for column in columns:
             table.cells[(row, column)] = _cell(grid, table, row, column, units)

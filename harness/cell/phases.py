@@ -78,7 +78,8 @@ def _load_encoder(plan: Plan, location: str, revision: str | None):
     return tokenizer, encoder
 
 
-def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind, set_seed, checkpoints=None):
+def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind, set_seed, checkpoints=None,
+                     tracking=None):
     """Train phase 2 on one task or several (one head each); return its record and an encoder saver."""
     from harness.training.model import TaskModel
     from harness.training.loop import TrainTask, train_tasks
@@ -114,7 +115,7 @@ def run_intermediate(accelerator, plan: Plan, settings, key, reporter, get_kind,
                           sampling=settings.get("sampling", "proportional"),
                           temperature=float(settings.get("temperature", 2.0)),
                           cap=settings.get("max_examples_per_task"), fixed=fixed, checkpoints=checkpoints,
-                          speed=plan.speed)
+                          speed=plan.speed, tracking=tracking, live=bool(plan.trackers))
     trained = accelerator.unwrap_model(prepared).encoder
 
     def save_encoder(folder: Path) -> None:
@@ -219,7 +220,7 @@ def featurize_pooled(kind, data: TaskData, plan: Plan, tokenizer, settings, cach
 
 
 def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed,
-               checkpoints=None):
+               checkpoints=None, tracking=None):
     """Fine-tune on the target task and evaluate every test language.
 
     The phase record carries, for ``harness.cell.protocol`` to take out, ``test_scores`` and
@@ -256,7 +257,7 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     history = train_and_select(accelerator, prepared, data.spec, kind, train, dev, settings=loop_settings,
                                seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter,
                                checkpoints=checkpoints, target_dev=target_dev, selected=selected,
-                               speed=plan.speed)
+                               speed=plan.speed, tracking=tracking, live=bool(plan.trackers))
 
     def evaluate(criterion: str) -> dict[str, dict]:
         return _evaluate_tests(accelerator, prepared, data, kind, tests, batch_size=loop_settings.per_device_batch_size * 2,

@@ -79,6 +79,8 @@ class RunRequest:
     # Which experiment the cell belongs to (``harness.store.experiments``: "run", "sweep:NAME",
     # "study:NAME"): recorded beside the run for ``report`` to group by, never part of a key.
     experiment: str = "run"
+    # Experiment trackers to send the cell's progress and results to (--tracker): never part of a key.
+    trackers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -115,6 +117,8 @@ class Plan:
     speed: Any = None
     # digests of the plugin and kind code each phase runs (plugins.code_identity): part of its key
     code: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # the registered trackers of --tracker (harness.tracking.Trackers calls them on the main process)
+    trackers: list[Registered] = field(default_factory=list)
 
     @property
     def kinds(self) -> Kinds:
@@ -632,7 +636,18 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     code = {"intermediate": code_identity(registry, inter, registered_model) if inter else {},
             "target": code_identity(registry, [target], registered_model)}
     return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
-                registry.plugin_versions(), speed_request=parse_speed(request.overrides.get("speed")), code=code)
+                registry.plugin_versions(), speed_request=parse_speed(request.overrides.get("speed")), code=code,
+                trackers=plan_trackers(request.trackers, registry))
+
+
+def plan_trackers(names, registry: Registry) -> list[Registered]:
+    """``--tracker a,b``: the registered trackers, each named once (an unknown one is one line)."""
+    chosen: list[Registered] = []
+    for name in names or ():
+        item = registry.tracker(str(name).strip())
+        if item not in chosen:
+            chosen.append(item)
+    return chosen
 
 
 def _select_on(value: str | None, target: Registered, train_lang: str, languages: list[str],

@@ -28,7 +28,9 @@ from harness.cell.planning import (  # noqa: F401  (re-exported: callers import 
 )
 from harness.cell.record import SCHEMA, git_state, package_versions
 from harness.cell.phases import mean, run_intermediate, run_retrieval, run_target
+from harness.contract.tracking import TrackedRun
 from harness.store import experiments
+from harness.tracking import Trackers
 from harness.store.runstore import RunStore, problem
 
 
@@ -207,7 +209,11 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
                 _note_other_speed(record, plan.speed, reporter)
             if main:
                 _join(store, experiment, paths.run_dir, reporter)
+                track_finished(plan, paths, record, reporter.log)
             return results_path, record
+
+        # trackers live on the main process only; a failing one costs a warning line, never the run
+        tracking = Trackers(plan.trackers, reporter.log) if main and plan.trackers else None
 
         # Phase 2 ----------------------------------------------------------------------
         phase2: dict[str, Any] | None = None
@@ -224,8 +230,17 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
                     reporter.log(f"phase 2: training on {names} ({plan.source} data)")
                     began = time.perf_counter()
                     checkpoints = checkpointer(inter_folder)
-                    phase2, save_encoder = run_intermediate(accelerator, plan, plan.inter_settings, paths.inter_key,
-                                                            reporter, get_kind, set_seed, checkpoints=checkpoints)
+                    if tracking:
+                        tracking.start(tracked(plan, paths, experiment, store, "intermediate", None))
+                    try:
+                        phase2, save_encoder = run_intermediate(accelerator, plan, plan.inter_settings,
+                                                                paths.inter_key, reporter, get_kind, set_seed,
+                                                                checkpoints=checkpoints, tracking=tracking)
+                        if tracking:
+                            tracking.summary({"dev/best_score": phase2["history"].get("best_dev_score")})
+                    finally:
+                        if tracking:
+                            tracking.finish()  # also when stopped: what was sent so far is kept
                     phase2.update(wall_seconds=time.perf_counter() - began, reused=False)
                     if main:
                         def fill(tmp: Path) -> None:
@@ -255,8 +270,16 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
         else:
             reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
                          f"zero-shot on {len(plan.languages)} languages")
-            phase3, predictions = run_target(accelerator, plan, data, settings, start_location, start_revision,
-                                             reporter, get_kind, set_seed, checkpoints=checkpoints)
+            if tracking:
+                tracking.start(tracked(plan, paths, experiment, store, "target", phase2))
+            try:
+                phase3, predictions = run_target(accelerator, plan, data, settings, start_location, start_revision,
+                                                 reporter, get_kind, set_seed, checkpoints=checkpoints,
+                                                 tracking=tracking)
+            except BaseException:
+                if tracking:
+                    tracking.finish()
+                raise
         phase3["wall_seconds"] = time.perf_counter() - began
         phase3["key"] = paths.run_key
         per_language = phase3.pop("test_scores")
@@ -303,10 +326,71 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
 
             store.write(paths.run_dir, fill)
             _join(store, experiment, paths.run_dir, reporter)
+            if tracking:
+                if not plan.kinds.trained(data.spec.kind):  # retrieval: nothing was tracked while it ran
+                    tracking.start(tracked(plan, paths, experiment, store, "target", phase2))
+                tracking.summary(final_figures(record))
+                tracking.finish()
             if not request.keep_checkpoints:
                 checkpoints.clear()
         accelerator.wait_for_everyone()
     return results_path, record
+
+
+def tracked(plan: Plan, paths: CellPaths, experiment, store: RunStore, phase: str, phase2: dict | None,
+            reused: bool = False) -> TrackedRun:
+    """The tracked run of one phase of the cell: its id is the phase's key, so a resumed (or reused)
+    phase continues the same run in every tracker; the config says what it computes and, for the
+    target phase, which encoder it started from."""
+    request = plan.request
+    names = "+".join(d.spec.name for d in plan.inter)
+    config: dict[str, Any] = {
+        "experiment": experiment.label, "phase": phase, "intermediate_tasks": [d.spec.name for d in plan.inter],
+        "target_task": plan.target.spec.name, "model": plan.model.name, "seed": request.seed,
+        "preset": request.preset, "data_source": plan.source, "languages": list(plan.languages),
+        "xharness": harness.__version__,
+        "keys": {"intermediate": paths.inter_key, "run": paths.run_key},
+    }
+    if phase == "intermediate":
+        config["settings"] = plan.inter_settings
+        return TrackedRun(f"xh-{paths.inter_key}", f"{names} (intermediate) · {plan.model.name} · seed {request.seed}",
+                          experiment.label, phase, store.root, config)
+    config["settings"] = plan.target_settings
+    config["start"] = ({"encoder": "pretrained", "model": plan.model.name} if not plan.inter else
+                       {"encoder": f"phase 2 of {names}", "key": paths.inter_key,
+                        "phase2": "reused (trained before)" if (phase2 or {}).get("reused") else "trained now"})
+    return TrackedRun(f"xh-{paths.run_key}", f"{names or 'none'} → {plan.target.spec.name} · {plan.model.name} · "
+                      f"seed {request.seed}", experiment.label, phase, store.root, config, reused=reused)
+
+
+def track_finished(plan: Plan, paths: CellPaths, record: dict[str, Any], log) -> None:
+    """A cell finished before: its results go to the plan's trackers, into the cell's tracked run."""
+    if not plan.trackers:
+        return
+    tracking = Trackers(plan.trackers, log)
+    phase2 = (record.get("phases") or {}).get("intermediate")
+    tracking.start(tracked(plan, paths, experiments.Experiment.parse(plan.request.experiment),
+                           RunStore(plan.request.output), "target", phase2, reused=True))
+    tracking.summary(final_figures(record))
+    tracking.finish()
+
+
+def final_figures(record: dict[str, Any]) -> dict[str, Any]:
+    """What a tracker gets at the end of a cell: each test language's score, their average, the dev score
+    of the chosen epoch, and the run's flags."""
+    scores = record["scores"]
+    figures: dict[str, Any] = {f"test/{lang}": value for lang, value in scores["per_language"].items()
+                               if value is not None}
+    if scores.get("average") is not None:
+        figures["test/average"] = scores["average"]
+    history = ((record.get("phases") or {}).get("target") or {}).get("history") or {}
+    if history.get("best_dev_score") is not None:
+        figures["dev/best_score"] = history["best_dev_score"]
+    flags = [f"{lang}: {flag}" for lang, found in (scores.get("flags") or {}).items() for flag in found]
+    flags += list(scores.get("run_flags") or [])
+    if flags:
+        figures["flags"] = "; ".join(flags)
+    return figures
 
 
 def _join(store: RunStore, experiment, run_dir: Path, reporter) -> None:

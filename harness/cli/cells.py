@@ -12,7 +12,7 @@ import click
 from harness.contract.errors import UserError
 from harness.cli import base
 from harness.cli.base import cli, _console, _fail
-from harness.cli.options import cell_options, launcher_options
+from harness.cli.options import cell_options, launcher_options, tracker_names, tracker_option
 
 
 def _print_results(results_path: Path, record: dict, seconds: float) -> None:
@@ -46,9 +46,10 @@ def _print_results(results_path: Path, record: dict, seconds: float) -> None:
 @click.option("--experiment", default=None, metavar="NAME",
               help="Group this run under experiment run:NAME in `xharness report` (never part of a key) "
                    "[default: run, with every other plain run of the --output folder].")
+@tracker_option
 @cell_options
-def run_command(inter, target, model, seed, experiment, output, data_dir, preset, languages, checkpoint_minutes,
-                keep_checkpoints, no_wait, **overrides) -> None:
+def run_command(inter, target, model, seed, experiment, trackers, output, data_dir, preset, languages,
+                checkpoint_minutes, keep_checkpoints, no_wait, **overrides) -> None:
     """Train on an intermediate task, fine-tune on a target task, evaluate on every language.
 
     Example: xharness run --inter hellaswag --target pawsx --preset smoke
@@ -63,7 +64,8 @@ def run_command(inter, target, model, seed, experiment, output, data_dir, preset
         request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=output, data_dir=data_dir,
                              preset=preset, languages=[x.strip() for x in languages.split(",")] if languages else None,
                              overrides=overrides, checkpoint_minutes=checkpoint_minutes,
-                             keep_checkpoints=keep_checkpoints, wait=not no_wait, experiment=for_run(experiment).label)
+                             keep_checkpoints=keep_checkpoints, wait=not no_wait, experiment=for_run(experiment).label,
+                             trackers=tuple(tracker_names(trackers)))
         with stop_cleanly():
             plan = plan_run(request, base._registry())
             results_path, record = execute(plan)
@@ -88,6 +90,7 @@ def run_command(inter, target, model, seed, experiment, output, data_dir, preset
 @click.option("--experiment", default=None, metavar="NAME",
               help="Group the grid's runs under experiment sweep:NAME in `xharness report` (never part of a key) "
                    "[default: the grid file's name without its suffix, or sweep].")
+@tracker_option
 @cell_options
 @click.option("--dry-run", is_flag=True, help="Print the plan (cells, trainings needed, done, running, missing) "
               "and stop.")
@@ -96,7 +99,7 @@ def run_command(inter, target, model, seed, experiment, output, data_dir, preset
                    "DIR, the grid of the last sweep there.")
 @launcher_options
 @click.option("--worker-name", default=None, hidden=True)
-def sweep_command(grid_file, inter, target, seeds, models, experiment, output, data_dir, preset, languages,
+def sweep_command(grid_file, inter, target, seeds, models, experiment, trackers, output, data_dir, preset, languages,
                   checkpoint_minutes, keep_checkpoints, no_wait, dry_run, status_only, launcher, devices, partition,
                   time_limit, gpus_per_job, account, worker_name, **overrides) -> None:
     """Run a grid of cells: intermediate tasks × targets × seeds × models.
@@ -116,11 +119,12 @@ def sweep_command(grid_file, inter, target, seeds, models, experiment, output, d
     given = click.get_current_context()
     try:
         grid = _grid_from(given, grid_file, inter, target, seeds, models, output, data_dir, preset, languages,
-                          checkpoint_minutes, keep_checkpoints, overrides, status_only, experiment)
+                          checkpoint_minutes, keep_checkpoints, overrides, status_only, experiment, trackers)
         with stop_cleanly():
             registry = base._registry()
             if worker_name is not None:  # a worker spawned by --devices: run cells, no plan, no summary
-                sweep.work(grid, registry, log=lambda m: click.echo(m, err=True), worker=f"({worker_name}) ")
+                sweep.work(grid, registry, log=lambda m: click.echo(m, err=True), worker=f"({worker_name}) ",
+                           track_done=False)
                 return
             cells = sweep.plan_grid(grid, registry)
             counts = sweep.summarize(cells)
@@ -140,7 +144,8 @@ def sweep_command(grid_file, inter, target, seeds, models, experiment, output, d
                 _print_summary(cells, {"outcome": {}, "seconds": None, "cleaned": []}, counts["done"])
                 return
             grid_path = _save_grid(grid)
-            sweep.record_members(grid, cells, lambda m: click.echo(m, err=True))  # those done before
+            if launcher == "slurm" or devices:  # cells done before: listed, and sent to trackers, here once
+                sweep.record_members(grid, cells, lambda m: click.echo(m, err=True), track=True)
             if launcher == "slurm":
                 missing = [c for c in cells if c.status in ("missing", "failed")]
                 executor = sweep.slurm_executor(sweep.slurm_folder(grid.output), partition=partition,
@@ -173,7 +178,7 @@ def sweep_command(grid_file, inter, target, seeds, models, experiment, output, d
 
 
 def _grid_from(context, grid_file, inter, target, seeds, models, output, data_dir, preset, languages,
-               checkpoint_minutes, keep_checkpoints, overrides, status_only, experiment=None):
+               checkpoint_minutes, keep_checkpoints, overrides, status_only, experiment=None, trackers=None):
     """The grid from a TOML (or saved JSON) file and/or the options; options given explicitly win."""
     from click.core import ParameterSource
 
@@ -197,7 +202,7 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
     elif status_only and not (inter or target):
         values = _last_grid(Path(output))
     known = {"inter", "target", "seeds", "models", "output", "data_dir", "preset", "languages", "overrides",
-             "checkpoint_minutes", "keep_checkpoints", "experiment"}
+             "checkpoint_minutes", "keep_checkpoints", "experiment", "tracker", "trackers"}
     for key in values:
         if key not in known and key not in overrides:
             raise GridFileError(f"grid file {grid_file}: unknown key {key!r} (use run options' long names)")
@@ -228,6 +233,9 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
     else:
         label = for_sweep(grid_file, values.get("experiment")).label
     values["experiment"] = label
+    chosen = trackers if trackers is not None else values.pop("tracker", None) or values.get("trackers")
+    values.pop("tracker", None)
+    values["trackers"] = tracker_names(chosen)
     if not split_list(values.get("inter")) or not split_list(values.get("target")):
         raise UserError("a sweep needs --inter and --target (comma-separated), or a grid file that names them")
     try:
@@ -239,7 +247,8 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
                 data_dir=str(values["data_dir"]) if values.get("data_dir") else None, preset=values.get("preset"),
                 languages=split_list(values.get("languages")) or None, overrides=settings,
                 checkpoint_minutes=float(values["checkpoint_minutes"]),
-                keep_checkpoints=bool(values["keep_checkpoints"]), experiment=values["experiment"])
+                keep_checkpoints=bool(values["keep_checkpoints"]), experiment=values["experiment"],
+                trackers=values["trackers"])
 
 
 def _save_grid(grid) -> Path:

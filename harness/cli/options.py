@@ -75,6 +75,20 @@ CELL_OPTIONS = [
 ]
 
 
+#: ``--tracker`` of run, sweep and study run: where a run's progress and results also go.
+tracker_option = click.option(
+    "--tracker", "trackers", default=None, metavar="NAME[,NAME]",
+    help="Also send each cell's settings, training curve (loss, learning rate, gradient norm, tokens per second), "
+         "dev scores and test scores to these experiment trackers: wandb, mlflow, tensorboard, trackio, or a "
+         "plugin's (`xharness list` shows them). Never part of a key; a tracker that fails costs one warning.")
+
+
+def tracker_names(value) -> list[str]:
+    """``--tracker a,b`` (or a grid file's list) as names, in order, each once."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+
+
 def cell_options(command):
     for option in reversed(CELL_OPTIONS):
         command = option(command)

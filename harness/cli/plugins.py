@@ -75,9 +75,14 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
                "tasks": {t.name: {"metric": t.metric, "group": t.group, "languages": len(t.languages)}
                          for t in item.spec.tasks}}
               for name, item in sorted(registry.leaderboards.items())]
+    trackers = [{"name": name, "description": item.spec.description, "plugin": item.plugin,
+                 "requires": list(item.spec.requires), "installed": all(_importable(m) for m in item.spec.requires),
+                 "install": item.spec.install}
+                for name, item in sorted(registry.trackers.items())]
     if as_json:
         click.echo(json.dumps({"tasks": tasks, "kinds": kinds, "models": models, "leaderboards": boards,
-                               "plugins": plugins, "conflicts": conflicts, "left_out": rejected}, indent=2))
+                               "trackers": trackers, "plugins": plugins, "conflicts": conflicts,
+                               "left_out": rejected}, indent=2))
         return
     console = _console()
     rows = []
@@ -99,6 +104,11 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
         rows = [(b["name"], ", ".join(f"{n} ({t['metric']}, {t['languages']} languages)" for n, t in b["tasks"].items()),
                  b["plugin"]) for b in boards]
         console.print(_table("Leaderboards (xharness score)", ("name", "tasks (metric, languages)", "plugin"), rows,
+                             width=console.width))
+    if trackers:
+        rows = [(t["name"], "yes" if t["installed"] else f"no: {t['install'] or ', '.join(t['requires'])}",
+                 t["plugin"], t["description"]) for t in trackers]
+        console.print(_table("Trackers (--tracker NAME)", ("name", "installed", "plugin", "description"), rows,
                              width=console.width))
     rows = []
     for p in plugins:
@@ -262,3 +272,13 @@ def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], wi
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _importable(module: str) -> bool:
+    """Whether ``module`` could be imported, without importing it (a tracker's library is heavy)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

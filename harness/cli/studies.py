@@ -10,7 +10,7 @@ import click
 
 from harness.contract.errors import UserError
 from harness.cli import base
-from harness.cli.options import launcher_options
+from harness.cli.options import launcher_options, tracker_names, tracker_option
 from harness.cli.base import cli, _console, _fail
 from harness.cli.cells import _print_plan, _print_summary, _save_grid
 
@@ -55,9 +55,10 @@ def study_list_command(as_json: bool) -> None:
 @click.option("--checkpoint-minutes", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Training checkpoints at least this often (see `xharness run --help`).")
 @click.option("--dry-run", is_flag=True, help="Print the study's grids and what they need, and stop.")
+@tracker_option
 @launcher_options
-def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_minutes, dry_run, launcher, devices,
-                      partition, time_limit, gpus_per_job, account) -> None:
+def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_minutes, dry_run, trackers, launcher,
+                      devices, partition, time_limit, gpus_per_job, account) -> None:
     """Plan the study's grids, run what is missing (reusing everything finished), then analyse.
 
     Example: xharness study run granularity --preset smoke
@@ -78,6 +79,8 @@ def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_
         with stop_cleanly():
             registry = base._registry()
             recipe, grids = study.plan(name, options, registry)
+            for grid in grids:  # each cell reports to them, grouped as the study's experiment
+                grid.trackers = tracker_names(trackers)
             planned = [sweep.plan_grid(grid, registry) for grid in grids]
             for number, (grid, cells) in enumerate(zip(grids, planned), start=1):
                 log(f"study {name}, grid {number} of {len(grids)}:")
@@ -93,6 +96,8 @@ def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_
             failed = 0
             for grid in grids:
                 grid_path = _save_grid(grid)
+                if launcher == "slurm" or devices:  # cells done before: listed, and sent to trackers, once
+                    sweep.record_members(grid, sweep.plan_grid(grid, registry), log, track=True)
                 if launcher == "slurm":
                     missing = [c for c in sweep.plan_grid(grid, registry) if c.status in ("missing", "failed")]
                     executor = sweep.slurm_executor(sweep.slurm_folder(grid.output), partition=partition,

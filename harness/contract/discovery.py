@@ -30,7 +30,8 @@ import pluggy
 from harness.contract import hookspecs
 from harness.contract.errors import UnknownNameError, UserError, WrongRoleError
 from harness.contract.kindset import Kinds
-from harness.contract.spec import GRANULARITIES, LEADERBOARD_METRICS, SPLITS, KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec
+from harness.contract.spec import (GRANULARITIES, LEADERBOARD_METRICS, SPLITS, KindSpec, Leaderboard, ModelSpec,
+                                   StudySpec, TaskSpec, TrackerSpec)
 
 DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
 ONLY_ENV = "XHARNESS_PLUGINS"
@@ -144,7 +145,7 @@ class NameClashError(UserError):
 
 #: The kinds of name a plugin registers, as used in messages and as keys of ``Registry.conflicts``.
 TASK_WHAT = {role: f"{role} task" for role in ROLES}
-WHATS = (*TASK_WHAT.values(), "task kind", "model", "leaderboard", "study")
+WHATS = (*TASK_WHAT.values(), "task kind", "model", "leaderboard", "study", "tracker")
 
 
 class Registry:
@@ -161,6 +162,7 @@ class Registry:
         self.models: dict[str, Registered] = {}
         self.leaderboards: dict[str, Registered] = {}
         self.studies: dict[str, Registered] = {}
+        self.trackers: dict[str, Registered] = {}
         self.plugins: dict[str, PluginInfo] = {}
         self.conflicts: dict[str, dict[str, tuple[Registered, ...]]] = {what: {} for what in WHATS}
         #: names a built-in plugin keeps: what -> name -> the third-party registrations left out
@@ -216,6 +218,12 @@ class Registry:
             error = self.clash("study", name)
             raise error or UnknownNameError("study", name, self.studies)
         return self.studies[name]
+
+    def tracker(self, name: str) -> Registered:
+        if name not in self.trackers:
+            error = self.clash("tracker", name)
+            raise error or UnknownNameError("tracker", name, self.trackers)
+        return self.trackers[name]
 
     def conflict_list(self) -> list[dict[str, Any]]:
         """Every clash as ``{"what", "name", "plugins"}``, sorted (for `xharness list`)."""
@@ -295,7 +303,7 @@ class Registry:
         if what in roles:
             return self.tasks[roles[what]]
         return {"task kind": self.kinds, "model": self.models, "leaderboard": self.leaderboards,
-                "study": self.studies}[what]
+                "study": self.studies, "tracker": self.trackers}[what]
 
     def register_kinds(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> bool:
         """First pass: add the plugin to pluggy and register its task kinds. False if it failed.
@@ -348,6 +356,8 @@ class Registry:
                 impl(register=lambda spec: _register_leaderboard(staged, spec, info))
             for impl in _impls(pm, "register_studies", info.name):
                 impl(register=lambda spec: _register_study(staged, spec, info))
+            for impl in _impls(pm, "register_trackers", info.name):
+                impl(register=lambda spec: _register_tracker(staged, spec, info))
         except Exception as exc:  # a plugin's bug must not take the tool down
             self._fail(obj, info, pm, exc)
             self._withdraw_kinds(info.name)
@@ -357,6 +367,7 @@ class Registry:
         self._merge("model", self.models, staged.models)
         self._merge("leaderboard", self.leaderboards, staged.leaderboards)
         self._merge("study", self.studies, staged.studies)
+        self._merge("tracker", self.trackers, staged.trackers)
 
     def _withdraw_kinds(self, plugin: str) -> None:
         """A broken plugin's kinds go with it; a kind it clashed on goes back to a sole other claimant."""
@@ -516,6 +527,13 @@ def _register_study(staged: Registry, spec: Any, info: PluginInfo) -> None:
         raise TypeError(f"register() for studies expects a StudySpec, got {type(spec).__name__}")
     _load_module("study", spec)
     staged._add(staged.studies, "study", spec, info)
+
+
+def _register_tracker(staged: Registry, spec: Any, info: PluginInfo) -> None:
+    if not isinstance(spec, TrackerSpec):
+        raise TypeError(f"register() for trackers expects a TrackerSpec, got {type(spec).__name__}")
+    _load_module("tracker", spec)
+    staged._add(staged.trackers, "tracker", spec, info)
 
 
 def _load_module(what: str, spec: Any) -> str:

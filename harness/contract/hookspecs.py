@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from harness.contract.spec import KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec
+    from harness.contract.spec import KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec, TrackerSpec
 
 PROJECT = "xharness"
 ENTRY_POINT_GROUP = "xharness"
@@ -71,4 +71,12 @@ def register_studies(register: Callable[["StudySpec"], None]) -> None:
     that ``xharness study run NAME`` runs.
 
     :param register: call once per :class:`harness.contract.spec.StudySpec`.
+    """
+
+
+@hookspec
+def register_trackers(register: Callable[["TrackerSpec"], None]) -> None:
+    """Register experiment trackers that ``--tracker NAME`` sends runs to.
+
+    :param register: call once per :class:`harness.contract.spec.TrackerSpec`.
     """

@@ -328,6 +328,28 @@ class KindSpec:
         return next((metric for metric in self.metrics if metric.name == name), None)
 
 
+@dataclass(frozen=True)
+class TrackerSpec:
+    """An experiment tracker that ``--tracker NAME`` sends runs to (Weights & Biases, MLflow …).
+
+    The tracker object (a :class:`harness.contract.tracking.Tracker`) lives in a module that imports
+    its library, so it is named here as ``"module:attribute"`` and imported only when a run asks
+    for it; a library that is missing costs that run one warning line, never the run.
+
+    :param name: the name users type (``--tracker NAME``).
+    :param load: ``"package.module:ATTRIBUTE"`` of the tracker class (called with no arguments).
+    :param description: one line for ``xharness list``.
+    :param requires: the modules it imports (``xharness list`` says whether they are installed).
+    :param install: how to install them, said when they are missing (e.g. ``pip install wandb``).
+    """
+
+    name: str
+    load: str
+    description: str = ""
+    requires: tuple[str, ...] = ()
+    install: str = ""
+
+
 #: The granularities a task may declare (``TaskSpec.granularity``).
 GRANULARITIES = ("token", "span", "sentence", "pair", "choice", "retrieval")
 

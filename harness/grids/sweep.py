@@ -55,13 +55,15 @@ class Grid:
     keep_checkpoints: bool = False
     # the experiment its cells belong to (harness.store.experiments: "sweep:NAME", "study:NAME")
     experiment: str = "sweep:sweep"
+    # experiment trackers every cell reports to (--tracker; "tracker" in a grid file)
+    trackers: list[str] = field(default_factory=list)
 
     @property
     def ident(self) -> str:
         """The grid's identity: what it computes, not how (checkpointing, --speed) nor under which
         experiment's name (a grid renamed keeps its record of failed cells)."""
         fields = {k: v for k, v in asdict(self).items()
-                  if k not in ("checkpoint_minutes", "keep_checkpoints", "experiment")}
+                  if k not in ("checkpoint_minutes", "keep_checkpoints", "experiment", "trackers")}
         fields["overrides"] = {k: v for k, v in fields["overrides"].items() if k != "speed"}
         return stable_hash(fields, 12)
 
@@ -76,7 +78,7 @@ class Grid:
                             output=Path(self.output), data_dir=Path(self.data_dir) if self.data_dir else None,
                             preset=self.preset, languages=self.languages, overrides=dict(self.overrides),
                             checkpoint_minutes=self.checkpoint_minutes, keep_checkpoints=self.keep_checkpoints,
-                            experiment=self.experiment))
+                            experiment=self.experiment, trackers=tuple(self.trackers)))
         return cells
 
 
@@ -218,6 +220,9 @@ class PlannedCell:
     status: str = "missing"  # done | running | failed | missing | invalid
     where: str | None = None  # who is computing it, when running
     error: str | None = None
+    # the cell's plan and folders (harness.cell.protocol.cell_paths), for what is done with a finished cell
+    plan: Any = field(default=None, repr=False, compare=False)
+    paths: Any = field(default=None, repr=False, compare=False)
     log: str | None = None
     failed_at: float | None = None  # when its failure was recorded (time.time())
 
@@ -272,6 +277,7 @@ def plan_grid(grid: Grid, registry) -> list[PlannedCell]:
             identities[location] = prepare_model(plan)
         paths = cell_paths(plan, identities[location])
         cell.run_dir, cell.inter_folder = paths.run_dir, paths.inter_folder
+        cell.plan, cell.paths = plan, paths
         cell.trains_target = plan.kinds.trained(plan.target.spec.kind)
         cell.log = str(store.root / "logs" / f"{paths.run_dir.name}.log")
         if cell.run_dir.is_dir() and problem(cell.run_dir, quick=True) is None:
@@ -384,28 +390,45 @@ def _try_write(reporter: CellReporter, text: str) -> None:
         pass
 
 
-def record_members(grid: Grid, cells: list[PlannedCell], log) -> None:
+def record_members(grid: Grid, cells: list[PlannedCell], log, *, track: bool = False) -> None:
     """List every finished cell of the grid under its experiment (a cell run now is listed as it
-    finishes; this adds those reused from earlier work)."""
+    finishes; this adds those reused from earlier work); with ``track``, also send their results to
+    the grid's trackers (a cell computed now sends its own as it finishes)."""
+    from harness.cell.protocol import track_finished
     from harness.store import experiments
 
-    done = [c.run_dir for c in cells if c.status == "done" and c.run_dir is not None]
+    done = [c for c in cells if c.status == "done" and c.run_dir is not None]
     if not done:
         return
     experiment = experiments.Experiment.parse(grid.experiment)
     try:
-        experiments.join(Path(grid.output).expanduser(), experiment, *done)
+        experiments.join(Path(grid.output).expanduser(), experiment, *(c.run_dir for c in done))
     except OSError as exc:
         log(f"warning: could not record the grid's finished runs as experiment {experiment.label} "
             f"({exc.strerror or exc}); `xharness report` groups them by their own records")
+    if track and grid.trackers:
+        for cell in done:
+            record, _ = _read_results(cell.run_dir)
+            if record is not None and cell.plan is not None:
+                track_finished(cell.plan, cell.paths, record, log)
 
 
-def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2.0) -> dict[str, Any]:
+def _read_results(run_dir: Path) -> tuple[dict | None, str | None]:
+    from harness.analysis.report import _read_record
+
+    record, trouble = _read_record(run_dir / "results.json")
+    return (None, trouble) if trouble else (record, None)
+
+
+def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2.0,
+         track_done: bool = True) -> dict[str, Any]:
     """Run every missing cell of ``grid`` in this process, skipping cells other processes are on
     and coming back to them; return what happened to each cell.
 
     A cell that failed before this call started is tried again (the user may have fixed its
-    data); one that failed during it, here or in another worker, is not.
+    data); one that failed during it, here or in another worker, is not. ``track_done``: the cells
+    finished before are sent to the grid's trackers too (a ``--devices`` worker leaves that to the
+    sweep that started it).
     """
     from harness.store.runstore import CLEANED
 
@@ -414,8 +437,12 @@ def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2
     began, started_at = time.perf_counter(), time.time()
     cleaned_before = len(CLEANED)
     durations: list[float] = []
+    first = True
     while True:
         cells = plan_grid(grid, registry)
+        if first:
+            record_members(grid, cells, log, track=track_done)
+            first = False
         todo = [c for c in cells if c.label not in outcome and (
             c.status == "missing" or (c.status == "failed" and (c.failed_at or 0.0) < started_at))]
         total = len(cells)

@@ -141,7 +141,8 @@ class RunStore:
         return False
 
     #: The store's own folders: each must be a folder (or absent), never a file or a link.
-    FOLDERS = ("intermediate", "runs", "checkpoints", "locks", "features", "logs", "sweeps", "studies", "experiments")
+    FOLDERS = ("intermediate", "runs", "checkpoints", "locks", "features", "logs", "sweeps", "studies", "experiments",
+               "trackers")
 
     def check_layout(self) -> None:
         """One line, before any work, when a file or a symbolic link stands where the store keeps

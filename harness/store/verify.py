@@ -26,7 +26,7 @@ from harness.store.runstore import problem
 
 #: What the harness itself creates at the top of a store.
 TOP_LEVEL = {"intermediate", "runs", "checkpoints", "features", "locks", "logs", "sweeps", "studies", "damaged",
-             "reports", "experiments"}
+             "reports", "experiments", "trackers"}
 
 
 @dataclass
@@ -118,6 +118,8 @@ def _links(root: Path) -> Iterator[Path]:
     import os
 
     for folder, folders, files in os.walk(root):
+        if Path(folder) == root:  # trackers' own files (W&B keeps links there): theirs, never read by xharness
+            folders[:] = [name for name in folders if name != "trackers"]
         for name in folders + files:
             path = Path(folder) / name
             if path.is_symlink():

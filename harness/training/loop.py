@@ -26,7 +26,8 @@ from harness.common.progress import Reporter
 from harness.compute.speed import ENCODER_INPUT_KEYS, position_start, transfer
 
 #: At most about this many points of the per-step training curve are recorded (``history["steps"]``):
-#: each point is the mean loss over a window of ``every`` updates, with the learning rate of its last.
+#: each point is the mean loss and gradient norm (before clipping) over a window of ``every`` updates,
+#: with the learning rate of its last.
 CURVE_POINTS = 200
 
 
@@ -111,6 +112,7 @@ class Step:
         self.accelerator, self.model, self.optimizer, self.scheduler = accelerator, model, optimizer, scheduler
         self.accumulation, self.max_grad_norm, self.pad_id, self.speed = accumulation, max_grad_norm, pad_id, speed
         self.start = _position_start(accelerator, model)
+        self.grad_norm = None  # of the last update (a device tensor), for the curve and trackers
 
     def prepare(self, kind, features: list[dict]) -> dict:
         return _to_device(kind.collate(features, self.pad_id), self.accelerator.device, self.speed, self.start, kind)
@@ -126,7 +128,8 @@ class Step:
             with accelerator.no_sync(self.model):
                 accelerator.backward(loss)
         if last_micro:
-            accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+            # the total norm before clipping, kept on the device (reading it would stall the GPU)
+            self.grad_norm = accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
             self.optimizer.step()
             self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
@@ -274,7 +277,8 @@ class BatchStream:
 def train_and_select(accelerator, model, spec, kind, train_features: list[dict], dev_features: list[dict], *,
                      settings: TrainSettings, seed: int, pad_id: int, reporter: Reporter,
                      checkpoints=None, target_dev: dict[str, list[dict]] | None = None,
-                     selected: dict[str, Any] | None = None, speed=None) -> dict[str, Any]:
+                     selected: dict[str, Any] | None = None, speed=None, tracking=None,
+                     live: bool = False) -> dict[str, Any]:
     """Train ``model`` on one task and leave it at its best epoch on dev; return the history.
 
     ``target_dev`` (language → dev features) adds a second criterion, the mean score over the
@@ -282,7 +286,7 @@ def train_and_select(accelerator, model, spec, kind, train_features: list[dict],
     """
     return train_tasks(accelerator, model, [TrainTask(spec, kind, train_features, dev_features)],
                        settings=settings, seed=seed, pad_id=pad_id, reporter=reporter, checkpoints=checkpoints,
-                       target_dev=target_dev, selected=selected, speed=speed)
+                       target_dev=target_dev, selected=selected, speed=speed, tracking=tracking, live=live)
 
 
 def _cpu_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -336,7 +340,8 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                 reporter: Reporter, sampling: str = "proportional", temperature: float = 2.0,
                 cap: int | None = None, fixed: dict[int, float] | None = None, checkpoints=None,
                 target_dev: dict[str, list[dict]] | None = None,
-                selected: dict[str, Any] | None = None, speed=None) -> dict[str, Any]:
+                selected: dict[str, Any] | None = None, speed=None, tracking=None,
+                live: bool = False) -> dict[str, Any]:
     """Train ``model`` (one head per task, named after it) and keep its best state on dev.
 
     An "epoch" is as many updates as one pass over all tasks' training data takes; after each,
@@ -354,6 +359,11 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     best mean over them ("target" selection; the usual one is "en"). The history records the
     per-epoch scores and ``selected_epochs``; ``selected``, when given, receives both states
     (``{"en": …, "target": …}``, CPU state dicts), while the model is left at the "en" one.
+
+    The training curve (``history["steps"]``) is averaged over all processes at each epoch end and
+    checkpoint, or, with ``live`` (the same on every process: a run with trackers), at each of its
+    points; ``tracking`` (the main process's ``harness.tracking.Trackers``) then receives each point
+    with the real tokens per second, and each epoch's dev scores.
     """
     from harness.common import interrupt
     from harness.training.checkpoint import rng_state, set_rng_state
@@ -382,7 +392,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         "per_device_batch_size": per_device, "gradient_accumulation": accumulation, "processes": world,
         "updates": total_updates, "epochs": [],
         "steps": {"every": max(1, math.ceil(total_updates / CURVE_POINTS)), "update": [], "train_loss": [],
-                  "learning_rate": []},
+                  "learning_rate": [], "grad_norm": []},
     }
     if len(tasks) > 1:
         history["sampling"] = {"strategy": sampling, "temperature": temperature if sampling == "temperature" else None,
@@ -427,7 +437,9 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         mine = {"sampler": sampler._rng.getstate(), "streams": [s.state() for s in streams], "rng": rng_state(),
                 "loss_sum": float(loss_sum.item()) if loop["in_epoch"] else 0.0,
                 "first_loss": None if first_loss is None else float(first_loss.item()),
-                "window": [float(window["sum"].item()), window["micro"]]}
+                "window": {"sum": float(window["sum"].item()), "micro": window["micro"],
+                           "grad": float(window["grad"].item()), "updates": window["updates"],
+                           "tokens": window["tokens"]}}
         ranks = [mine]
         if world > 1:
             from accelerate.utils import gather_object
@@ -461,17 +473,34 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     # windows waiting to be averaged over the processes at the next epoch end or checkpoint
     curve = history.setdefault("steps", {"every": max(1, math.ceil(total_updates / CURVE_POINTS)), "update": [],
                                          "train_loss": [], "learning_rate": []})
-    opened = window_resumed or [0.0, 0]
-    window = {"sum": torch.full((), float(opened[0]), device=accelerator.device), "micro": int(opened[1])}
-    pending: list[tuple[int, torch.Tensor, float]] = []
+    opened = window_resumed or {}
+
+    def new_window(values=None) -> dict[str, Any]:
+        values = values or {}
+        return {"sum": torch.full((), float(values.get("sum", 0.0)), device=accelerator.device),
+                "micro": int(values.get("micro", 0)), "updates": int(values.get("updates", 0)),
+                "grad": torch.full((), float(values.get("grad", 0.0)), device=accelerator.device),
+                "tokens": int(values.get("tokens", 0)), "began": time.perf_counter()}
+
+    window = new_window(opened)
+    # finished windows: (update, mean loss, mean gradient norm, learning rate, tokens, seconds)
+    pending: list[tuple[int, torch.Tensor, torch.Tensor, float, int, float]] = []
 
     def flush_curve() -> None:
         if not pending:
             return
-        losses = accelerator.reduce(torch.stack([loss for _, loss, _ in pending]), reduction="mean").tolist()
-        curve["update"] += [update for update, _, _ in pending]
-        curve["train_loss"] += losses
-        curve["learning_rate"] += [lr for _, _, lr in pending]
+        # one all-reduce for every finished window: mean loss, mean gradient norm, real tokens
+        rows = torch.stack([torch.stack([loss, grad, torch.tensor(float(tokens), device=accelerator.device)])
+                            for _, loss, grad, _, tokens, _ in pending])
+        means = accelerator.reduce(rows, reduction="mean").tolist()
+        for (update, _, _, rate, _, seconds), (loss, grad, tokens) in zip(pending, means):
+            curve["update"].append(update)
+            curve["train_loss"].append(loss)
+            curve["learning_rate"].append(rate)
+            curve.setdefault("grad_norm", []).append(grad)
+            if tracking is not None:  # tokens of every process over this one's time for the window
+                tracking.log({"train/loss": loss, "train/learning_rate": rate, "train/grad_norm": grad,
+                              "train/tokens_per_second": tokens * world / max(seconds, 1e-9)}, update)
         pending.clear()
 
     first_loss = None if loop["first_loss"] is None else torch.tensor(loop["first_loss"], device=accelerator.device)
@@ -489,6 +518,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                 while loop["done"] < loop["target"]:
                     drawn = sampler.draw() if len(tasks) > 1 else 0
                     task, indices = tasks[drawn], next(streams[drawn])
+                    window["tokens"] += sum(task.train[i]["length"] for i in indices)  # real tokens, no padding
                     batch = step.prepare(task.kind, [task.train[i] for i in indices])
                     last_micro = (loop["micro"] + 1) % accumulation == 0
                     rate = optimizer.param_groups[0]["lr"]  # the rate this update steps with
@@ -503,9 +533,16 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                     if last_micro:
                         loop["update"] += 1
                         loop["done"] += 1
+                        window["updates"] += 1
+                        if step.grad_norm is not None:
+                            window["grad"] += step.grad_norm.detach().float()
                         if loop["update"] % curve["every"] == 0 or loop["update"] == total_updates:
-                            pending.append((loop["update"], window["sum"] / window["micro"], rate))
-                            window.update(sum=torch.zeros((), device=accelerator.device), micro=0)
+                            pending.append((loop["update"], window["sum"] / window["micro"],
+                                            window["grad"] / window["updates"], rate, window["tokens"],
+                                            time.perf_counter() - window["began"]))
+                            window = new_window()
+                            if live:  # every process reaches this point together: the mean is theirs
+                                flush_curve()
                         advance()
                         checkpoint_if_asked(f"{loop['update']:09d}-0step")
             flush_curve()
@@ -526,6 +563,9 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             if len(tasks) > 1:
                 entry["dev_scores"] = scores
             history["epochs"].append(entry)
+            if tracking is not None:
+                tracking.log({"epoch": loop["epoch"] + 1, "train/epoch_loss": mean_loss, "dev/score": score,
+                              **{f"dev/{name}": value for name, value in scores.items()}}, loop["update"])
             shown = ", ".join(f"{name} {value:.2f}" for name, value in scores.items()) if len(tasks) > 1 else \
                 f"{tasks[0].spec.metric} {score:.2f}"
             if len(scores) < len(tasks):

@@ -1,0 +1,84 @@
+"""Experiment trackers: the fan-out a run talks to, and the core's four trackers.
+
+A run started with ``--tracker wandb,mlflow`` has a :class:`Trackers` on its main process; the
+training loop and the cell call it, and it calls every tracker (``harness.contract.tracking``).
+A tracker whose library is missing, or that raises (no network, a full disk, a bug), is dropped
+with one warning line on the run's log, and the run goes on: tracking never costs a result.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from harness.contract.tracking import TrackedRun, Tracker
+
+
+def slug(text: str) -> str:
+    """A name every tracker accepts for a project, experiment or folder: letters, digits, ``._-``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "xharness"
+
+
+class Trackers:
+    """The trackers of one process, each guarded: a failure is one warning, then it is dropped."""
+
+    def __init__(self, registered: Sequence[Any] = (), log: Callable[[str], None] = print):
+        self._registered = list(registered)  # harness.contract.discovery.Registered of TrackerSpec
+        self._log = log
+        self._active: list[tuple[str, Tracker]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._registered)
+
+    @property
+    def names(self) -> list[str]:
+        return [item.spec.name for item in self._registered]
+
+    def start(self, run: TrackedRun) -> None:
+        """Open ``run`` in every tracker (each instantiated anew: a phase is one tracked run)."""
+        self._active = []
+        for item in self._registered:
+            spec = item.spec
+            try:
+                module, _, attribute = spec.load.partition(":")
+                tracker = getattr(importlib.import_module(module), attribute)()
+            except ImportError as exc:
+                missing = getattr(exc, "name", None) or str(exc)
+                hint = f" ({spec.install})" if spec.install else ""
+                self._log(f"warning: tracker {spec.name}: {missing} is not installed{hint}; this run is not "
+                          f"tracked there")
+                continue
+            except Exception as exc:  # a plugin's bug
+                self._warn(spec.name, exc)
+                continue
+            if self._call(spec.name, tracker.start, run):
+                self._active.append((spec.name, tracker))
+
+    def log(self, values: dict[str, float], step: int) -> None:
+        for name, tracker in list(self._active):
+            self._call(name, tracker.log, values, step)
+
+    def summary(self, values: dict[str, Any]) -> None:
+        for name, tracker in list(self._active):
+            self._call(name, tracker.summary, values)
+
+    def finish(self) -> None:
+        for name, tracker in list(self._active):
+            self._call(name, tracker.finish)
+        self._active = []
+
+    def _call(self, name: str, method, *args) -> bool:
+        try:
+            method(*args)
+            return True
+        except Exception as exc:  # the tracker's trouble, never the run's
+            self._warn(name, exc)
+            self._active = [(n, t) for n, t in self._active if n != name]
+            return False
+
+    def _warn(self, name: str, exc: Exception) -> None:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        self._log(f"warning: tracker {name} failed ({type(exc).__name__}{': ' + text[:200] if text else ''}); the run "
+                  f"goes on without it")

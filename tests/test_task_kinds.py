@@ -62,6 +62,13 @@ def test_the_core_registers_its_own_kinds_through_the_hook():
     assert registry.kinds["dual_encoder"].spec.settings["top_k"] == 20
 
 
+def test_every_builtin_kind_names_its_hub_task_type():
+    """``xharness export`` files results under the kind's Hub task type: one table, every kind in it."""
+    assert {spec.name for spec in kinds.BUILTIN} == set(kinds.HUB_TASKS)
+    assert all(spec.hub_task == kinds.HUB_TASKS[spec.name] for spec in kinds.BUILTIN)
+    assert discover(autoload=False).kind_set.spec("span_qa").hub_task == "question-answering"
+
+
 def test_a_task_may_use_a_kind_that_another_plugin_registers_later(kind_module):
     # "a-tasks" is registered before "z-kinds" (names are sorted), yet its task finds the kind
     tasks = _plugin(register_target_tasks=lambda register: register(_task("meanpawsx", "mean_classification")))

@@ -304,6 +304,9 @@ class KindSpec:
     :param check_training: ``(task name, examples, where) -> None`` run on training examples read
         from the hub, raising ``UserError`` on one that training cannot use (span QA: an answer
         off its offset); cheap, no torch.
+    :param hub_task: the Hugging Face Hub task type that results on a task of this kind are filed
+        under in a model card's ``model-index`` (``text-classification``, ``question-answering``…;
+        ``xharness export``); None: ``other``.
     """
 
     name: str
@@ -322,6 +325,7 @@ class KindSpec:
     feature_constants: tuple[str, ...] = ()
     labels_from_training: str | None = None
     check_training: Callable[[str, list, str], None] | None = None
+    hub_task: str | None = None
 
     def metric(self, name: str) -> MetricSpec | None:
         """The declared metric called ``name``, or None."""

@@ -12,6 +12,8 @@ kinds. Nothing here is module-global state.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.contract.kindset import Kinds
 from harness.contract.spec import KindSpec, MetricSpec, TaskSpec
 from harness.kinds import checks
@@ -58,7 +60,7 @@ _QA = tuple(MetricSpec(name, aggregate="qa", description=what) for name, what in
     ("squad_v2", "SQuAD 2.0's F1 and exact match, with unanswerable questions"),
     ("mlqa", "F1 and exact match with MLQA's per-language answer normalisation")))
 
-#: The core's kinds, registered by the built-in plugin.
+#: The core's kinds, registered by the built-in plugin (their Hub task types: HUB_TASKS, below).
 BUILTIN: tuple[KindSpec, ...] = (
     KindSpec("classification", "sentence(-pair) classification on the first token",
              "harness.kinds.classification:KIND", check=_labelled, metrics=(_ACCURACY,),
@@ -105,6 +107,22 @@ BUILTIN: tuple[KindSpec, ...] = (
              optional_fields=("query", "candidate", "id", "relevant", "key", "answers", "candidate_id",
                               "candidate_context"), check_example=checks.dual_encoder_example),
 )
+
+#: The Hugging Face Hub task type (a model card's ``model-index`` ``task.type``, one of the Hub's
+#: task ids) each built-in kind's results are filed under by ``xharness export``. The Hub has no
+#: task for ranking or mining with embeddings: retrieval, bitext mining and the dual encoder are
+#: filed under ``sentence-similarity``, its task for comparing sentence embeddings, the closest.
+HUB_TASKS: dict[str, str] = {
+    "classification": "text-classification",
+    "multiple_choice": "multiple-choice",
+    "tagging": "token-classification",
+    "span_qa": "question-answering",
+    "masked_lm": "fill-mask",
+    "retrieval": "sentence-similarity",
+    "bitext_mining": "sentence-similarity",
+    "dual_encoder": "sentence-similarity",
+}
+BUILTIN = tuple(replace(spec, hub_task=HUB_TASKS[spec.name]) for spec in BUILTIN)
 
 
 def builtin_kinds() -> Kinds:

@@ -9,6 +9,7 @@ between releases. A notebook gets the three commands as functions returning type
     result.scores                       # {"en": 61.0, "de": 55.5, ...}: the target metric per language
     grid = api.sweep(["hellaswag", "none"], ["pawsx"], seeds=[1, 2], preset="smoke")
     table = api.report([grid.output])   # harness.analysis.report.Report: tables, statistics, figures
+    cards = api.export(grid.output)     # Hugging Face Hub model cards of the results (README.md each)
 
 **Versioning.** ``API_VERSION`` is ``MAJOR.MINOR``. A plugin declares the API versions it was
 written for with a module attribute, ``XHARNESS_API = ">=1.0,<2"`` (the version guard that already
@@ -66,7 +67,7 @@ __all__ = [
     "Study", "Grid", "plan_task_data", "build_report", "AVERAGE", "load_backbone", "after_load",
     "make_accelerator", "embed_all_layers", "layer_profile", "set_recall_by_layer",
     # a notebook's entry points
-    "run", "RunResult", "sweep", "SweepResult", "report",
+    "run", "RunResult", "sweep", "SweepResult", "report", "export",
 ]
 
 #: Names served from their modules on first use (they import torch, or modules that do).
@@ -249,3 +250,19 @@ def report(folders: list[str | Path], *, target: str | None = None, model: str |
     mode = None if delta is None else ("delta" if delta else "absolute")
     return reporting.build(runs, model=model, target=target, experiment=experiment, mode=mode,
                            resamples=resamples, seed=seed, skipped=skipped, show_n=show_n)
+
+
+def export(store: str | Path, *, output: str | Path | None = None, model: str | None = None,
+           experiment: str | None = None, resamples: int = 1000, seed: int = 0, push: str | None = None,
+           create_pr: bool = False) -> list:
+    """``xharness export`` as a function: one Hugging Face Hub model card per backbone and experiment of
+    ``store``, written under ``output`` (default ``store/export``) as ``<model>/<experiment>/README.md``
+    (the Hub's evaluation metadata and the X-STILTs matrix) and ``results.md`` (the section alone);
+    with ``push``, the one card selected uploaded to that Hub model repository. Returns the
+    ``harness.analysis.export.Export``s: ``path``, ``eval_results`` (huggingface_hub EvalResults),
+    ``card``, ``section``, ``pushed``."""
+    from harness.analysis import export as exporting
+
+    return exporting.export_store(Path(store), output=None if output is None else Path(output), model=model,
+                                  experiment=experiment, resamples=resamples, seed=seed, push_to=push,
+                                  create_pr=create_pr)

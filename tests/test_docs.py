@@ -22,7 +22,7 @@ SPEC_CLASSES = {"TaskSpec", "HubSource", "LocalSource", "KindSpec", "ModelSpec",
 
 #: Commands the CLI reference must show; commands added later are picked up by the walk.
 COMMANDS = {"xharness", "xharness list", "xharness run", "xharness sweep", "xharness report", "xharness score",
-            "xharness study", "xharness study list", "xharness study run", "xharness study analyse"}
+            "xharness export", "xharness study", "xharness study list", "xharness study run", "xharness study analyse"}
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The ``xharness`` command: a click group (``base``) and one module per command group (``plugins``:
-list, plugins, install, new-plugin; ``cells``: run, sweep; ``results``: report, score; ``store``:
+list, plugins, install, new-plugin; ``cells``: run, sweep; ``results``: report, score, export; ``store``:
 verify; ``studies``: study; ``data``: data check), with the options several commands share defined
 once (``options``). Importing it imports neither torch, transformers nor datasets."""
 

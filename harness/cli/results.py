@@ -1,4 +1,5 @@
-"""Results: ``xharness report`` (tables of finished runs) and ``xharness score`` (leaderboard prediction files)."""
+"""Results: ``xharness report`` (tables of finished runs), ``xharness score`` (leaderboard prediction files) and
+``xharness export`` (Hugging Face Hub model cards of a store)."""
 
 from __future__ import annotations
 
@@ -202,3 +203,49 @@ def report_command(folders, target, model, experiment, delta, resamples, seed, f
     text = report.render(built, fmt)
     if text is not None:
         click.echo(text, nl=False)
+
+
+@cli.command("export")
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the cards go, one folder per model and experiment [default: STORE/export].")
+@click.option("--model", default=None, help="Only this backbone [default: every one].")
+@click.option("--experiment", default=None, metavar="NAME",
+              help="Only this experiment: run, sweep:NAME, study:NAME, or a NAME only one of them has "
+                   "[default: every one].")
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Paired-bootstrap resamples for the matrix's significance marks (0: no test), as in report.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--push", "repo", default=None, metavar="REPO",
+              help="Also upload the card as REPO's README.md on the Hugging Face Hub (a model repository you "
+                   "can write to; replaces its card). Needs one card: pick it with --model and --experiment.")
+@click.option("--create-pr", "create_pr", is_flag=True,
+              help="With --push: open a pull request on REPO instead of committing to its main branch.")
+def export_command(store: Path, output: Path | None, model: str | None, experiment: str | None, resamples: int,
+                   seed: int, repo: str | None, create_pr: bool) -> None:
+    """Hugging Face Hub model cards of a store's results, one per backbone and experiment.
+
+    Each folder holds README.md, a whole model card: its YAML front matter is the Hub's evaluation
+    metadata (model-index, written by huggingface_hub: one result per intermediate task, target
+    task and test language, and per target task its score, each the mean over seeds with the
+    task's Hub dataset, config, split and revision), its body the X-STILTs matrix as `xharness
+    report --format markdown` shows it. results.md holds that section alone, to paste into an
+    existing card. Figures from bundled samples or local files, and flagged ones, are said to be.
+    Nothing is uploaded unless --push is given.
+
+    Example: xharness export xharness-runs --model xlm-roberta-large --push me/xlmr-xstilts --create-pr
+    """
+    from harness.analysis import export
+
+    try:
+        cards = export.export_store(store, output=output, model=model, experiment=experiment, resamples=resamples,
+                                    seed=seed, push_to=repo, create_pr=create_pr)
+    except UserError as error:
+        _fail(error)
+        return
+    for card in cards:
+        flagged = f", {card.flagged} flagged" if card.flagged else ""
+        click.echo(f"{card.path / export.CARD_FILE}: model {card.model}, experiment {card.experiment}, "
+                   f"{len(card.eval_results)} results{flagged} (the section alone: {export.SECTION_FILE})")
+    if cards and cards[0].pushed is not None:
+        click.echo(f"pushed to {repo}: {cards[0].pushed}")

@@ -1,0 +1,136 @@
+"""Citations (issue 24, point 3): every task, model and leaderboard of the bundled plugins has BibTeX in
+its package's citations.bib (package data: no key changes with it), `xharness cite` prints exactly
+what a store's runs used, the Markdown and HTML reports end with their references, and
+CITATION.cff is valid CFF 1.2.0."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import harness
+from harness.cli import cli
+from harness.contract import citations
+from harness.contract.discovery import BUILTIN_DISTRIBUTIONS, discover
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- the parser ----------------------------------------------------------------------------------------
+
+def test_the_parser_reads_what_bibtex_files_hold():
+    text = r"""
+% a comment line with an @sign: @article{not,an,entry}
+Free text outside entries is a comment too.
+@string{acl = "Association for Computational Linguistics"}
+@comment{ignored {nested} text}
+@Article{first2020,
+  Title = {A {Nested {Braced}} Title: {\'E}t{\'e} and Glava{\v{s}}},
+  author = "Doe, Jane and John Smith and others",
+  journal = acl # " Journal",
+  year = 2020,
+  xharness = {task:a, task:b
+              model:c},
+}
+@misc( second ,
+  title={Trailing}, year={1999}
+)
+"""
+    first, second = citations.parse(text, "t.bib")
+    assert (first.type, first.key) == ("article", "first2020")
+    assert first.get("title") == r"A {Nested {Braced}} Title: {\'E}t{\'e} and Glava{\v{s}}"
+    assert first.get("journal") == "acl Journal" and "year" in first.bare and first.get("year") == "2020"
+    assert first.cites == ("task:a", "task:b", "model:c")
+    assert citations.plain(first.get("title")) == "A Nested Braced Title: Été and Glavaš"
+    assert first.text() == "Jane Doe, John Smith et al. (2020). A Nested Braced Title: Été and Glavaš. acl Journal."
+    printed = first.bibtex()
+    assert "xharness" not in printed and printed.startswith("@article{first2020,") and "year    = 2020," in printed
+    assert citations.parse(printed)[0].fields == tuple(f for f in first.fields if f[0] != "xharness")
+    assert (second.type, second.key, second.get("title")) == ("misc", "second", "Trailing")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("@article{k, title = {open", "t.bib:1: '{' is not closed"),
+    ("@article{k, title = {a}\n", "t.bib:1: entry 'k' is not closed"),
+    ("\n@article{k, title {a}}", "t.bib:2: expected '=' after field 'title'"),
+    ("@article{k, title = {a}, title = {b}}", "field 'title' twice"),
+    ("@article{k, year = 1}\n@misc{k, year = 2}", "t.bib:2: key 'k' is used twice"),
+    ("@article{, year = 1}", "entry without a key"),
+])
+def test_a_malformed_file_is_one_line_with_its_line_number(text, problem):
+    with pytest.raises(citations.BibError, match=re.escape(problem)):
+        citations.parse(text, "t.bib")
+
+
+# -- the bundled plugins ---------------------------------------------------------------------------------
+
+def _builtin(registry):
+    return {name for name, info in registry.plugins.items() if info.distribution in BUILTIN_DISTRIBUTIONS}
+
+
+#: built here (from the bundled samples): nothing to cite
+UNCITED = {("model", "tiny"), ("model", "tiny-large")}
+
+
+def test_every_task_model_and_leaderboard_of_the_bundled_plugins_has_its_bibtex():
+    registry = discover()
+    builtin = _builtin(registry)
+    named = [("task", name, item.plugin) for table in registry.tasks.values() for name, item in table.items()]
+    named += [("model", name, item.plugin) for name, item in registry.models.items()]
+    named += [("leaderboard", name, item.plugin) for name, item in registry.leaderboards.items()]
+    named = [n for n in named if n[2] in builtin]
+    assert len([n for n in named if n[0] == "task"]) >= 22 and len(named) >= 29
+    lacking = []
+    for what, name, plugin in named:
+        entries = citations.entries_for(registry, what, name, plugin)
+        if (what, name) in UNCITED:
+            assert not entries, (what, name)
+            continue
+        if not entries:
+            lacking.append(f"{what} {name} ({plugin})")
+        for entry in entries:
+            assert entry.get("author") and entry.get("title") and re.fullmatch(r"\d{4}", entry.get("year")), entry.key
+    assert not lacking, lacking
+    for package in ("harness", "xharness_xtreme", "xharness_stilts", "xharness_models"):
+        entries, problem = citations.package_entries(package)
+        assert problem is None and entries, package
+        for entry in entries:  # every item names something registered (no typo leaves a name uncited)
+            for item in entry.cites:
+                what, _, name = item.partition(":")
+                assert item == citations.ALWAYS or (what == "task" and any(name in t for t in registry.tasks.values())) \
+                    or name in {"model": registry.models, "leaderboard": registry.leaderboards}[what], (entry.key, item)
+
+
+def test_the_papers_the_issue_names_are_there():
+    registry = discover()
+    found = citations.collect(registry, tasks=["pawsx", "xcopa", "anli", "qqp"],
+                              models=["xlm-roberta-large", "bert-base-multilingual-cased"])
+    assert found.keys == ["phang2020xstilts", "xharness", "yang2019pawsx", "ponti2020xcopa", "roemmele2011copa",
+                          "williams2018mnli", "nie2020anli", "bowman2015snli", "iyer2017qqp", "hu2020xtreme",
+                          "ruder2021xtremer", "conneau2020xlmr", "devlin2019bert"]
+    assert found.missing == [] and found.problems == []
+    by_key = {entry.key: entry for entry in found.entries}
+    assert by_key["phang2020xstilts"].get("eprint") == "2005.13013"
+    assert by_key["hu2020xtreme"].get("title").startswith("{XTREME}: A Massively Multilingual Multi-task Benchmark")
+    assert "Towards More Challenging and Nuanced" in by_key["ruder2021xtremer"].get("title")
+    assert by_key["iyer2017qqp"].type == "misc"
+    assert by_key["xharness"].get("version") == harness.__version__  # the citation's version is the package's
+
+
+def test_citations_are_data_so_no_key_depends_on_them():
+    """The plugin's code digest (which every key holds) covers its .py files only: editing citations.bib
+    leaves it as it is."""
+    from harness.contract.discovery import _package_digest
+
+    before = _package_digest("xharness_xtreme")
+    bib = ROOT / "plugins" / "xtreme" / "xharness_xtreme" / "citations.bib"
+    assert bib.is_file()
+    from harness.contract.discovery import _source_files
+
+    assert bib not in _source_files("xharness_xtreme", package=True)
+    assert _package_digest("xharness_xtreme") == before
+    for pyproject in ("plugins/xtreme", "plugins/stilts", "plugins/models", "."):
+        assert "citations.bib" in (ROOT / pyproject / "pyproject.toml").read_text(), pyproject  # package data

@@ -134,3 +134,63 @@ def test_citations_are_data_so_no_key_depends_on_them():
     assert _package_digest("xharness_xtreme") == before
     for pyproject in ("plugins/xtreme", "plugins/stilts", "plugins/models", "."):
         assert "citations.bib" in (ROOT / pyproject / "pyproject.toml").read_text(), pyproject  # package data
+
+
+# -- xharness cite and the reports, on a real small store -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def store(smoke_results, tmp_path_factory):
+    """A store of one smoke cell, hellaswag -> pawsx on the tiny model: the suite's shared smoke run
+    (conftest's smoke_run: made once a session), its run folder copied so no other test's runs join it."""
+    import shutil
+
+    output = tmp_path_factory.mktemp("cite") / "store"
+    shutil.copytree(smoke_results.parent, output / "runs" / smoke_results.parent.name, symlinks=True)
+    return output
+
+
+def _keys(bibtex: str) -> list[str]:
+    return re.findall(r"^@\w+\{([^,]+),", bibtex, re.M)
+
+
+def test_cite_prints_exactly_what_the_stores_runs_used(store):
+    result = CliRunner().invoke(cli, ["cite", str(store)])
+    assert result.exit_code == 0, result.output
+    # the protocol and xharness always; the intermediate and target tasks; the leaderboard pawsx is in
+    # (XTREME, not XTREME-R, which dropped PAWS-X); tiny is built here: a comment, not an entry
+    assert _keys(result.output) == ["phang2020xstilts", "xharness", "zellers2019hellaswag", "yang2019pawsx",
+                                    "hu2020xtreme"]
+    assert [line for line in result.output.splitlines() if line.startswith("%")] == \
+        ["% no BibTeX entry for model tiny (plugin models)"]
+    assert "xharness =" not in result.output and f"version = {{{harness.__version__}}}" in result.output
+    assert [(e.key, e.get("title")) for e in citations.parse(result.output)][2] == \
+        ("zellers2019hellaswag", "{HellaSwag}: Can a Machine Really Finish Your Sentence?")  # it parses back
+    text = CliRunner().invoke(cli, ["cite", str(store), "--format", "text"]).output
+    assert text.splitlines()[2].startswith("[3] Rowan Zellers, Ari Holtzman, Yonatan Bisk, Ali Farhadi, and Yejin "
+                                           "Choi (2019). HellaSwag: Can a Machine Really Finish Your Sentence? In ")
+
+
+def test_cite_by_name_and_its_one_line_errors():
+    result = CliRunner().invoke(cli, ["cite", "--task", "pawsx", "--task", "hellaswag", "--model", "xlm-roberta-large"])
+    assert result.exit_code == 0, result.output
+    assert _keys(result.output) == ["phang2020xstilts", "xharness", "yang2019pawsx", "zellers2019hellaswag",
+                                    "hu2020xtreme", "conneau2020xlmr"]
+    assert "%" not in result.output
+    for args, problem in ((["--task", "pawx"], "error: unknown task 'pawx'; did you mean 'pawsx'"),
+                          (["--model", "xlmr"], "error: unknown model 'xlmr'"),
+                          (["--leaderboard", "xtrem"], "error: unknown leaderboard 'xtrem'")):
+        result = CliRunner().invoke(cli, ["cite", *args])
+        assert result.exit_code == 2 and result.output.startswith(problem), result.output
+        assert result.output.count("\n") == 1, result.output
+    result = CliRunner().invoke(cli, ["cite", "--help"])
+    assert result.exit_code == 0 and "--format [bibtex|text]" in result.output
+
+
+def test_a_run_of_a_task_no_plugin_registers_is_named_not_dropped(tmp_path):
+    registry = discover()
+    found = citations.for_records(registry, [{"intermediate_tasks": [], "target_task": "gone",
+                                              "model": {"name": "xlm-roberta-base"}, "versions": {"core": "0.1.0"}}])
+    assert found.keys == ["phang2020xstilts", "xharness", "conneau2020xlmr"]
+    assert found.comment_lines() == ["% no BibTeX entry for task gone (not installed)"]
+    assert found.entries[1].get("version") == "0.1.0"  # the version that made the runs
+

@@ -194,3 +194,22 @@ def test_a_run_of_a_task_no_plugin_registers_is_named_not_dropped(tmp_path):
     assert found.comment_lines() == ["% no BibTeX entry for task gone (not installed)"]
     assert found.entries[1].get("version") == "0.1.0"  # the version that made the runs
 
+
+def test_the_markdown_and_html_reports_end_with_their_references(store):
+    markdown = CliRunner().invoke(cli, ["report", str(store), "--format", "markdown", "--bootstrap", "0"]).output
+    body, _, references = markdown.partition("\n## References\n")
+    assert "| hellaswag" in body and "References" not in body
+    numbered = re.findall(r"^(\d+)\. (.+)$", references, re.M)
+    assert [n for n, _ in numbered] == ["1", "2", "3", "4", "5"]
+    assert numbered[0][1].startswith("Jason Phang, Iacer Calixto") and "(2020)" in numbered[0][1]
+    assert numbered[4][1].startswith("Junjie Hu") and "XTREME: A Massively Multilingual" in numbered[4][1]
+    assert "- no BibTeX entry for model tiny (plugin models)" in references
+    assert references.rstrip().endswith("`xharness cite` with the folders of this report.")
+    page = CliRunner().invoke(cli, ["report", str(store), "--format", "html", "--bootstrap", "0"]).output
+    tail = page[page.index('<section id="references">'):]
+    assert tail.index("</section>") > tail.index('<li id="ref-hu2020xtreme">') and \
+        tail[tail.index("</section>"):].strip() == "</section>\n</body>\n</html>".strip()
+    assert len(re.findall(r'<li id="ref-', tail)) == 5
+    for fmt in ("json", "csv"):  # numbers only: no references there
+        shown = CliRunner().invoke(cli, ["report", str(store), "--format", fmt, "--bootstrap", "0"]).output
+        assert "Zellers" not in shown and "References" not in shown

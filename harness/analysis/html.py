@@ -5,8 +5,10 @@ elsewhere, so the page can be mailed, attached to a paper's supplement or opened
 no network. Per experiment and backbone it shows the task matrix (Δ, ± and significance marks, as
 the text formats), the notes, the heatmap, every target task's languages with the test examples
 behind each number and the flags of the runs behind it, the learning curves, and every run's
-settings and versions. Each number carries its exact value in ``data-*`` attributes, so a program
-(the test suite's browser check) can compare the page with ``--format json``.
+settings and versions, and ends with the references of what the runs used (their tasks,
+backbones and benchmarks, the protocol paper, xharness). Each number carries its exact value in
+``data-*`` attributes, so a program (the test suite's browser check) can compare the page with
+``--format json``.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def page(report: reporting.Report, languages: dict[tuple[str, str, str], reporti
         parts += [f'<li class="left-out">{html.escape(line)}</li>' for line in report.left_out]
         parts += [f"<li>skipped {html.escape(line)}</li>" for line in report.skipped]
         parts.append("</ul>")
+    parts.append(_references_html(reporting.report_references(report)))
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -226,6 +229,21 @@ def _runs_html(table: reporting.Table, by_folder) -> str:
                                                "data", "versions", "folder"))
     return (f"<details><summary>{len(runs)} run{'s' * (len(runs) != 1)}: settings and versions</summary>"
             f'<table class="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></details>')
+
+
+def _references_html(cited) -> str:
+    """The last section: what the runs shown cite, one item per entry (``xharness cite`` gives the
+    BibTeX), then what has no entry."""
+    if cited is None or not cited.entries:
+        return ""
+    items = "".join(f'<li id="ref-{html.escape(entry.key, quote=True)}">{html.escape(entry.text())}</li>'
+                    for entry in cited.entries)
+    missing = "".join(f"<li>{html.escape(line)}</li>" for line in
+                      [w.missing_line for w in cited.missing] + [f"unreadable: {p}" for p in cited.problems])
+    return (f'<section id="references"><h2>References</h2><ol class="references">{items}</ol>'
+            + (f'<ul class="notes">{missing}</ul>' if missing else "")
+            + '<p class="meta">The BibTeX of these: <code>xharness cite</code> with the folders of this report.</p>'
+            + "</section>")
 
 
 def _png(figure) -> str:

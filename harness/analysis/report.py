@@ -676,6 +676,8 @@ class Report:
     reference: dict | None = None
     left_out: list[str] = field(default_factory=list)  # runs that could not share a table, in words
     experiments: list[str] = field(default_factory=list)  # the experiments shown, in order
+    #: the runs behind the tables (what the references cite; not part of the JSON or CSV)
+    runs: list[Run] = field(default_factory=list, repr=False)
 
 
 def _task_order(tasks: Iterable[str]) -> list[str]:
@@ -731,6 +733,7 @@ def build(runs: Sequence[Run], *, model: str | None = None, target: str | None =
         groups = {name: [r for r in group if r.model == model] for name, group in groups.items()}
     tables: list[Table] = []
     left_out: list[str] = []
+    shown: dict[Path, Run] = {}
     for name, members in groups.items():
         by_model: dict[str, list[Run]] = {}
         for run in members:
@@ -739,13 +742,15 @@ def build(runs: Sequence[Run], *, model: str | None = None, target: str | None =
             kept, dropped = keep_comparable(group)
             left_out += [f"{name}: {line}" if name else line for line in dropped]
             tables.append(_table(name, backbone, kept, target, mode, resamples, seed))
+            shown.update((run.folder, run) for run in kept)
     for table in tables:
         table.show_n = show_n
         if show_n:
             table.notes.append("n=: the test examples behind one seed's number (summed over the languages and "
                                "tasks it averages)")
     return Report(tables, skipped, resamples, seed, left_out=left_out,
-                  experiments=[name for name in groups if any(t.experiment == name for t in tables)])
+                  experiments=[name for name in groups if any(t.experiment == name for t in tables)],
+                  runs=list(shown.values()))
 
 
 def group_by_experiment(runs: Sequence[Run]) -> tuple[dict[str, list[Run]], list[str]]:
@@ -1058,7 +1063,9 @@ def _header(table: Table) -> list[str]:
     return ["intermediate"] + table.columns
 
 
-def to_markdown(report: Report, decimals: int = 2) -> str:
+def to_markdown(report: Report, decimals: int = 2, *, references: bool = True) -> str:
+    """The tables as GitHub Markdown, then what was left out or skipped, then (``references``) a
+    "References" section: what the runs shown cite (``references``)."""
     from tabulate import tabulate
 
     parts = []
@@ -1067,7 +1074,28 @@ def to_markdown(report: Report, decimals: int = 2) -> str:
                         colalign=("left",) + ("right",) * len(table.columns), disable_numparse=True)
         notes = "\n".join(f"- {note}" for note in table.notes + _reference_notes(report, table))
         parts.append(f"### {_title(table)}\n\n{body}\n\n{notes}\n")
-    return "\n".join(parts) + _skipped_text(report)
+    text = "\n".join(parts) + _skipped_text(report)
+    cited = report_references(report) if references else None
+    if cited is not None and cited.entries:
+        lines = [f"{number}. {entry.text()}" for number, entry in enumerate(cited.entries, start=1)]
+        notes = [wanted.missing_line for wanted in cited.missing] + [f"unreadable: {p}" for p in cited.problems]
+        text += "\n\n## References\n\n" + "\n".join(lines) + "\n"
+        text += "".join(f"\n- {note}" for note in notes) + ("\n" if notes else "")
+        text += "\nThe BibTeX of these: `xharness cite` with the folders of this report.\n"
+    return text
+
+
+def report_references(report: Report):
+    """What the runs behind a report's tables cite (``harness.contract.citations.Citations``: their
+    tasks, backbones and leaderboards, the protocol paper and xharness), or None for a report
+    built without its runs. The Markdown and HTML formats end with them; JSON and CSV hold numbers
+    only (``xharness cite`` prints the BibTeX)."""
+    if not report.runs:
+        return None
+    from harness.contract import citations
+    from harness.contract.discovery import discover
+
+    return citations.for_records(discover(), [run.record for run in report.runs])
 
 
 def _reference_notes(report: Report, table: Table) -> list[str]:

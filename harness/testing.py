@@ -78,6 +78,11 @@ that cannot run because an earlier one failed is skipped, so one fault gives one
    ``task 'x' smoke: no target task with samples is installed to run this intermediate task before ...``
    ``smoke: plugin NAME has no task 'x'`` (a name in ``smoke_tasks`` the plugin lacks)
 
+Beside the checks, not a failure: what the plugin registers without a BibTeX entry in its package's
+``citations.bib`` (:func:`check_citations`; a locally built backbone is not listed).
+:func:`assert_plugin_ok` warns with it (:class:`CitationWarning`, in pytest's warnings summary):
+``task 'x': no BibTeX entry in mytasks/citations.bib (an entry with xharness = {task:x}); ...``
+
 Every check is also a function of its own (taking the plugin as :func:`check_plugin` does), and
 :class:`PluginCheck` holds a resolved plugin, its two registries and the samples it read, so
 several checks share that work.
@@ -108,7 +113,7 @@ from harness.contract.spec import KindSpec, MetricSpec, TaskSpec
 from harness.kinds import builtin_kinds
 
 __all__ = [
-    "LANGUAGE_CODE", "PluginCheck", "PluginProblems", "assert_plugin_ok",
+    "LANGUAGE_CODE", "CitationWarning", "PluginCheck", "PluginProblems", "assert_plugin_ok", "check_citations",
     "check_clashes", "check_features", "check_load", "check_metadata", "check_plugin", "check_registration",
     "check_samples", "check_smoke", "example_problem", "language_problem", "metric_problem", "sample_needs",
     "score_problems",
@@ -122,6 +127,11 @@ MULTI = "multi"
 
 #: The maximum length used to featurise samples, as the smoke preset does.
 FEATURE_LENGTH = 128
+
+
+class CitationWarning(UserWarning):
+    """Warned by :func:`assert_plugin_ok` when something the plugin registers has no BibTeX entry in
+    its package's ``citations.bib`` (or that file cannot be read): a reminder, not a failure."""
 
 
 class PluginProblems(AssertionError):
@@ -387,6 +397,34 @@ class PluginCheck:
                                 f"name, so yours is left out (the plugin's other names work): rename it")
         return problems
 
+    def citations(self) -> list[str]:
+        """Not a contract check (a plugin without citations works): what the plugin registers that
+        has no BibTeX entry in its package's ``citations.bib`` (``harness.contract.citations``), one
+        line each, or why that file cannot be read. :func:`assert_plugin_ok` warns with these lines
+        (:class:`CitationWarning`); :func:`check_citations` returns them. A backbone built locally
+        (``ModelSpec.build``) has nothing to cite and is not listed."""
+        from harness.contract import citations
+
+        if self.load_error is not None:
+            return []
+        registry = self.alone
+        info = self._info(registry)
+        if info is None or not info.ok:
+            return []
+        package = citations.plugin_package(registry, info.name)
+        where = f"{package}/{citations.FILENAME}" if package else citations.FILENAME
+        _, problem = citations.package_entries(package)
+        if problem:
+            return [f"citations: {problem}"]
+        registered = [("task", item) for _, item in self.tasks()]
+        registered += [("model", item) for item in registry.models.values() if item.spec.build is None]
+        registered += [(what, item) for what, table in (("leaderboard", registry.leaderboards),
+                                                         ("study", registry.studies)) for item in table.values()]
+        return [f"{what} {item.spec.name!r}: no BibTeX entry in {where} (an entry with xharness = "
+                f"{{{what}:{item.spec.name}}}); `xharness cite` names it as uncited"
+                for what, item in registered if item.plugin == info.name
+                and not citations.entries_for(registry, what, item.spec.name, item.plugin)]
+
     def metadata(self) -> list[str]:
         """Check 4: every language is a plausible code and the metric one the task's kind scores."""
         if self.load_error is not None:
@@ -590,6 +628,11 @@ def assert_plugin_ok(plugin: Any, *, smoke: bool = False, smoke_tasks: Iterable[
     problems = check.run(smoke=smoke, smoke_tasks=smoke_tasks)
     if problems:
         raise PluginProblems(check.name, problems)
+    uncited = check.citations()
+    if uncited:  # not a failure: a reminder, shown in pytest's warnings summary
+        import warnings
+
+        warnings.warn(CitationWarning(f"plugin {check.name}: " + "; ".join(uncited)), stacklevel=2)
 
 
 def _one(method: str):
@@ -604,6 +647,7 @@ check_load = _one("load")
 check_registration = _one("registration")
 check_clashes = _one("clashes")
 check_metadata = _one("metadata")
+check_citations = _one("citations")
 check_samples = _one("samples")
 check_features = _one("features")
 check_smoke = _one("smoke")

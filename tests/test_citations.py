@@ -213,3 +213,55 @@ def test_the_markdown_and_html_reports_end_with_their_references(store):
     for fmt in ("json", "csv"):  # numbers only: no references there
         shown = CliRunner().invoke(cli, ["report", str(store), "--format", fmt, "--bootstrap", "0"]).output
         assert "Zellers" not in shown and "References" not in shown
+
+
+# -- plugin authors: the scaffold asks for the BibTeX, the kit reminds them -------------------------------
+
+@pytest.mark.parametrize("package, what, name", [("task", "task", "newcite"), ("model", "model", "newcite-encoder")])
+def test_new_plugin_writes_a_citations_bib_asking_for_the_bibtex(tmp_path, monkeypatch, package, what, name):
+    import importlib
+    import sys
+
+    from harness.testing import CitationWarning, assert_plugin_ok, check_citations
+
+    result = CliRunner().invoke(cli, ["new-plugin", "xharness-newcite", "--package", package, "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "xharness-newcite"
+    bib = (folder / "xharness_newcite" / "citations.bib").read_text(encoding="utf-8")
+    assert citations.parse(bib) == []  # a comment only, no made-up entry
+    assert all(line.startswith("%") or not line.strip() for line in bib.splitlines())
+    assert f"xharness = {{{what}:{name}}}" in bib and "EDIT" in bib
+    assert re.search(r'^xharness_newcite = \[.*"citations\.bib"\]', (folder / "pyproject.toml").read_text(), re.M)
+    assert "xharness_newcite/citations.bib" in (folder / "README.md").read_text()
+    monkeypatch.syspath_prepend(str(folder))
+    module = importlib.import_module("xharness_newcite")
+    try:
+        assert check_citations(module, name="xharness-newcite") == [
+            f"{what} {name!r}: no BibTeX entry in xharness_newcite/citations.bib (an entry with xharness = "
+            f"{{{what}:{name}}}); `xharness cite` names it as uncited"]
+        if package == "model":  # the kit warns, it does not fail (the task package's smoke run is tested elsewhere)
+            with pytest.warns(CitationWarning, match="no BibTeX entry in xharness_newcite/citations.bib"):
+                assert_plugin_ok(module, name="xharness-newcite")
+        (folder / "xharness_newcite" / "citations.bib").write_text(
+            bib + f"\n@misc{{k, author = {{A}}, title = {{T}}, year = {{2024}}, xharness = {{{what}:{name}}}}}\n")
+        assert check_citations(module, name="xharness-newcite") == []
+        (folder / "xharness_newcite" / "citations.bib").write_text("@misc{k, title = {T}\n")
+        (problem,) = check_citations(module, name="xharness-newcite")
+        assert problem.startswith("citations: xharness_newcite/citations.bib:1: ")
+    finally:
+        for loaded in [m for m in sys.modules if m == "xharness_newcite" or m.startswith("xharness_newcite.")]:
+            del sys.modules[loaded]
+
+
+def test_the_example_plugins_cite_what_they_register():
+    from harness.testing import check_citations
+
+    for module in ("xharness_xtreme", "xharness_xtreme.xtreme_r", "xharness_stilts", "xharness_models",
+                   "xharness_sts"):
+        assert check_citations(module) == [], module
+    entries, problem = citations.package_entries("xharness_sts")
+    assert problem is None and [e.key for e in entries] == ["cer2017semeval", "may2021stsbmultimt"]
+    americas = ROOT / "examples" / "xharness-americasnli" / "xharness_americasnli" / "citations.bib"
+    keys = {e.key: e.cites for e in citations.parse(americas.read_text(encoding="utf-8"))}
+    assert keys == {"ebrahimi2022americasnli": ("task:americasnli",), "williams2018mnli": ("task:americasnli",),
+                    "conneau2020xlmr": ("model:xlmr-americas",)}

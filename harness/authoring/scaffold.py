@@ -8,6 +8,7 @@ The package has the ordinary flat layout of the built-in plugins::
       MODULE/__init__.py      the task (TaskSpec with a local reader), optional backbone alias, the hooks
       MODULE/study.py         (--study) a minimal Study running the task
       MODULE/samples/...      a few lines per split and language, in the reader's format
+      MODULE/citations.bib    no entry yet: a comment asking for the BibTeX of the task's paper (package data)
       tests/test_plugin.py    ``harness.testing.assert_plugin_ok`` and a reader test
 
 It works right after ``pip install -e NAME``: ``xharness list`` shows the task, and
@@ -146,6 +147,7 @@ def render(names: Names, *, role: str, kind: str, model: bool, study: bool) -> d
         f"{names.module}/__init__.py": _module(values, role=role, kind=kind, model=model, study=study),
         "tests/test_plugin.py": _tests(values, kind=kind, model=model, study=study),
         "README.md": _readme(values, role=role, kind=kind, model=model, study=study),
+        f"{names.module}/citations.bib": _citations(values, "task", names.task, "your task's dataset"),
         ".gitignore": "*.egg-info/\n__pycache__/\nbuild/\nxharness-runs/\n",
     }
     if study:
@@ -195,12 +197,23 @@ def render_model(names: Names) -> dict[str, str]:
     module += "\n\n@hookimpl\ndef register_models(register):\n    register(MODEL_SPEC)\n"
     pyproject = PYPROJECT.replace('description = "The __TASK__ task for xharness"',
                                   'description = "The __MODEL__ backbone for xharness"')
-    pyproject = pyproject[:pyproject.index("# the bundled samples")] + pyproject[pyproject.index("[tool.pytest"):]
+    pyproject = (pyproject[:pyproject.index("# the bundled samples")]
+                 + "# citations.bib ships with the package (the BibTeX `xharness cite` prints for the backbone)\n"
+                 + "[tool.setuptools.package-data]\n__MODULE__ = [\"citations.bib\"]\n\n"
+                 + pyproject[pyproject.index("[tool.pytest"):])
     return {"pyproject.toml": _fill(pyproject, values),
             f"{names.module}/__init__.py": _fill(module, values),
+            f"{names.module}/citations.bib": _citations(values, "model", names.model, "your backbone"),
             "tests/test_plugin.py": _fill(_template("tests_model_only") + TESTS_MODEL.lstrip("\n"), values),
             "README.md": _fill(_template("readme_model"), values),
             ".gitignore": "*.egg-info/\n__pycache__/\nbuild/\n"}
+
+
+def _citations(values: dict[str, str], what: str, name: str, thing: str) -> str:
+    """``citations.bib``: no entry, only the comment asking the author for the BibTeX of ``thing``
+    (``harness.contract.citations`` reads it; package data, so editing it changes no key)."""
+    text = _template("citations").replace("__WHAT__", what).replace("__NAME__", name).replace("__THING__", thing)
+    return _fill(text, values)
 
 
 def _tuple(items: tuple[str, ...]) -> str:

@@ -333,7 +333,7 @@ class Citations:
         return "\n".join(lines + self.comment_lines()) + "\n"
 
 
-_CACHE: dict[tuple[str, float | None], tuple[list[Entry], str | None]] = {}
+_CACHE: dict[tuple[str, tuple[int, int] | None], tuple[list[Entry], str | None]] = {}
 
 
 def package_entries(package: str | None) -> tuple[list[Entry], str | None]:
@@ -359,11 +359,13 @@ def package_entries(package: str | None) -> tuple[list[Entry], str | None]:
         return [], f"{package}/{FILENAME}: {exc}"
 
 
-def _mtime(resource: Any) -> float | None:
+def _mtime(resource: Any) -> tuple[int, int] | None:
+    """The file's modification time and size (None where it is not a plain file, as in a zip)."""
     try:
         import os
 
-        return os.stat(str(resource)).st_mtime
+        found = os.stat(str(resource))
+        return found.st_mtime_ns, found.st_size
     except (OSError, TypeError):
         return None
 

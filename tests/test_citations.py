@@ -265,3 +265,27 @@ def test_the_example_plugins_cite_what_they_register():
     keys = {e.key: e.cites for e in citations.parse(americas.read_text(encoding="utf-8"))}
     assert keys == {"ebrahimi2022americasnli": ("task:americasnli",), "williams2018mnli": ("task:americasnli",),
                     "conneau2020xlmr": ("model:xlmr-americas",)}
+
+
+# -- CITATION.cff and the README -----------------------------------------------------------------------------
+
+def test_citation_cff_is_valid_cff_1_2_0_and_names_this_version(tmp_path):
+    cffconvert = pytest.importorskip("cffconvert.cli.create_citation", reason="cffconvert (the test extra)")
+    path = ROOT / "CITATION.cff"
+    citation = cffconvert.create_citation(str(path), None)
+    citation.validate()  # raises on a file the CFF 1.2.0 schema rejects
+    assert citation.cffobj["cff-version"] == "1.2.0" and str(citation.cffobj["version"]) == harness.__version__
+    assert "xharness cite" in citation.cffobj["message"]
+    assert citation.cffobj["references"][0]["url"] == "https://arxiv.org/abs/2005.13013"
+    broken = tmp_path / "CITATION.cff"  # the validation is real: without authors the file is refused
+    broken.write_text(re.sub(r"^authors:\n(  - .*\n)+", "", path.read_text(encoding="utf-8"), flags=re.M))
+    assert "authors:" not in broken.read_text().split("references:")[0]
+    with pytest.raises(Exception):
+        cffconvert.create_citation(str(broken), None).validate()
+
+
+def test_the_readme_says_how_to_cite_with_xharness_own_entry():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    citing = readme[readme.index("## Citing"):readme.index("## Licence")]
+    (software,) = [e for e in citations.package_entries("harness")[0] if e.type == "software"]
+    assert software.bibtex() in citing and "xharness cite xharness-runs" in citing and "CITATION.cff" in citing

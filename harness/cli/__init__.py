@@ -1,7 +1,6 @@
 """The ``xharness`` command: a click group (``base``) and one module per command group (``plugins``:
 list, plugins, install, new-plugin; ``cells``: run, sweep; ``results``: report, score, export; ``cite``: cite;
-``store``:
-verify; ``studies``: study; ``data``: data check), with the options several commands share defined
+``store``: verify; ``studies``: study; ``data``: data check), with the options several commands share defined
 once (``options``). Importing it imports neither torch, transformers nor datasets."""
 
 from harness.cli import cells, cite, data, plugins, results, store, studies  # noqa: F401  (each registers its commands)

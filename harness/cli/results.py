@@ -140,7 +140,8 @@ def _html(built, runs, *, target, mode, resamples: int, seed: int) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "latex", "csv", "json", "html"]),
               default="table", show_default=True,
               help="table: rich terminal table; html: one self-contained page (tables, per-language tables with n "
-                   "and flags, heatmap, learning curves, every run's settings and versions) that opens offline.")
+                   "and flags, heatmap, learning curves, every run's settings and versions) that opens offline. "
+                   "markdown and html end with the references of what the runs used (their BibTeX: xharness cite).")
 @click.option("--compare", default=None,
               help="A reference shown beside the table: a report JSON file, or 'xlmr-large' (published XTREME "
                    "figures of XLM-R Large, Hu et al. 2020).")

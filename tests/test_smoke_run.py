@@ -39,6 +39,16 @@ def test_results_record_holds_the_protocol(smoke_run, smoke_results):
         assert record["phases"][phase]["reused"] is False
     assert record["hyperparameters"]["target"]["epochs"] == 4
     assert record["versions"]["core"] and set(record["versions"]["plugins"]) >= {"xtreme", "stilts", "models"}
+    import harness
+    import xharness_models
+    import xharness_stilts
+    import xharness_xtreme
+
+    # the versions each package writes once (its __version__; its distribution's metadata reads it)
+    assert record["versions"]["core"] == harness.__version__
+    assert {name: record["versions"]["plugins"][name] for name in ("xtreme", "stilts", "models")} == {
+        "xtreme": xharness_xtreme.__version__, "stilts": xharness_stilts.__version__,
+        "models": xharness_models.__version__}
     assert record["versions"]["torch"] and "git" in record
     scores = record["scores"]
     assert scores["metric"] == "accuracy" and list(scores["per_language"]) == PAWSX_LANGUAGES

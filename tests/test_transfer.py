@@ -45,4 +45,7 @@ def test_e5_transfers_english_pos_tags_to_german_and_french_far_above_the_baseli
     losses = steps["train_loss"]
     assert sum(losses[-4:]) / 4 < 0.8 * sum(losses[:4]) / 4
     rates = steps["learning_rate"]
-    assert max(rates) == pytest.approx(2e-4) and rates[0] < rates[2] and rates[-1] < rates[8]  # warm-up, then decay
+    # the schedule as run: one warm-up update (10 % of 16) reaches the peak, then a linear decay towards 0
+    peak = rates.index(max(rates))
+    assert max(rates) == pytest.approx(2e-4) and peak <= 1
+    assert all(later <= earlier for earlier, later in zip(rates[peak:], rates[peak + 1:])) and rates[-1] < 0.1 * max(rates)

@@ -52,11 +52,14 @@ def delta_cells(runs, *, resamples: int = RESAMPLES, seed: int = 0) -> dict[tupl
     if not runs:
         return cells
     report = build(runs, mode="delta", resamples=resamples, seed=seed, by_experiment=False)  # the study's runs
+    # a row is named with its training-data variant ("mnli (de, es)"); a study's grid says which
+    # variant it ran, so its numbers are keyed by the task(s) alone
+    tasks = {run.inter: "+".join(run.record["intermediate_tasks"]) or "none" for run in runs}
     for table in report.tables:
         for (row, column), cell in table.cells.items():
             if row == "none" or column == AVERAGE or cell.delta is None:
                 continue
-            cells[(table.model, row, column)] = {
+            cells[(table.model, tasks.get(row, row), column)] = {
                 "delta": cell.delta.mean, "std": cell.delta.std, "seeds": cell.delta.seeds, "values": cell.delta.values,
                 "p": cell.p, "p_holm": cell.p_holm, "runs": cell.runs, "baseline_runs": cell.baseline_runs}
     return cells

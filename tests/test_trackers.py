@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from harness.api import TrackerSpec, hookimpl
 
 CELL = ["--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de", "--inter-epochs",
-        "1", "--target-epochs", "2"]
+        "1", "--target-epochs", "1"]
 
 
 def _environment(root: Path) -> dict:
@@ -172,7 +172,7 @@ def test_trackio_holds_the_curve_in_its_project(tracked):
 
 @pytest.mark.slow
 def test_a_resumed_cell_continues_its_tracked_run(tmp_path):
-    cell = ["--inter", "none", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de", "--target-epochs", "3",
+    cell = ["--inter", "none", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de", "--target-epochs", "2",
             "--checkpoint-minutes", "0", "--tracker", "mlflow,tensorboard"]
     process = subprocess.Popen([sys.executable, "-m", "harness", "run", *cell, "--output", str(tmp_path / "store")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_environment(tmp_path))

@@ -66,6 +66,11 @@ def test_a_grid_files_tracker_gets_the_reused_cells_results_grouped_by_the_exper
     events = EventAccumulator(str(folder))
     events.Reload()
     assert events.Scalars("test/de")[-1].value == pytest.approx(record["scores"]["per_language"]["de"])
+    # sent once: running the sweep again sends nothing (a rerun of a big sweep must not re-send every cell)
+    files = sorted(folder.iterdir())
+    result = invoke("sweep", store.parent / "lr-grid.toml", "--output", store)
+    assert result.exit_code == 0, result.output
+    assert sorted(folder.iterdir()) == files
 
 
 def test_report_gives_each_experiment_its_tables_and_says_what_it_left_out(store):

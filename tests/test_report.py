@@ -313,6 +313,12 @@ def test_runs_with_different_settings_are_left_out_in_words_never_averaged(store
     assert "{" not in line  # key=value, never a Python dict
     result = invoke(store, "--bootstrap", "0")
     assert result.exit_code == 0 and line in " ".join(result.stdout.split())
+    # a per-language table (the HTML page's, the Hub export's) is built from the matrix's runs only
+    runs, _ = report.collect([store])
+    (table,) = report.build(runs, resamples=0).tables
+    drilled = report.drill_down(table, runs, "xnli", resamples=0)
+    used = {run for cell in drilled.cells.values() for run in cell.runs + cell.baseline_runs}
+    assert used and not any("seed4" in Path(run).name for run in used)
 
 
 def test_report_of_nothing_and_plot_languages_without_target_are_one_line_errors(tmp_path):

@@ -115,8 +115,7 @@ def exports(runs: Sequence[report.Run], *, model: str | None = None, experiment:
         drills = []
         for task in table.columns[:-1]:
             # the task's languages, absolute scores: each row's own numbers and flags (not its Δ's)
-            (drill,) = report.build(runs, model=table.model, target=task, experiment=table.experiment or None,
-                                    mode="absolute", resamples=0).tables
+            drill = report.drill_down(table, runs, task, mode="absolute", resamples=0)  # the matrix's runs
             drills.append(drill)
             item.eval_results += _eval_results(registry, drill, _first_record(drill, records))
         item.flagged = sum("flagged:" in (r.metric_name or "") for r in item.eval_results)

@@ -116,7 +116,11 @@ def default_figures(table: reporting.Table) -> list[tuple[str, Any]]:
 
 
 def _anchor(text: str) -> str:
-    return "exp-" + "".join(ch if ch.isalnum() else "-" for ch in text or "all")
+    """A page anchor for an experiment: readable, and unique (``sweep:a.b`` and ``sweep:a-b`` differ)."""
+    import hashlib
+
+    return ("exp-" + "".join(ch if ch.isalnum() else "-" for ch in text or "all") + "-"
+            + hashlib.sha256((text or "").encode()).hexdigest()[:6])
 
 
 def _matrix_section(table: reporting.Table, languages, by_folder, decimals: int, figures) -> str:

@@ -658,6 +658,7 @@ class Table:
     reference: list[dict] = field(default_factory=list)  # rows shown next to ours (--compare)
     show_n: bool = False  # the text formats show each number's test examples (JSON and CSV always hold them)
     experiment: str = ""  # the experiment's label (harness.store.experiments): run, sweep:NAME, study:NAME
+    kept: list[str] = field(default_factory=list, repr=False)  # folders of the runs the table was built from
 
     def shown(self, cell: Cell) -> Stat | None:
         """The number a cell shows: Δ in Δ mode (the baseline row shows its scores)."""
@@ -742,6 +743,7 @@ def build(runs: Sequence[Run], *, model: str | None = None, target: str | None =
             kept, dropped = keep_comparable(group)
             left_out += [f"{name}: {line}" if name else line for line in dropped]
             tables.append(_table(name, backbone, kept, target, mode, resamples, seed))
+            tables[-1].kept = [str(run.folder) for run in kept]
             shown.update((run.folder, run) for run in kept)
     for table in tables:
         table.show_n = show_n
@@ -751,6 +753,21 @@ def build(runs: Sequence[Run], *, model: str | None = None, target: str | None =
     return Report(tables, skipped, resamples, seed, left_out=left_out,
                   experiments=[name for name in groups if any(t.experiment == name for t in tables)],
                   runs=list(shown.values()))
+
+
+def drill_down(table: Table, runs: Sequence[Run], task: str, *, mode: str | None = None, resamples: int = 1000,
+               seed: int = 0, show_n: bool = False) -> Table:
+    """``task``'s per-language table from exactly the runs ``table`` was built from (the same runs a
+    reader sees in the matrix, never a group the matrix left out). In Δ mode without a baseline run
+    of that task, its plain scores."""
+    kept = set(table.kept)
+    mine = [run for run in runs if str(run.folder) in kept and run.target == task]
+    if mode == "delta" and not any(run.inter == BASELINE for run in mine):
+        mode = None
+    (drilled,) = build(mine, target=task, mode=mode, resamples=resamples, seed=seed, show_n=show_n,
+                       by_experiment=False).tables
+    drilled.experiment = table.experiment
+    return drilled
 
 
 def group_by_experiment(runs: Sequence[Run]) -> tuple[dict[str, list[Run]], list[str]]:

@@ -121,11 +121,15 @@ def execute(plan: Plan, reporter_factory=None) -> tuple[Path, dict[str, Any]]:
     phases that stay on disk; temporary folders are removed on the way out.
     """
     kept: list[str] = []
+    opened: list[Trackers] = []
     try:
-        return _execute(plan, reporter_factory, kept)
+        return _execute(plan, reporter_factory, kept, opened)
     except Interrupted as stop:
         stop.kept = kept
         raise
+    finally:  # a tracked run is closed however the cell ends (finished twice is a no-op)
+        for tracking in opened:
+            tracking.finish()
 
 
 def _main_decides(accelerator, decide):
@@ -140,7 +144,7 @@ def _main_decides(accelerator, decide):
     return answer[0]
 
 
-def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[str, Any]]:
+def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tuple[Path, dict[str, Any]]:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from accelerate.utils import set_seed
@@ -214,6 +218,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
 
         # trackers live on the main process only; a failing one costs a warning line, never the run
         tracking = Trackers(plan.trackers, reporter.log) if main and plan.trackers else None
+        if tracking:
+            opened.append(tracking)
 
         # Phase 2 ----------------------------------------------------------------------
         phase2: dict[str, Any] | None = None
@@ -272,14 +278,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
                          f"zero-shot on {len(plan.languages)} languages")
             if tracking:
                 tracking.start(tracked(plan, paths, experiment, store, "target", phase2))
-            try:
-                phase3, predictions = run_target(accelerator, plan, data, settings, start_location, start_revision,
-                                                 reporter, get_kind, set_seed, checkpoints=checkpoints,
-                                                 tracking=tracking)
-            except BaseException:
-                if tracking:
-                    tracking.finish()
-                raise
+            phase3, predictions = run_target(accelerator, plan, data, settings, start_location, start_revision,
+                                             reporter, get_kind, set_seed, checkpoints=checkpoints, tracking=tracking)
         phase3["wall_seconds"] = time.perf_counter() - began
         phase3["key"] = paths.run_key
         per_language = phase3.pop("test_scores")
@@ -330,7 +330,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str]) -> tuple[Path, dict[
                 if not plan.kinds.trained(data.spec.kind):  # retrieval: nothing was tracked while it ran
                     tracking.start(tracked(plan, paths, experiment, store, "target", phase2))
                 tracking.summary(final_figures(record))
-                tracking.finish()
+                mark_sent(store, tracking.finish(), f"xh-{paths.run_key}")
             if not request.keep_checkpoints:
                 checkpoints.clear()
         accelerator.wait_for_everyone()
@@ -364,15 +364,36 @@ def tracked(plan: Plan, paths: CellPaths, experiment, store: RunStore, phase: st
 
 
 def track_finished(plan: Plan, paths: CellPaths, record: dict[str, Any], log) -> None:
-    """A cell finished before: its results go to the plan's trackers, into the cell's tracked run."""
+    """A cell finished before: its results go to those of the plan's trackers that do not have them
+    yet (``sent_to``), into the cell's tracked run."""
     if not plan.trackers:
         return
-    tracking = Trackers(plan.trackers, log)
-    phase2 = (record.get("phases") or {}).get("intermediate")
-    tracking.start(tracked(plan, paths, experiments.Experiment.parse(plan.request.experiment),
-                           RunStore(plan.request.output), "target", phase2, reused=True))
+    store = RunStore(plan.request.output)
+    run = tracked(plan, paths, experiments.Experiment.parse(plan.request.experiment), store, "target",
+                  (record.get("phases") or {}).get("intermediate"), reused=True)
+    pending = [item for item in plan.trackers if not sent_marker(store, item.spec.name, run.id).exists()]
+    if not pending:
+        return
+    tracking = Trackers(pending, log)
+    tracking.start(run)
     tracking.summary(final_figures(record))
-    tracking.finish()
+    mark_sent(store, tracking.finish(), run.id)
+
+
+def sent_marker(store: RunStore, tracker: str, run_id: str) -> Path:
+    """An empty file saying that ``tracker`` has a cell's final results (a rerun of a sweep does not
+    send its thousand finished cells again)."""
+    return store.root / "trackers" / "sent" / tracker / run_id
+
+
+def mark_sent(store: RunStore, trackers: list[str], run_id: str) -> None:
+    for name in trackers:
+        try:
+            marker = sent_marker(store, name, run_id)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:  # a read-only store: it is sent again next time, which does no harm
+            pass
 
 
 def final_figures(record: dict[str, Any]) -> dict[str, Any]:

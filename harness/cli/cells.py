@@ -122,6 +122,8 @@ def sweep_command(grid_file, inter, target, seeds, models, experiment, trackers,
                           checkpoint_minutes, keep_checkpoints, overrides, status_only, experiment, trackers)
         with stop_cleanly():
             registry = base._registry()
+            for name in grid.trackers:  # an unknown tracker is one line, not one per cell
+                registry.tracker(name)
             if worker_name is not None:  # a worker spawned by --devices: run cells, no plan, no summary
                 sweep.work(grid, registry, log=lambda m: click.echo(m, err=True), worker=f"({worker_name}) ",
                            track_done=False)
@@ -254,11 +256,14 @@ def _grid_from(context, grid_file, inter, target, seeds, models, output, data_di
 def _save_grid(grid) -> Path:
     from dataclasses import asdict
 
-    from harness.common.fsutil import atomic_write_json
+    from harness.common.fsutil import atomic_write_json, stable_hash
 
     from harness.store.runstore import RunStore
 
-    path = Path(grid.output).expanduser() / "sweeps" / f"{grid.ident}.grid.json"
+    # the grid's identity, and under which experiment and trackers it runs: --devices workers read
+    # this file, and two sweeps of one grid as different experiments must not share it
+    path = (Path(grid.output).expanduser() / "sweeps"
+            / f"{grid.ident}-{stable_hash([grid.experiment, grid.trackers], 6)}.grid.json")
     why = RunStore(Path(grid.output)).unwritable()
     if why is not None:
         raise UserError(f"--output {grid.output} cannot be written ({why}), and cells of this grid are not finished "

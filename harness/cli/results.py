@@ -118,9 +118,8 @@ def _html(built, runs, *, target, mode, resamples: int, seed: int) -> str:
     languages = {}
     for table in built.tables:
         for task in (table.columns[:-1] if table.target is None else [table.target]):
-            drill = report.build(runs, model=table.model, target=task, mode=mode, resamples=resamples, seed=seed,
-                                 experiment=table.experiment or None, show_n=True)
-            (languages[(table.experiment, table.model, task)],) = drill.tables
+            languages[(table.experiment, table.model, task)] = report.drill_down(
+                table, runs, task, mode=mode, resamples=resamples, seed=seed, show_n=True)
     return html.page(built, languages, runs)
 
 

@@ -79,6 +79,8 @@ def study_run_command(name, models, seeds, preset, output, data_dir, checkpoint_
         with stop_cleanly():
             registry = base._registry()
             recipe, grids = study.plan(name, options, registry)
+            for name in tracker_names(trackers):  # an unknown tracker is one line, not one per cell
+                registry.tracker(name)
             for grid in grids:  # each cell reports to them, grouped as the study's experiment
                 grid.trackers = tracker_names(trackers)
             planned = [sweep.plan_grid(grid, registry) for grid in grids]

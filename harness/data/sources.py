@@ -83,10 +83,13 @@ class TaskData:
         if self.source == "hub":
             return {}
         parts = {}
-        for (split, lang), paths in sorted(self.files.items()):
-            if paths:
-                root = Path(os.path.commonpath([str(p.parent) for p in paths]))
-                parts[f"{split}/{lang}"] = sha256_files(list(paths), root=root)
+        try:
+            for (split, lang), paths in sorted(self.files.items()):
+                if paths:
+                    root = Path(os.path.commonpath([str(p.parent) for p in paths]))
+                    parts[f"{split}/{lang}"] = sha256_files(list(paths), root=root)
+        except OSError:  # a file gone since the run read it: the record goes without them, not the run
+            return {}
         return parts
 
     def preload(self) -> None:

@@ -26,7 +26,7 @@ from harness.store.runstore import problem
 
 #: What the harness itself creates at the top of a store.
 TOP_LEVEL = {"intermediate", "runs", "checkpoints", "features", "locks", "logs", "sweeps", "studies", "damaged",
-             "reports", "experiments", "trackers"}
+             "reports", "experiments", "trackers", "export"}
 
 
 @dataclass

@@ -15,6 +15,10 @@ from typing import Any
 
 from harness.contract.tracking import TrackedRun, Tracker
 
+#: Trackers dropped in this process (missing library, an error): not tried again, so a sweep of a
+#: hundred cells says it once, not a hundred times.
+_DROPPED: set[str] = set()
+
 
 def slug(text: str) -> str:
     """A name every tracker accepts for a project, experiment or folder: letters, digits, ``._-``."""
@@ -41,14 +45,20 @@ class Trackers:
         self._active = []
         for item in self._registered:
             spec = item.spec
+            if spec.name in _DROPPED:
+                continue
+            missing = [module for module in spec.requires if not _importable(module)]
             try:
+                if missing:
+                    raise ModuleNotFoundError(name=missing[0])
                 module, _, attribute = spec.load.partition(":")
                 tracker = getattr(importlib.import_module(module), attribute)()
             except ImportError as exc:
-                missing = getattr(exc, "name", None) or str(exc)
+                name = getattr(exc, "name", None) or str(exc)
                 hint = f" ({spec.install})" if spec.install else ""
-                self._log(f"warning: tracker {spec.name}: {missing} is not installed{hint}; this run is not "
-                          f"tracked there")
+                self._log(f"warning: tracker {spec.name}: {name} is not installed{hint}; nothing is tracked there "
+                          f"by this process")
+                _DROPPED.add(spec.name)
                 continue
             except Exception as exc:  # a plugin's bug
                 self._warn(spec.name, exc)
@@ -64,10 +74,11 @@ class Trackers:
         for name, tracker in list(self._active):
             self._call(name, tracker.summary, values)
 
-    def finish(self) -> None:
-        for name, tracker in list(self._active):
-            self._call(name, tracker.finish)
+    def finish(self) -> list[str]:
+        """Close every open tracked run; returns the trackers that had it all (none failed on the way)."""
+        finished = [name for name, tracker in list(self._active) if self._call(name, tracker.finish)]
         self._active = []
+        return finished
 
     def _call(self, name: str, method, *args) -> bool:
         try:
@@ -79,6 +90,16 @@ class Trackers:
             return False
 
     def _warn(self, name: str, exc: Exception) -> None:
+        _DROPPED.add(name)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         self._log(f"warning: tracker {name} failed ({type(exc).__name__}{': ' + text[:200] if text else ''}); the run "
                   f"goes on without it")
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

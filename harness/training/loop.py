@@ -439,7 +439,8 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                 "first_loss": None if first_loss is None else float(first_loss.item()),
                 "window": {"sum": float(window["sum"].item()), "micro": window["micro"],
                            "grad": float(window["grad"].item()), "updates": window["updates"],
-                           "tokens": window["tokens"]}}
+                           "grads": float(window["grads"].item()), "tokens": window["tokens"],
+                           "seconds": time.perf_counter() - window["began"]}}
         ranks = [mine]
         if world > 1:
             from accelerate.utils import gather_object
@@ -480,7 +481,10 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         return {"sum": torch.full((), float(values.get("sum", 0.0)), device=accelerator.device),
                 "micro": int(values.get("micro", 0)), "updates": int(values.get("updates", 0)),
                 "grad": torch.full((), float(values.get("grad", 0.0)), device=accelerator.device),
-                "tokens": int(values.get("tokens", 0)), "began": time.perf_counter()}
+                # updates with a finite gradient norm (none under DeepSpeed; fp16 overflow steps are skipped)
+                "grads": torch.full((), float(values.get("grads", values.get("updates", 0))), device=accelerator.device),
+                "tokens": int(values.get("tokens", 0)),
+                "began": time.perf_counter() - float(values.get("seconds", 0.0))}
 
     window = new_window(opened)
     # finished windows: (update, mean loss, mean gradient norm, learning rate, tokens, seconds)
@@ -497,10 +501,14 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             curve["update"].append(update)
             curve["train_loss"].append(loss)
             curve["learning_rate"].append(rate)
+            grad = grad if math.isfinite(grad) else None
             curve.setdefault("grad_norm", []).append(grad)
             if tracking is not None:  # tokens of every process over this one's time for the window
-                tracking.log({"train/loss": loss, "train/learning_rate": rate, "train/grad_norm": grad,
-                              "train/tokens_per_second": tokens * world / max(seconds, 1e-9)}, update)
+                values = {"train/loss": loss, "train/learning_rate": rate,
+                          "train/tokens_per_second": tokens * world / max(seconds, 1e-9)}
+                if grad is not None:
+                    values["train/grad_norm"] = grad
+                tracking.log(values, update)
         pending.clear()
 
     first_loss = None if loop["first_loss"] is None else torch.tensor(loop["first_loss"], device=accelerator.device)
@@ -535,11 +543,16 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                         loop["done"] += 1
                         window["updates"] += 1
                         if step.grad_norm is not None:
-                            window["grad"] += step.grad_norm.detach().float()
+                            norm = step.grad_norm.detach().float()
+                            finite = torch.isfinite(norm)
+                            window["grad"] += torch.where(finite, norm, torch.zeros_like(norm))
+                            window["grads"] += finite.float()
                         if loop["update"] % curve["every"] == 0 or loop["update"] == total_updates:
-                            pending.append((loop["update"], window["sum"] / window["micro"],
-                                            window["grad"] / window["updates"], rate, window["tokens"],
-                                            time.perf_counter() - window["began"]))
+                            # no finite norm in the window: NaN, recorded as None
+                            grad = torch.where(window["grads"] > 0, window["grad"] / window["grads"].clamp(min=1),
+                                               torch.full_like(window["grad"], float("nan")))
+                            pending.append((loop["update"], window["sum"] / window["micro"], grad, rate,
+                                            window["tokens"], time.perf_counter() - window["began"]))
                             window = new_window()
                             if live:  # every process reaches this point together: the mean is theirs
                                 flush_curve()

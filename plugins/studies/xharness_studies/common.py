@@ -52,6 +52,10 @@ def delta_cells(runs, *, resamples: int = RESAMPLES, seed: int = 0) -> dict[tupl
     if not runs:
         return cells
     report = build(runs, mode="delta", resamples=resamples, seed=seed, by_experiment=False)  # the study's runs
+    if report.left_out:  # a study's numbers come from all of its runs or from none
+        from harness.api import UserError
+
+        raise UserError(f"the study's runs cannot all be compared: {report.left_out[0]}")
     # a row is named with its training-data variant ("mnli (de, es)"); a study's grid says which
     # variant it ran, so its numbers are keyed by the task(s) alone
     tasks = {run.inter: "+".join(run.record["intermediate_tasks"]) or "none" for run in runs}

@@ -5,9 +5,9 @@ every training phase it follows, one tracked run:
 
 * ``start(run)`` with the run's identity and settings (:class:`TrackedRun`); ``run.id`` is the same
   when a killed cell is resumed, so a tracker continues that run instead of starting another;
-* ``log(values, step)`` per point of the training curve (``train/loss``, ``train/learning_rate``,
-  ``train/grad_norm``, ``train/tokens_per_second``) and per epoch (``dev/score``, ``dev/<task>``,
-  ``train/epoch_loss``, ``epoch``), ``step`` being the update count;
+* ``log(values, step)`` per update (``train/loss``, ``train/learning_rate``, ``train/grad_norm``,
+  ``train/tokens_per_second``) and per epoch (``dev/score``, ``dev/<task>``, ``train/epoch_loss``,
+  ``epoch``), ``step`` being the update count;
 * ``summary(values)`` once at the end: every test language's score (``test/<lang>``) and their
   average (``test/average``), or the best dev score of an intermediate phase;
 * ``finish()``.

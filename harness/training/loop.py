@@ -361,9 +361,10 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     (``{"en": …, "target": …}``, CPU state dicts), while the model is left at the "en" one.
 
     The training curve (``history["steps"]``) is averaged over all processes at each epoch end and
-    checkpoint, or, with ``live`` (the same on every process: a run with trackers), at each of its
-    points; ``tracking`` (the main process's ``harness.tracking.Trackers``) then receives each point
-    with the real tokens per second, and each epoch's dev scores.
+    checkpoint. With ``live`` (the same on every process: a run with trackers) every update's loss,
+    gradient norm and real tokens are averaged over the processes as it ends, and ``tracking`` (the
+    main process's ``harness.tracking.Trackers``) receives them with the learning rate, and each
+    epoch's dev scores.
     """
     from harness.common import interrupt
     from harness.training.checkpoint import rng_state, set_rng_state
@@ -501,15 +502,27 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             curve["update"].append(update)
             curve["train_loss"].append(loss)
             curve["learning_rate"].append(rate)
-            grad = grad if math.isfinite(grad) else None
-            curve.setdefault("grad_norm", []).append(grad)
-            if tracking is not None:  # tokens of every process over this one's time for the window
-                values = {"train/loss": loss, "train/learning_rate": rate,
-                          "train/tokens_per_second": tokens * world / max(seconds, 1e-9)}
-                if grad is not None:
-                    values["train/grad_norm"] = grad
-                tracking.log(values, update)
+            curve.setdefault("grad_norm", []).append(grad if math.isfinite(grad) else None)
         pending.clear()
+
+    # with trackers, every update is reported as it ends (one all-reduce of three numbers: the sync a
+    # live view costs); the recorded curve above is the same with or without them
+    this = {"sum": torch.zeros((), device=accelerator.device), "micro": 0, "tokens": 0,
+            "began": time.perf_counter()}
+
+    def report_update(update: int, rate: float) -> None:
+        norm = step.grad_norm.detach().float() if step.grad_norm is not None else torch.tensor(
+            float("nan"), device=accelerator.device)
+        row = torch.stack([this["sum"] / max(this["micro"], 1), norm,
+                           torch.tensor(float(this["tokens"]), device=accelerator.device)])
+        loss, grad, tokens = accelerator.reduce(row, reduction="mean").tolist()
+        if tracking is not None:  # tokens of every process over this one's time for the update
+            values = {"train/loss": loss, "train/learning_rate": rate,
+                      "train/tokens_per_second": tokens * world / max(time.perf_counter() - this["began"], 1e-9)}
+            if math.isfinite(grad):
+                values["train/grad_norm"] = grad
+            tracking.log(values, update)
+        this.update(sum=torch.zeros((), device=accelerator.device), micro=0, tokens=0, began=time.perf_counter())
 
     first_loss = None if loop["first_loss"] is None else torch.tensor(loop["first_loss"], device=accelerator.device)
     step = Step(accelerator, model, optimizer, scheduler, accumulation=accumulation,
@@ -526,7 +539,9 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                 while loop["done"] < loop["target"]:
                     drawn = sampler.draw() if len(tasks) > 1 else 0
                     task, indices = tasks[drawn], next(streams[drawn])
-                    window["tokens"] += sum(task.train[i]["length"] for i in indices)  # real tokens, no padding
+                    tokens = sum(task.train[i]["length"] for i in indices)  # real tokens, no padding
+                    window["tokens"] += tokens
+                    this["tokens"] += tokens
                     batch = step.prepare(task.kind, [task.train[i] for i in indices])
                     last_micro = (loop["micro"] + 1) % accumulation == 0
                     rate = optimizer.param_groups[0]["lr"]  # the rate this update steps with
@@ -534,6 +549,9 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                     loss_sum += step_loss
                     window["sum"] += step_loss
                     window["micro"] += 1
+                    if live:
+                        this["sum"] += step_loss
+                        this["micro"] += 1
                     loop["micro_steps"] += 1
                     loop["micro"] += 1
                     if first_loss is None:
@@ -554,8 +572,8 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                             pending.append((loop["update"], window["sum"] / window["micro"], grad, rate,
                                             window["tokens"], time.perf_counter() - window["began"]))
                             window = new_window()
-                            if live:  # every process reaches this point together: the mean is theirs
-                                flush_curve()
+                        if live:  # every process reaches this point together: the mean is theirs
+                            report_update(loop["update"], rate)
                         advance()
                         checkpoint_if_asked(f"{loop['update']:09d}-0step")
             flush_curve()

@@ -138,12 +138,14 @@ def test_generated_plugin_installs_lists_runs_and_passes_its_tests(installed, ke
     else:
         assert names.model not in models
 
-    run = run_in(python, ["-m", "harness", "run", "--inter", "none", "--target", names.task, "--preset", "smoke",
-                        "--output", str(root / "runs")], env, root, timeout=300)
-    found = list((root / "runs" / "runs").glob(f"none__{names.task}__tiny__*/results.json"))
-    assert len(found) == 1, run.stdout[-2000:]
-    record = json.loads(found[0].read_text())
-    assert set(record["scores"]["per_language"]) == {"en", "de", "es"}
+    if "--model" not in flags:  # both tasks come from one template, and each plugin's own tests smoke-run it:
+        # one `xharness run` through the installed command is enough
+        run = run_in(python, ["-m", "harness", "run", "--inter", "none", "--target", names.task, "--preset", "smoke",
+                            "--output", str(root / "runs")], env, root, timeout=300)
+        found = list((root / "runs" / "runs").glob(f"none__{names.task}__tiny__*/results.json"))
+        assert len(found) == 1, run.stdout[-2000:]
+        record = json.loads(found[0].read_text())
+        assert set(record["scores"]["per_language"]) == {"en", "de", "es"}
 
     tests = run_in(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(installed["folders"][key] / "tests")],
                  env, installed["folders"][key], timeout=300)

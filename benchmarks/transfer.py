@@ -2,7 +2,7 @@
 on German, French and Chinese, beside the majority-class baseline.
 
     python benchmarks/transfer.py                      # the documented figures (docs/transfer.md); needs ../shared
-    python benchmarks/transfer.py --sentences 128 --test-sentences 100 --batch-size 16 --lr 2e-4  # the test's cut
+    python benchmarks/transfer.py --sentences 64 --test-sentences 100 --batch-size 8 --lr 2e-4  # the test's cut
 
 The cell is ``xharness run --inter none --target udpos --model ../shared/models/multilingual-e5-small
 --data-dir ../shared/transfer/udpos --languages de,fr,zh`` (plus the settings printed), run through

@@ -19,7 +19,9 @@ def test_tiny_benchmark_runs_and_its_figures_hold_together(tmp_path, e5_model, s
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "speed.py"), "--size", "tiny", "--json", str(out),
                            # fewer examples than the tiny plan's: the figures' coherence, not their precision
-                           "--examples", "32", "--warmup", "1",
+                           "--examples", "16", "--warmup", "1",
+                           # the smallest corpus whose score blocks still show bounded memory (3 blocks < the matrix)
+                           "--mining-size", "15000",
                            # dynamo's capture without AOT autograd: the compile path, at a third of the cost
                            "--compile-backend", "eager"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

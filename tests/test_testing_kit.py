@@ -12,8 +12,8 @@ import harness
 from harness.contract.errors import DataFormatError
 from harness.contract.spec import LocalSource, TaskSpec
 from harness.testing import (
-    CitationWarning, PluginCheck, PluginProblems, assert_plugin_ok, check_clashes, check_load, check_metadata, check_plugin,
-    example_problem, language_problem, sample_needs,
+    CitationWarning, PluginCheck, PluginProblems, assert_plugin_ok, check_clashes, check_load, check_metadata,
+    check_plugin, example_problem, language_problem, sample_needs,
 )
 
 

@@ -35,6 +35,7 @@ from harness.contract.errors import DataFormatError, UserError
 from harness.data.readers import read_conll, read_csv_rows, read_jsonl, read_squad_json, read_tsv_rows
 from harness.contract.hookspecs import hookimpl
 from harness.contract.tracking import TrackedRun, Tracker
+from harness.tracking import tracker_names
 from harness.common.progress import Reporter
 from harness.compute.outcomes import make as make_outcome
 from harness.compute.outcomes import score as outcome_score
@@ -168,12 +169,6 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
     return {name: options.get(name) for name in RUN_OPTIONS}
 
 
-def _names(value: str | list[str] | None) -> list[str]:
-    """Comma-separated names (or a list), in order, each once."""
-    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
-
-
 def _languages(languages: str | list[str] | None) -> list[str] | None:
     if languages is None or isinstance(languages, list):
         return languages
@@ -201,7 +196,7 @@ def run(inter: str, target: str, *, model: str | None = None, seed: int = 42, ou
                          data_dir=Path(data_dir) if data_dir is not None else None, preset=preset,
                          languages=_languages(languages), overrides=_options(options),
                          checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints,
-                         experiment=for_run(experiment).label, trackers=tuple(_names(trackers)))
+                         experiment=for_run(experiment).label, trackers=tuple(tracker_names(trackers)))
     path, record = execute(plan_run(request, discover()))
     return RunResult(folder=Path(path).parent, record=record)
 
@@ -227,7 +222,7 @@ def sweep(inter: list[str], target: list[str], *, seeds: list[int] | None = None
                          languages=_languages(languages),
                          overrides={k: v for k, v in _options(options).items() if v is not None},
                          checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints,
-                         experiment=for_sweep(None, experiment).label, trackers=_names(trackers))
+                         experiment=for_sweep(None, experiment).label, trackers=tracker_names(trackers))
     registry = discover()
     if not dry_run:
         sweeping.work(grid, registry, log=log or (lambda line: None))

@@ -1344,10 +1344,15 @@ def _figure_cell_text(table: Table, cell: Cell) -> str:
 
 def plot(table: Table, path: Path) -> tuple[int, int]:
     """Write the table's :func:`heatmap` to ``path`` (.png, .pdf or .svg); returns its pixel size."""
+    return _save_figure(heatmap, table, path)
+
+
+def _save_figure(draw, table: Table, path: Path) -> tuple[int, int]:
+    """``draw(table)`` written to ``path`` (its suffix checked before anything is drawn); its pixel size."""
     path = Path(path)
     if path.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UserError(f"{path}: a figure is written as .png, .pdf or .svg")
-    fig = heatmap(table)
+    fig = draw(table)
     fig.savefig(path, dpi=FIG_DPI)
     width, height = fig.get_size_inches()
     return round(width * FIG_DPI), round(height * FIG_DPI)
@@ -1476,13 +1481,7 @@ def curves(table: Table):
 
 def plot_curves(table: Table, path: Path) -> tuple[int, int]:
     """Write the table's :func:`curves` to ``path`` (.png, .pdf or .svg); returns its pixel size."""
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise UserError(f"{path}: a figure is written as .png, .pdf or .svg")
-    fig = curves(table)
-    fig.savefig(path, dpi=FIG_DPI)
-    width, height = fig.get_size_inches()
-    return round(width * FIG_DPI), round(height * FIG_DPI)
+    return _save_figure(curves, table, path)
 
 
 def _ink(image, value: float) -> str:

@@ -12,7 +12,8 @@ import click
 from harness.contract.errors import UserError
 from harness.cli import base
 from harness.cli.base import cli, _console, _fail
-from harness.cli.options import cell_options, launcher_options, tracker_names, tracker_option
+from harness.tracking import tracker_names
+from harness.cli.options import cell_options, launcher_options, tracker_option
 
 
 def _print_results(results_path: Path, record: dict, seconds: float) -> None:

@@ -83,12 +83,6 @@ tracker_option = click.option(
          "plugin's (`xharness list` shows them). Never part of a key; a tracker that fails costs one warning.")
 
 
-def tracker_names(value) -> list[str]:
-    """``--tracker a,b`` (or a grid file's list) as names, in order, each once."""
-    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
-
-
 def cell_options(command):
     for option in reversed(CELL_OPTIONS):
         command = option(command)

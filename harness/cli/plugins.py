@@ -11,6 +11,7 @@ import click
 from harness.contract.errors import UnknownNameError, UserError
 from harness.cli import base
 from harness.cli.base import cli, _console, _fail
+from harness.tracking import importable
 
 
 def _show_plugin(registry, name: str, as_json: bool, verbose: bool) -> None:
@@ -76,7 +77,7 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
                          for t in item.spec.tasks}}
               for name, item in sorted(registry.leaderboards.items())]
     trackers = [{"name": name, "description": item.spec.description, "plugin": item.plugin,
-                 "requires": list(item.spec.requires), "installed": all(_importable(m) for m in item.spec.requires),
+                 "requires": list(item.spec.requires), "installed": all(importable(m) for m in item.spec.requires),
                  "install": item.spec.install}
                 for name, item in sorted(registry.trackers.items())]
     if as_json:
@@ -273,12 +274,3 @@ def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], wi
         table.add_row(*row)
     return table
 
-
-def _importable(module: str) -> bool:
-    """Whether ``module`` could be imported, without importing it (a tracker's library is heavy)."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False

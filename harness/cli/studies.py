@@ -10,7 +10,8 @@ import click
 
 from harness.contract.errors import UserError
 from harness.cli import base
-from harness.cli.options import launcher_options, tracker_names, tracker_option
+from harness.tracking import tracker_names
+from harness.cli.options import launcher_options, tracker_option
 from harness.cli.base import cli, _console, _fail
 from harness.cli.cells import _print_plan, _print_summary, _save_grid
 

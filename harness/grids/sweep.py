@@ -407,17 +407,12 @@ def record_members(grid: Grid, cells: list[PlannedCell], log, *, track: bool = F
         log(f"warning: could not record the grid's finished runs as experiment {experiment.label} "
             f"({exc.strerror or exc}); `xharness report` groups them by their own records")
     if track and grid.trackers:
+        from harness.analysis.report import _read_record
+
         for cell in done:
-            record, _ = _read_results(cell.run_dir)
-            if record is not None and cell.plan is not None:
+            record, trouble = _read_record(cell.run_dir / "results.json")
+            if trouble is None and cell.plan is not None:
                 track_finished(cell.plan, cell.paths, record, log)
-
-
-def _read_results(run_dir: Path) -> tuple[dict | None, str | None]:
-    from harness.analysis.report import _read_record
-
-    record, trouble = _read_record(run_dir / "results.json")
-    return (None, trouble) if trouble else (record, None)
 
 
 def work(grid: Grid, registry, *, log, worker: str = "", poll_seconds: float = 2.0,

@@ -20,6 +20,12 @@ from harness.contract.tracking import TrackedRun, Tracker
 _DROPPED: set[str] = set()
 
 
+def tracker_names(value: Any) -> list[str]:
+    """``--tracker a,b`` (or a grid file's list, or the API's) as names, in order, each once."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+
+
 def slug(text: str) -> str:
     """A name every tracker accepts for a project, experiment or folder: letters, digits, ``._-``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "xharness"
@@ -36,10 +42,6 @@ class Trackers:
     def __bool__(self) -> bool:
         return bool(self._registered)
 
-    @property
-    def names(self) -> list[str]:
-        return [item.spec.name for item in self._registered]
-
     def start(self, run: TrackedRun) -> None:
         """Open ``run`` in every tracker (each instantiated anew: a phase is one tracked run)."""
         self._active = []
@@ -47,7 +49,7 @@ class Trackers:
             spec = item.spec
             if spec.name in _DROPPED:
                 continue
-            missing = [module for module in spec.requires if not _importable(module)]
+            missing = [module for module in spec.requires if not importable(module)]
             try:
                 if missing:
                     raise ModuleNotFoundError(name=missing[0])
@@ -96,7 +98,8 @@ class Trackers:
                   f"goes on without it")
 
 
-def _importable(module: str) -> bool:
+def importable(module: str) -> bool:
+    """Whether ``module`` could be imported, without importing it (a tracker's library is heavy)."""
     import importlib.util
 
     try:

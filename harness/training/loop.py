@@ -439,7 +439,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                 "loss_sum": float(loss_sum.item()) if loop["in_epoch"] else 0.0,
                 "first_loss": None if first_loss is None else float(first_loss.item()),
                 "window": {"sum": float(window["sum"].item()), "micro": window["micro"],
-                           "grad": float(window["grad"].item()), "updates": window["updates"],
+                           "grad": float(window["grad"].item()),
                            "grads": float(window["grads"].item()), "tokens": window["tokens"],
                            "seconds": time.perf_counter() - window["began"]}}
         ranks = [mine]
@@ -480,10 +480,10 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
     def new_window(values=None) -> dict[str, Any]:
         values = values or {}
         return {"sum": torch.full((), float(values.get("sum", 0.0)), device=accelerator.device),
-                "micro": int(values.get("micro", 0)), "updates": int(values.get("updates", 0)),
+                "micro": int(values.get("micro", 0)),
                 "grad": torch.full((), float(values.get("grad", 0.0)), device=accelerator.device),
                 # updates with a finite gradient norm (none under DeepSpeed; fp16 overflow steps are skipped)
-                "grads": torch.full((), float(values.get("grads", values.get("updates", 0))), device=accelerator.device),
+                "grads": torch.full((), float(values.get("grads", 0.0)), device=accelerator.device),
                 "tokens": int(values.get("tokens", 0)),
                 "began": time.perf_counter() - float(values.get("seconds", 0.0))}
 
@@ -541,7 +541,6 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                     task, indices = tasks[drawn], next(streams[drawn])
                     tokens = sum(task.train[i]["length"] for i in indices)  # real tokens, no padding
                     window["tokens"] += tokens
-                    this["tokens"] += tokens
                     batch = step.prepare(task.kind, [task.train[i] for i in indices])
                     last_micro = (loop["micro"] + 1) % accumulation == 0
                     rate = optimizer.param_groups[0]["lr"]  # the rate this update steps with
@@ -552,6 +551,7 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                     if live:
                         this["sum"] += step_loss
                         this["micro"] += 1
+                        this["tokens"] += tokens
                     loop["micro_steps"] += 1
                     loop["micro"] += 1
                     if first_loss is None:
@@ -559,7 +559,6 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
                     if last_micro:
                         loop["update"] += 1
                         loop["done"] += 1
-                        window["updates"] += 1
                         if step.grad_norm is not None:
                             norm = step.grad_norm.detach().float()
                             finite = torch.isfinite(norm)

@@ -16,17 +16,21 @@ from pathlib import Path
 
 import pytest
 
+import zygote  # tests/zygote.py: `python -m harness` without re-importing torch each time
+
 CELL = ["--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de,ja"]
 
 
 class Run:
     """`xharness run` in a subprocess whose stderr lines are collected as they come."""
 
-    def __init__(self, output: Path, *extra: str, command: str = "run", cell=CELL):
+    def __init__(self, output: Path, *extra: str, command: str = "run", cell=CELL, fresh: bool = False):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen([sys.executable, "-m", "harness", command, *cell, "--output", str(output),
-                                         *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                        env=env)
+        # a zygote's child unless ``fresh`` (tests/zygote.py); the reference is a fresh interpreter, so
+        # that runs compared with it bitwise differ from it in hash seed and import history too
+        start = subprocess.Popen if fresh else zygote.popen
+        self.process = start([sys.executable, "-m", "harness", command, *cell, "--output", str(output), *extra],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -60,7 +64,7 @@ def outcome(output: Path) -> dict:
 def reference(tmp_path_factory) -> tuple[Path, dict, dict]:
     """The uninterrupted run, and how many updates its two phases make."""
     output = tmp_path_factory.mktemp("reference")
-    run = Run(output)
+    run = Run(output, fresh=True)
     assert run.wait() == 0, run.text
     (results,) = output.glob("runs/*/results.json")
     record = json.loads(results.read_text())

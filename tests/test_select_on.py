@@ -15,6 +15,7 @@ from harness.cli import cli
 from harness.data.sources import plan_task_data
 from harness.cell.planning import RunRequest, plan_run
 from harness.cell.protocol import cell_paths
+import zygote  # tests/zygote.py: `python -m harness` without re-importing torch each time
 
 # At this learning rate the English dev score and the target-language mean peak at different
 # epochs of the four (en: 2, target: 3), so the two selections pick different states.
@@ -149,9 +150,9 @@ def test_a_resumed_run_keeps_the_target_selected_state(tmp_path):
             "--select-on", "both"]
 
     def start(output: Path) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "harness", "run", *cell, "--output", str(output)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        return zygote.popen([sys.executable, "-m", "harness", "run", *cell, "--output", str(output)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
 
     reference = CliRunner().invoke(cli, ["run", *cell, "--output", str(tmp_path / "reference")])  # one start fewer
     assert reference.exit_code == 0, reference.output

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
+import zygote  # tests/zygote.py: `python -m harness` without re-importing torch each time
 
 FAST = ["--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de",
         "--inter-epochs", "1", "--target-epochs", "2"]
@@ -271,8 +272,8 @@ def test_an_empty_test_split_fails_before_any_training(tmp_path):
 
 def _start(output: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "harness", "run", *FAST, "--output", str(output)],
-                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    return zygote.popen([sys.executable, "-m", "harness", "run", *FAST, "--output", str(output)],
+                        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
 @pytest.mark.parametrize("signum, code, moment", [(signal.SIGTERM, 75, "phase 3:"),

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
+import zygote  # tests/zygote.py: `python -m harness` without re-importing torch each time
 
 FAST = ["--preset", "smoke", "--languages", "en,de", "--inter-epochs", "1", "--target-epochs", "1"]
 GRID = ["--inter", "hellaswag,mnli,none", "--target", "pawsx,xnli", "--seeds", "1,2", *FAST]
@@ -92,9 +93,9 @@ def test_a_grid_file_gives_the_same_grid(swept, tmp_path):
 
 class Sweep:
     def __init__(self, output: Path, *args: str, grid=GRID):
-        self.process = subprocess.Popen([sys.executable, "-m", "harness", "sweep", *grid, *args, "--output",
-                                         str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                        env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        self.process = zygote.popen([sys.executable, "-m", "harness", "sweep", *grid, *args, "--output",
+                                     str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                    env=dict(os.environ, PYTHONUNBUFFERED="1"))
         self.lines: list[str] = []
         self._reader = threading.Thread(target=lambda: self.lines.extend(self.process.stderr), daemon=True)
         self._reader.start()

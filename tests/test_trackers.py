@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.api import TrackerSpec, hookimpl
+import zygote  # tests/zygote.py: `python -m harness` without re-importing torch each time
 
 CELL = ["--inter", "hellaswag", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de", "--inter-epochs",
         "1", "--target-epochs", "1"]
@@ -29,8 +30,8 @@ def _environment(root: Path) -> dict:
 
 
 def _run(root: Path, *extra: str, cell=CELL) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", "run", *cell, "--output", str(root / "store"), *extra],
-                          capture_output=True, text=True, env=_environment(root), timeout=300)
+    return zygote.run([sys.executable, "-m", "harness", "run", *cell, "--output", str(root / "store"), *extra],
+                      capture_output=True, text=True, env=_environment(root), timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +175,8 @@ def test_trackio_holds_the_curve_in_its_project(tracked):
 def test_a_resumed_cell_continues_its_tracked_run(tmp_path):
     cell = ["--inter", "none", "--target", "pawsx", "--preset", "smoke", "--languages", "en,de", "--target-epochs", "2",
             "--checkpoint-minutes", "0", "--tracker", "mlflow,tensorboard"]
-    process = subprocess.Popen([sys.executable, "-m", "harness", "run", *cell, "--output", str(tmp_path / "store")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_environment(tmp_path))
+    process = zygote.popen([sys.executable, "-m", "harness", "run", *cell, "--output", str(tmp_path / "store")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_environment(tmp_path))
     lines = []
     for line in process.stderr:
         lines.append(line)
@@ -184,8 +185,8 @@ def test_a_resumed_cell_continues_its_tracked_run(tmp_path):
             break
     lines += process.stderr.readlines()
     assert process.wait(120) == 75, "".join(lines)
-    done = subprocess.run([sys.executable, "-m", "harness", "run", *cell, "--output", str(tmp_path / "store")],
-                          capture_output=True, text=True, env=_environment(tmp_path), timeout=300)
+    done = zygote.run([sys.executable, "-m", "harness", "run", *cell, "--output", str(tmp_path / "store")],
+                      capture_output=True, text=True, env=_environment(tmp_path), timeout=300)
     assert done.returncode == 0 and "resuming from the checkpoint" in done.stderr, done.stderr[-2000:]
     (results,) = (tmp_path / "store" / "runs").glob("*/results.json")
     record = json.loads(results.read_text())

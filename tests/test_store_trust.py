@@ -393,3 +393,19 @@ def test_submitit_job_files_are_kept_out_of_the_store(tmp_path, monkeypatch):
     info = os.stat(folder)
     assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.getuid()
     assert slurm_folder(tmp_path / "store") == folder and slurm_folder(tmp_path / "other") != folder
+
+
+def test_the_checkpoint_after_the_last_epoch_keeps_only_the_state_the_phase_ends_with(clean_store):
+    """No update follows the last epoch: its checkpoint holds the best state, the loop and the RNGs, not
+    the optimizer's moments nor the current weights (a quarter of an earlier checkpoint's size)."""
+    from harness.training.checkpoint import read_state
+
+    phases = [folder for folder in clean_store.glob("checkpoints/*/*") if folder.is_dir()]
+    assert phases
+    for phase in phases:
+        newest = sorted(p for p in phase.iterdir() if not p.name.startswith("."))[-1]  # the older ones are gone
+        last, _ = read_state(newest / "state.pt")
+        assert last["loop"]["update"] == last["history"]["updates"] and last["best_state"] is not None
+        assert last["model"] is None and last["optimizer"] is None and last["scheduler"] is None
+    # (a mid-training checkpoint still carries everything the next update needs: tests/test_resume.py
+    # resumes from them bitwise)

@@ -415,9 +415,11 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             raise UserError(f"the training checkpoint in {checkpoints.folder} was written by {len(resumed['ranks'])} "
                             f"process(es), this run has {world}; run with {len(resumed['ranks'])} again, or remove "
                             f"that folder to start the phase over")
-        unwrapped.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        scheduler.load_state_dict(resumed["scheduler"])
+        if resumed["model"] is not None:  # None after the last epoch: the best state is what follows
+            unwrapped.load_state_dict(resumed["model"])
+        if resumed["optimizer"] is not None:
+            optimizer.load_state_dict(resumed["optimizer"])
+            scheduler.load_state_dict(resumed["scheduler"])
         loop, best_state, history = resumed["loop"], resumed["best_state"], resumed["history"]
         best_target_state = resumed.get("best_target_state")
         mine = resumed["ranks"][rank]
@@ -449,8 +451,13 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             ranks = gather_object([mine])
         snapshot = dict(loop, loss_sum=mine["loss_sum"], first_loss=mine["first_loss"],
                         elapsed=loop["elapsed"] + time.perf_counter() - start)
-        state = {"model": unwrapped.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "loop": snapshot, "best_state": best_state,
+        # after the last epoch no update follows: a resume needs only the state the phase ends with
+        # (the best one where there is one), not the optimizer's moments nor the current weights, so
+        # that checkpoint is a quarter of the others' size
+        final = loop["update"] >= total_updates and not loop["in_epoch"]
+        state = {"model": None if final and best_state is not None else unwrapped.state_dict(),
+                 "optimizer": None if final else optimizer.state_dict(),
+                 "scheduler": None if final else scheduler.state_dict(), "loop": snapshot, "best_state": best_state,
                  "history": history, "ranks": ranks}
         if target_dev is not None:  # the second criterion's best state must survive a resume too
             state["best_target_state"] = best_target_state

@@ -9,6 +9,6 @@ from harness.contract.hookspecs import hookimpl
 
 __version__ = "0.2.0"
 #: The version of harness.api, the public surface plugins import (``MAJOR.MINOR``; see its docstring).
-API_VERSION = "1.0"
+API_VERSION = "1.1"
 
 __all__ = ["HubSource", "KindSpec", "LocalSource", "ModelSpec", "PublishedSizes", "TaskSpec", "hookimpl", "__version__"]

@@ -40,7 +40,7 @@ from harness.common.progress import Reporter
 from harness.compute.outcomes import make as make_outcome
 from harness.compute.outcomes import score as outcome_score
 from harness.contract.spec import (HubSource, KindSpec, Leaderboard, LeaderboardTask, LocalSource, MetricSpec, ModelSpec,
-                                   PublishedSizes, StudySpec, TrackerSpec, TaskSpec)
+                                   PublishedSizes, StudySpec, TrackerSpec, TaskSpec, TranslationSpec)
 from harness.analysis.stats import correlate, fit_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +50,7 @@ __all__ = [
     "API_VERSION",
     # the contract: specs and the hook marker
     "TaskSpec", "HubSource", "LocalSource", "PublishedSizes", "ModelSpec", "KindSpec", "MetricSpec", "Leaderboard",
-    "LeaderboardTask", "StudySpec", "TrackerSpec", "hookimpl",
+    "LeaderboardTask", "StudySpec", "TrackerSpec", "TranslationSpec", "hookimpl",
     # what a tracker plugin implements (harness.contract.tracking): the run it is told about, the calls
     "Tracker", "TrackedRun",
     # what a kind's object builds on (harness.kinds.base; they import torch): the base class, the

@@ -97,6 +97,29 @@ class Run:
         return int(self.record["seed"])
 
     @property
+    def transfer(self) -> dict:
+        """The run's ``--transfer`` setting as recorded in its target settings (empty: zero-shot)."""
+        found = ((self.record.get("hyperparameters") or {}).get("target") or {}).get("transfer")
+        return found if isinstance(found, Mapping) else {}
+
+    @property
+    def setting(self) -> str:
+        """How the target languages were reached: ``zero-shot``, ``translate-train`` … ``few-shot (K=100)``;
+        the report gives each its own tables, so a Δ and its test stay within one setting."""
+        transfer = self.transfer
+        name = str(transfer.get("setting") or "zero-shot")
+        return f"few-shot (K={transfer.get('shots')})" if name == "few-shot" else name
+
+    @property
+    def replicate(self) -> Any:
+        """What tells the repeats of one cell apart: the seed, and for few-shot the shot draw too
+        (``"1/2"``: seed 1, shot seed 2); a Δ pairs runs of the same replicate."""
+        transfer = self.transfer
+        if transfer.get("setting") == "few-shot":
+            return f"{self.seed}/{transfer.get('shot_seed')}"
+        return self.seed
+
+    @property
     def model(self) -> str:
         return self.record["model"]["name"]
 
@@ -234,8 +257,12 @@ def _table_settings(run: Run) -> dict[str, Any]:
 
 def _column_settings(run: Run) -> dict[str, Any]:
     r = run.record
-    return {"hyperparameters.target": (r.get("hyperparameters") or {}).get("target"),
-            "languages": r.get("languages"), "data.target": (r.get("data") or {}).get("target")}
+    target = dict((r.get("hyperparameters") or {}).get("target") or {})
+    if isinstance(target.get("transfer"), Mapping):  # shot draws are repeats of one cell, like seeds
+        target["transfer"] = {k: v for k, v in target["transfer"].items() if k != "shot_seed"}
+    return {"hyperparameters.target": target, "languages": r.get("languages"),
+            "data.target": (r.get("data") or {}).get("target"),
+            "data.translations": (r.get("data") or {}).get("translations")}
 
 
 def _row_settings(run: Run) -> dict[str, Any]:
@@ -373,11 +400,12 @@ def _index(runs: Sequence[Run]) -> dict[tuple[str, str, int], Run]:
     """(row, target, seed) → run; a copy of the same run is dropped, two different runs are refused."""
     grid: dict[tuple[str, str, int], Run] = {}
     for run in runs:
-        key = (run.inter, run.target, run.seed)
+        key = (run.inter, run.target, run.replicate)
         if key in grid:
             if _run_key(grid[key]) == _run_key(run) and _run_key(run) is not None:
                 continue  # the same computation, e.g. a store copied beside the original
-            raise UserError(f"two different runs of {run.inter} → {run.target} with seed {run.seed} for model "
+            which = f"seed/shot seed {run.replicate}" if run.replicate != run.seed else f"seed {run.seed}"
+            raise UserError(f"two different runs of {run.inter} → {run.target} with {which} for model "
                             f"{run.model} ({grid[key].folder} and {run.folder}); pass only one of them")
         grid[key] = run
     return grid
@@ -642,6 +670,9 @@ class Cell:
     examples: int | None = None  # test examples behind one seed's score (summed over the cell's tasks)
     fewer_seeds: bool = False
     partial: bool = False  # an average over fewer tasks than the table's columns
+    # few-shot: the sample std of the shown number over shot draws (each draw's mean over seeds) and
+    # over seeds (each seed's mean over draws), with how many of each
+    spread: dict[str, Any] | None = None
 
 
 @dataclass
@@ -659,6 +690,7 @@ class Table:
     show_n: bool = False  # the text formats show each number's test examples (JSON and CSV always hold them)
     experiment: str = ""  # the experiment's label (harness.store.experiments): run, sweep:NAME, study:NAME
     kept: list[str] = field(default_factory=list, repr=False)  # folders of the runs the table was built from
+    setting: str = "zero-shot"  # --transfer: every run of a table reached the target languages the same way
 
     def shown(self, cell: Cell) -> Stat | None:
         """The number a cell shows: Δ in Δ mode (the baseline row shows its scores)."""
@@ -740,11 +772,15 @@ def build(runs: Sequence[Run], *, model: str | None = None, target: str | None =
         for run in members:
             by_model.setdefault(run.model, []).append(run)
         for backbone, group in sorted(by_model.items()):
-            kept, dropped = keep_comparable(group)
-            left_out += [f"{name}: {line}" if name else line for line in dropped]
-            tables.append(_table(name, backbone, kept, target, mode, resamples, seed))
-            tables[-1].kept = [str(run.folder) for run in kept]
-            shown.update((run.folder, run) for run in kept)
+            by_setting: dict[str, list[Run]] = {}  # a panel per --transfer setting: Δs and tests stay within one
+            for run in group:
+                by_setting.setdefault(run.setting, []).append(run)
+            for setting, members_of_setting in sorted(by_setting.items(), key=lambda item: _setting_order(item[0])):
+                kept, dropped = keep_comparable(members_of_setting)
+                left_out += [f"{name}: {line}" if name else line for line in dropped]
+                tables.append(_table(name, backbone, kept, target, mode, resamples, seed, setting=setting))
+                tables[-1].kept = [str(run.folder) for run in kept]
+                shown.update((run.folder, run) for run in kept)
     for table in tables:
         table.show_n = show_n
         if show_n:
@@ -814,8 +850,17 @@ def _pick_experiment(wanted: str, groups: Mapping[str, list[Run]]) -> str:
     raise UnknownNameError("experiment", wanted, groups)
 
 
+def _setting_order(setting: str) -> tuple:
+    """zero-shot, the translate settings, then few-shot by K."""
+    order = ("zero-shot", "translate-test", "translate-train", "translate-train-all")
+    if setting in order:
+        return (order.index(setting), 0)
+    digits = "".join(ch for ch in setting if ch.isdigit())
+    return (len(order), int(digits) if digits else 0, setting)
+
+
 def _table(experiment: str, model: str, runs: Sequence[Run], target: str | None, mode: str | None, resamples: int,
-           seed: int) -> Table:
+           seed: int, setting: str = "zero-shot") -> Table:
     grid = _index(runs)
     rows = _row_order(r.inter for r in runs)
     has_baseline = BASELINE in rows
@@ -832,10 +877,12 @@ def _table(experiment: str, model: str, runs: Sequence[Run], target: str | None,
         units = {lang: {target: [lang]} for lang in languages}
         units[AVERAGE] = {target: None}
     settings = {key.lstrip("."): value for key, value in _flat(_table_settings(runs[0]), "").items()}
-    table = Table(model, target, mode, rows, columns, {}, settings, experiment=experiment)
+    table = Table(model, target, mode, rows, columns, {}, settings, experiment=experiment, setting=setting)
     for row in rows:
         for column in columns:
             table.cells[(row, column)] = _cell(grid, table, row, column, units)
+            if setting.startswith("few-shot"):
+                table.cells[(row, column)].spread = _spread(grid, table, row, column, units)
     _mark_fewer_seeds(table)
     if table.mode == "delta" and resamples > 0:
         _significance(table, grid, units, resamples, seed)
@@ -893,6 +940,31 @@ def _cell(grid, table: Table, row: str, column: str, units) -> Cell:
     cell.flags = sorted({flag for s in seeds for side in sides
                          for run, langs in zip(side[s][1], langs_of) for flag in run.flags(langs)})
     return cell
+
+
+def _spread(grid, table: Table, row: str, column: str, units) -> dict[str, Any] | None:
+    """Few-shot: how much the shown number moves with the shot draw, and with the seed (Zhao et al.,
+    2021: the choice of shots moves scores by several points). Each replicate is "seed/shot seed";
+    the spread over draws is the std of the draws' means over seeds, and the other way round."""
+    cell_units = _cell_units(grid, table, row, column, units)
+    values = {s: v for s, (v, _) in _by_seed(grid, row, cell_units).items()}
+    if table.is_delta_row(row):
+        base = {s: v for s, (v, _) in _by_seed(grid, BASELINE, cell_units).items()}
+        values = {s: values[s] - base[s] for s in set(values) & set(base)}
+    if not values:
+        return None
+    by_draw: dict[str, list[float]] = {}
+    by_seed: dict[str, list[float]] = {}
+    for replicate, value in values.items():
+        seed_part, _, draw = str(replicate).partition("/")
+        by_draw.setdefault(draw, []).append(value)
+        by_seed.setdefault(seed_part, []).append(value)
+
+    def std(groups: dict[str, list[float]]) -> float | None:
+        means = [statistics.fmean(v) for v in groups.values()]
+        return statistics.stdev(means) if len(means) > 1 else None
+
+    return {"draws": len(by_draw), "std_over_draws": std(by_draw), "seeds": len(by_seed), "std_over_seeds": std(by_seed)}
 
 
 def _mark_fewer_seeds(table: Table) -> None:
@@ -954,11 +1026,23 @@ def _side(grid, row: str, seed: int, cell_units, resampler: Resampler, registere
 
 def _add_notes(table: Table, resamples: int, seed: int) -> None:
     cells = list(table.cells.values())
+    few_shot = table.setting.startswith("few-shot")
+    over = "seeds × shot draws" if few_shot else "seeds"
     if table.mode == "delta":
-        table.notes.insert(0, f"{BASELINE}: scores; other rows: Δ against {BASELINE} (same backbone, paired seed by "
-                              f"seed); mean ± sample std over seeds (- for one seed), (n) seeds")
+        paired = "seed and draw by seed and draw" if few_shot else "seed by seed"
+        table.notes.insert(0, f"{BASELINE}: scores; other rows: Δ against {BASELINE} (same backbone, the same "
+                              f"setting, paired {paired}); mean ± sample std over {over} (- for one), (n) of them")
     else:
-        table.notes.insert(0, "mean ± sample std over seeds (- for one seed), (n) seeds")
+        table.notes.insert(0, f"mean ± sample std over {over} (- for one), (n) of them")
+    if few_shot:
+        for cell in cells:
+            spread = cell.spread
+            if spread and (spread["std_over_draws"] is not None or spread["std_over_seeds"] is not None):
+                def shown(value):
+                    return "-" if value is None else f"±{value:.2f}"
+                table.notes.append(f"spread of {cell.row} / {cell.column}: over {spread['draws']} shot draws "
+                                   f"{shown(spread['std_over_draws'])}, over {spread['seeds']} seeds "
+                                   f"{shown(spread['std_over_seeds'])}")
     if any(c.fewer_seeds for c in cells):
         table.notes.append(f"{FEWER} fewer seeds than the table's other cells")
     if any(c.partial for c in cells):
@@ -1063,7 +1147,8 @@ def _title(table: Table) -> str:
     what = f"{table.target}, per language" if table.target else "target tasks"
     mode = f"Δ against {BASELINE}" if table.mode == "delta" else "scores"
     experiment = f"experiment {table.experiment} · " if table.experiment else ""
-    return f"{experiment}model {table.model} · {what} · {mode}"
+    setting = f" · {table.setting}" if table.setting != "zero-shot" else ""
+    return f"{experiment}model {table.model}{setting} · {what} · {mode}"
 
 
 def _grid_rows(table: Table, decimals: int, **style) -> list[list[str]]:
@@ -1159,7 +1244,8 @@ def to_dict(report: Report) -> dict[str, Any]:
             entry = asdict(cell)
             entry["shown"] = "delta" if table.is_delta_row(cell.row) else "score"
             cells.append(entry)
-        tables.append({"experiment": table.experiment, "model": table.model, "target": table.target, "mode": table.mode,
+        tables.append({"experiment": table.experiment, "model": table.model, "setting": table.setting,
+                       "target": table.target, "mode": table.mode,
                        "baseline": BASELINE if table.mode == "delta" else None, "rows": table.rows,
                        "columns": table.columns, "settings": table.settings, "tests": table.tests,
                        "notes": table.notes, "cells": cells, "reference": table.reference})

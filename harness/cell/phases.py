@@ -220,7 +220,7 @@ def featurize_pooled(kind, data: TaskData, plan: Plan, tokenizer, settings, cach
 
 
 def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed,
-               checkpoints=None, tracking=None):
+               checkpoints=None, tracking=None, language_checkpoints=None):
     """Fine-tune on the target task and evaluate every test language.
 
     The phase record carries, for ``harness.cell.protocol`` to take out, ``test_scores`` and
@@ -230,13 +230,22 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     from harness.training.model import TaskModel
     from harness.training.loop import train_and_select
 
+    transfer = plan.transfer
+    if transfer is not None and transfer.per_language:
+        return run_per_language(accelerator, plan, data, settings, location, revision, reporter, get_kind, set_seed,
+                                checkpoints=checkpoints, language_checkpoints=language_checkpoints, tracking=tracking)
     set_seed(plan.request.seed)
     tokenizer, encoder = _load_encoder(plan, location, revision)
     cache = features_dir(plan)
     data = with_kind_settings(data, settings)
+    translations = with_kind_settings(plan.translations, settings) if plan.translations is not None else None
     kind = get_kind(data.spec.kind)
     lang = data.spec.train_language
     train = featurize(kind, data, "train", lang, tokenizer, settings, cache)
+    if transfer is not None and transfer.setting == "translate-train-all":  # English and every translation
+        for other in plan.languages:
+            if other != lang:
+                train = train + featurize(kind, translations, "train", other, tokenizer, settings, cache)
     dev = featurize(kind, data, "dev", lang, tokenizer, settings, cache)
     select_on = settings.get("select_on", "en")
     target_dev = None
@@ -251,6 +260,9 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     else:
         tests = {test_lang: featurize(kind, data, "test", test_lang, tokenizer, settings, cache)
                  for test_lang in plan.languages}
+        if transfer is not None and transfer.setting == "translate-test":  # each test set in English, same ids
+            tests.update({test_lang: featurize(kind, translations, "test", test_lang, tokenizer, settings, cache)
+                          for test_lang in plan.languages if test_lang != lang})
     prepared = accelerator.prepare_model(model)
     loop_settings = train_settings(settings)
     selected: dict[str, Any] = {}
@@ -285,6 +297,128 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     if others:
         phase["selection_outcomes"] = others
     return phase, headline["predictions"]
+
+
+def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind,
+                     set_seed, checkpoints=None, language_checkpoints=None, tracking=None):
+    """``--transfer translate-train`` and ``few-shot``: one fine-tuned model per target language, each
+    tested on its own language only.
+
+    translate-train: every language's model starts from the same state (the encoder, a fresh head)
+    and trains on that language's translated training data (the training language's on its own
+    data: the zero-shot model). few-shot: one model is fine-tuned on the training language first;
+    each other language's model continues from it on that language's drawn shots, its epoch chosen
+    on the language's dev data less the shots. Each training keeps its own checkpoints
+    (``language_checkpoints(lang)``), so a stopped cell resumes every language where it was; a
+    language already trained resumes from its last checkpoint and is only tested again.
+    """
+    import dataclasses
+
+    from harness.cell import transfer as transfers
+    from harness.training.checkpoint import rng_state, set_rng_state
+    from harness.training.model import TaskModel
+    from harness.training.loop import _cpu_copy, train_and_select
+
+    transfer = plan.transfer
+    set_seed(plan.request.seed)
+    tokenizer, encoder = _load_encoder(plan, location, revision)
+    cache = features_dir(plan)
+    data = with_kind_settings(data, settings)
+    translations = with_kind_settings(plan.translations, settings) if plan.translations is not None else None
+    kind = get_kind(data.spec.kind)
+    own = data.spec.train_language
+    select_on = settings.get("select_on", "en")
+    english_train = featurize(kind, data, "train", own, tokenizer, settings, cache)
+    english_dev = featurize(kind, data, "dev", own, tokenizer, settings, cache)
+    model = TaskModel(encoder)  # the encoder only: the head starts fresh
+    model.add_head(data.spec.name, kind, data.spec)
+    prepared = accelerator.prepare_model(model)
+    unwrapped = accelerator.unwrap_model(prepared)
+    start = _cpu_copy(unwrapped)  # every translate-train model starts here
+    loop_settings = train_settings(settings)
+    tests = {lang: featurize(kind, data, "test", lang, tokenizer, settings, cache) for lang in plan.languages}
+    batch = loop_settings.per_device_batch_size * 2
+    # every training starts from the random state a zero-shot run's training starts from, so that the
+    # training language's model is the zero-shot one, and no language's model depends on the others'
+    randomness = rng_state()
+
+    def train(features, dev, loop, folder, lang, tracked=None):
+        set_rng_state(randomness)
+        return train_and_select(accelerator, prepared, data.spec, kind, features, dev, settings=loop,
+                                seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter,
+                                checkpoints=folder, speed=plan.speed, tracking=tracked,
+                                live=bool(plan.trackers) and tracked is not None)
+
+    def test(lang: str) -> dict:
+        return _evaluate_tests(accelerator, prepared, data, kind, {lang: tests[lang]}, batch_size=batch,
+                               pad_id=tokenizer.pad_token_id, reporter=reporter, criterion="en", speed=plan.speed)
+
+    results: dict[str, dict] = {}
+    per_language: dict[str, dict] = {}
+    history = None
+    if transfer.setting == "few-shot":
+        reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({own}), then on {transfer.shots} examples of each "
+                     f"other language")
+        history = train(english_train, english_dev, loop_settings, checkpoints, own, tracking)
+        english = _cpu_copy(unwrapped)  # the selected English state every language continues from
+        if own in plan.languages:
+            results[own] = test(own)
+        for lang in plan.languages:
+            if lang == own:
+                continue
+            split = plan.shot_splits[lang]
+            examples = data.load(split, lang)
+            drawn = transfers.draw(examples, transfer.shots, transfer.shot_seed, lang)
+            chosen = set(drawn)
+            shots = kind.featurize([examples[i] for i in drawn], tokenizer, int(settings["max_length"]), data.spec)
+            if data.spec.target_dev:  # the language's dev data, less any drawn from it, picks the epoch
+                dev_examples = data.load("dev", lang)
+                rest = [e for i, e in enumerate(dev_examples) if split != "dev" or i not in chosen]
+                dev = kind.featurize(rest, tokenizer, int(settings["max_length"]), data.spec)
+                selected_on = f"{lang} dev less the shots" if split == "dev" else f"{lang} dev"
+            else:
+                dev, selected_on = english_dev, f"{own} dev"
+            size = min(loop_settings.batch_size, transfer.shots)
+            loop = dataclasses.replace(loop_settings, epochs=float(transfer.shot_epochs), batch_size=size,
+                                       per_device_batch_size=min(loop_settings.per_device_batch_size, size))
+            unwrapped.load_state_dict(english)
+            reporter.log(f"phase 3, {lang}: {transfer.shots} {split} examples (shot seed {transfer.shot_seed}), "
+                         f"{transfer.shot_epochs:g} epochs, chosen on {selected_on}")
+            lang_history = train(shots, dev, loop, language_checkpoints(lang), lang)
+            results[lang] = test(lang)
+            per_language[lang] = {"shots": {"split": split, "ids": [transfers.example_id(examples[i], i) for i in drawn],
+                                            "indices": drawn},
+                                  "train_examples": len(shots), "dev_examples": len(dev), "selected_on": selected_on,
+                                  "history": lang_history}
+    else:  # translate-train
+        reporter.log(f"phase 3: fine-tuning one {data.spec.name} model per language on its translated training "
+                     f"data, each tested on its language")
+        for lang in plan.languages:
+            if lang == own:
+                features, folder, tracked = english_train, checkpoints, tracking
+            else:
+                features, folder, tracked = (featurize(kind, translations, "train", lang, tokenizer, settings, cache),
+                                             language_checkpoints(lang), None)
+            dev = english_dev if select_on == "en" or lang == own else \
+                featurize(kind, data, "dev", lang, tokenizer, settings, cache)
+            unwrapped.load_state_dict(start)
+            reporter.log(f"phase 3, {lang}: {len(features)} training features "
+                         f"({'its own' if lang == own else 'translated'}), chosen on {own if select_on == 'en' else lang} dev")
+            lang_history = train(features, dev, loop_settings, folder, lang, tracked)
+            if history is None or lang == own:
+                history = lang_history
+            results[lang] = test(lang)
+            per_language[lang] = {"train_examples": len(features), "dev_examples": len(dev),
+                                  "selected_on": f"{own if select_on == 'en' else lang} dev", "history": lang_history}
+    merged = {part: {lang: results[lang][part][lang] for lang in plan.languages}
+              for part in ("scores", "details", "predictions", "outcomes")}
+    phase = {"task": data.spec.name, "train_examples": len(english_train), "dev_examples": len(english_dev),
+             "model_commit": getattr(encoder.config, "_commit_hash", None), "history": history,
+             "transfer": transfer.setting, "per_language": per_language,
+             "test_scores": merged["scores"], "reused": False, "test_outcomes": merged["outcomes"]}
+    if any(merged["details"].values()):
+        phase["test_details"] = merged["details"]
+    return phase, merged["predictions"]
 
 
 def selection_languages(plan: Plan) -> list[str]:

@@ -25,6 +25,7 @@ from harness.common.fsutil import (  # noqa: F401  (cache_root and the path chec
 from harness.contract.kindset import Kinds
 from harness.contract.discovery import Registered, Registry, code_identity
 from harness.compute.speed import parse as parse_speed
+from harness.cell import transfer as transfers
 from harness.store.runstore import RunStore
 
 #: The protocol's defaults (jiant's, as used by Phang et al., 2020); tasks override per task.
@@ -57,7 +58,8 @@ SETTING_KEYS = ("lr", "weight_decay", "warmup_ratio", "batch_size", "per_device_
 #: ``xharness run``'s options by their long names (``harness.api.run`` takes them by these names).
 RUN_OPTIONS = SETTING_KEYS + ("inter_epochs", "target_epochs", "sampling", "temperature", "max_examples_per_task",
                               "validation_examples", "mlm", "mlm_weight", "translated", "select_on",
-                              "retrieval_layer", "pooling", "setting", "data_revision", "speed")
+                              "retrieval_layer", "pooling", "setting", "data_revision", "speed", "transfer", "shots",
+                              "shot_seed", "shot_seeds", "shot_epochs")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt")
 
 
@@ -119,6 +121,11 @@ class Plan:
     code: dict[str, dict[str, str | None]] = field(default_factory=dict)
     # the registered trackers of --tracker (harness.tracking.Trackers calls them on the main process)
     trackers: list[Registered] = field(default_factory=list)
+    # --transfer (harness.cell.transfer.Transfer; zero-shot when None), the translated data it reads,
+    # and for few-shot the split each language's shots are drawn from
+    transfer: Any = None
+    translations: TaskData | None = None
+    shot_splits: dict[str, str] = field(default_factory=dict)
 
     @property
     def kinds(self) -> Kinds:
@@ -572,11 +579,24 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     if select_on != "en":  # read and checked before training, like every other split
         selection = selection_languages(target, [lang for lang in languages if lang != train_lang], source)
         needs += [("dev", lang) for lang in selection if ("dev", lang) not in needs]
+    transfer = transfers.parse(request.overrides)
+    transfers.check(transfer, target, kinds, select_on)
+    shot_splits: dict[str, str] = {}
+    if transfer.setting == "few-shot":  # each language's shots, and the dev data that selects its epoch
+        for lang in languages:
+            if lang == train_lang:
+                continue
+            shot_splits[lang] = transfers.shot_split(target.spec, lang, source, data_dir)
+            for split in {shot_splits[lang], "dev"} if target.spec.target_dev else {shot_splits[lang]}:
+                if (split, lang) not in needs:
+                    needs.append((split, lang))
     needs += [("test", lang) for lang in languages]
     if kinds.spec(target.spec.kind).pooled_test:  # the candidate pool holds every language's test data
         needs += [("test", lang) for lang in target.spec.languages if lang not in languages]
     target_data = plan_task_data(target, needs, source=source, data_dir=data_dir,
                                  revision_overrides=applied[target.spec.name], kinds=kinds)
+    translations = transfers.plan_translations(transfer, target, registry, languages, source=source,
+                                               data_dir=data_dir, kinds=kinds)
     if source == "hub":  # how a hub source differs from what the benchmark published, said once
         for task in (*inter, target):
             if task.spec.hub is not None and task.spec.hub_note:
@@ -632,12 +652,17 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         target_settings["select_on"] = select_on
         if selection != [lang for lang in languages if lang != train_lang]:  # some lack dev data: keyed
             target_settings["select_languages"] = selection
+    if not transfer.zero_shot:  # only then: every zero-shot key stays as it was
+        target_settings["transfer"] = transfer.as_setting()
     registered_model = model.spec if model is not None else None
+    # the translations' plugin computes with the target phase too (its readers), when one is read
+    read = [target] + ([translations.task] if translations is not None else [])
     code = {"intermediate": code_identity(registry, inter, registered_model) if inter else {},
-            "target": code_identity(registry, [target], registered_model)}
+            "target": code_identity(registry, read, registered_model)}
     return Plan(request, inter_data, target_data, languages, model, inter_settings, target_settings, source,
                 registry.plugin_versions(), speed_request=parse_speed(request.overrides.get("speed")), code=code,
-                trackers=plan_trackers(request.trackers, registry))
+                trackers=plan_trackers(request.trackers, registry), transfer=transfer, translations=translations,
+                shot_splits=shot_splits)
 
 
 def plan_trackers(names, registry: Registry) -> list[Registered]:

@@ -100,6 +100,8 @@ def cell_paths(plan: Plan, model_identity: dict[str, Any]) -> CellPaths:
     key_material = {"phase": "target", "core": core, "start": start_identity, "task": data.identity,
                     "languages": plan.languages, "settings": plan.target_settings, "seed": request.seed,
                     "code": plan.code.get("target")}
+    if plan.translations is not None:  # --transfer translate-*: the translated files are data of the cell too
+        key_material["translations"] = plan.translations.identity
     key = stable_hash(key_material)
     readable = f"{names or 'none'}__{data.spec.name}__{_slug(plan.model.name)}__seed{request.seed}"
     run_dir = output / "runs" / folder_name(readable, key)  # "{readable}-{key}", cut to fit when too long
@@ -231,6 +233,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
                     phase2 = dict(json.loads((inter_folder / "phase.json").read_text(encoding="utf-8")), reused=True)
                     reporter.log(f"phase 2 ({names}): reusing finished phase {inter_folder}")
                     plan.target.preload()
+                    _preload_transfer(plan)
                 else:
                     _preload(plan)  # every split of both phases, checked before the first step of training
                     reporter.log(f"phase 2: training on {names} ({plan.source} data)")
@@ -261,6 +264,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
             start_location, start_revision = str(inter_folder / "encoder"), None
         else:
             plan.target.preload()
+            _preload_transfer(plan)
 
         # Phase 3 ----------------------------------------------------------------------
         began = time.perf_counter()
@@ -274,12 +278,19 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
             predictions = {lang: ("tsv", "".join(f"{retrieval_kind.prediction_text(p, data.spec)}\n" for p in preds))
                            for lang, preds in predictions.items()}
         else:
-            reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
-                         f"zero-shot on {len(plan.languages)} languages")
+            if plan.transfer is None or plan.transfer.zero_shot:
+                reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
+                             f"zero-shot on {len(plan.languages)} languages")
+            elif not plan.transfer.per_language:
+                reporter.log(f"phase 3: {plan.transfer.label} on {data.spec.name}, {len(plan.languages)} languages")
             if tracking:
                 tracking.start(tracked(plan, paths, experiment, store, "target", phase2))
             phase3, predictions = run_target(accelerator, plan, data, settings, start_location, start_revision,
-                                             reporter, get_kind, set_seed, checkpoints=checkpoints, tracking=tracking)
+                                             reporter, get_kind, set_seed, checkpoints=checkpoints, tracking=tracking,
+                                             language_checkpoints=lambda lang: Checkpointer(
+                                                 store, store.language_checkpoint_dir(paths.run_dir, lang),
+                                                 every_minutes=request.checkpoint_minutes, main=main,
+                                                 log=reporter.log))
         phase3["wall_seconds"] = time.perf_counter() - began
         phase3["key"] = paths.run_key
         per_language = phase3.pop("test_scores")
@@ -296,6 +307,9 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
             "data_source": plan.source,
             "experiment": experiment.as_dict(),  # the one that computed it; experiments/ lists every user
             "languages": plan.languages,
+            # --transfer: how the target languages were reached (also in the target settings, and so keyed)
+            **({"transfer": plan.transfer.as_setting()} if plan.transfer is not None and not plan.transfer.zero_shot
+               else {}),
             "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
             "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
                        "average": mean([v for v in per_language.values() if v is not None]),
@@ -303,9 +317,12 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
                        **diagnose(data.spec, predictions, test_outcomes, phase3.get("history"))},
             "outcomes": _outcome_files(paths.run_dir, test_outcomes, selection_outcomes),
             "phases": {"intermediate": phase2, "target": phase3},
-            "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity},
+            "data": {"intermediate": [d.identity for d in plan.inter], "target": data.identity,
+                     **({"translations": plan.translations.identity} if plan.translations is not None else {})},
             # per split and language, so that a report can say in words which data differ
-            "data_files": {"intermediate": [d.part_digests() for d in plan.inter], "target": data.part_digests()},
+            "data_files": {"intermediate": [d.part_digests() for d in plan.inter], "target": data.part_digests(),
+                           **({"translations": plan.translations.part_digests()}
+                              if plan.translations is not None else {})},
             "versions": {"core": harness.__version__, "plugins": plan.plugin_versions, **package_versions()},
             "code": plan.code,  # digests of the plugin and kind code behind each phase (part of the keys)
             "git": git_state(),
@@ -333,6 +350,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
                 mark_sent(store, tracking.finish(), f"xh-{paths.run_key}")
             if not request.keep_checkpoints:
                 checkpoints.clear()
+                for folder in store.language_checkpoint_dirs(paths.run_dir):  # one model per language
+                    Checkpointer(store, folder, every_minutes=0, main=main, log=reporter.log).clear()
         accelerator.wait_for_everyone()
     return results_path, record
 
@@ -456,5 +475,20 @@ def _preload(plan: Plan) -> None:
     """Read all data of every phase up front: a malformed test file must not surface after training."""
     for data in [*plan.inter, plan.target]:
         data.preload()
+    _preload_transfer(plan)
+
+
+def _preload_transfer(plan: Plan) -> None:
+    """The data of --transfer, read and checked before any training: translations, and enough
+    examples to draw each language's shots from."""
+    from harness.cell import transfer as transfers
+
+    if plan.translations is not None:
+        plan.translations.preload()
+        if plan.transfer.setting == "translate-test":
+            transfers.check_translated_test(plan.target, plan.translations,
+                                            [lang for lang in plan.languages if lang != plan.target.spec.train_language])
+    if plan.shot_splits:
+        transfers.check_shots(plan.transfer, plan.target, plan.shot_splits)
 
 

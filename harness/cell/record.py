@@ -60,8 +60,14 @@ def flag_lines(record: dict[str, Any]) -> list[str]:
 
 def table_heading(record: dict[str, Any]) -> str:
     inter = "+".join(record["intermediate_tasks"]) or "none"
+    transfer = ((record.get("hyperparameters") or {}).get("target") or {}).get("transfer") or {}
+    setting = ""
+    if transfer.get("setting") == "few-shot":
+        setting = f" · few-shot (K={transfer.get('shots')}, shot seed {transfer.get('shot_seed')})"
+    elif transfer.get("setting"):
+        setting = f" · {transfer['setting']}"
     return (f"{record['target_task']} after intermediate task {inter} · model {record['model']['name']} · "
-            f"seed {record['seed']}")
+            f"seed {record['seed']}{setting}")
 
 
 def render_table(record: dict[str, Any]):

@@ -60,23 +60,39 @@ def run_command(inter, target, model, seed, experiment, trackers, output, data_d
 
     from harness.store.experiments import for_run
 
-    began = time.perf_counter()
+    from harness.cell.transfer import variants
+
     try:
-        request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=output, data_dir=data_dir,
-                             preset=preset, languages=[x.strip() for x in languages.split(",")] if languages else None,
-                             overrides=overrides, checkpoint_minutes=checkpoint_minutes,
-                             keep_checkpoints=keep_checkpoints, wait=not no_wait, experiment=for_run(experiment).label,
-                             trackers=tuple(tracker_names(trackers)))
+        # --transfer, --shots and --shot-seeds lists: a cell each, run one after the other
+        cells = variants(overrides)
+        requests = [RunRequest(inter=inter, target=target, model=model, seed=seed, output=output, data_dir=data_dir,
+                               preset=preset, languages=[x.strip() for x in languages.split(",")] if languages else None,
+                               overrides=cell, checkpoint_minutes=checkpoint_minutes,
+                               keep_checkpoints=keep_checkpoints, wait=not no_wait,
+                               experiment=for_run(experiment).label, trackers=tuple(tracker_names(trackers)))
+                    for cell in cells]
         with stop_cleanly():
-            plan = plan_run(request, base._registry())
-            results_path, record = execute(plan)
+            registry = base._registry()
+            plans = [plan_run(request, registry) for request in requests]  # every cell checked before any trains
+            for plan in plans:
+                began = time.perf_counter()
+                if len(plans) > 1:
+                    click.echo(f"cell {plans.index(plan) + 1} of {len(plans)}: {_transfer_label(plan)}", err=True)
+                results_path, record = execute(plan)
+                _print_results(results_path, record, time.perf_counter() - began)
     except UserError as error:
         _fail(error)
         return
     except Interrupted as stop:
         _stopped(stop)
         return
-    _print_results(results_path, record, time.perf_counter() - began)
+
+
+def _transfer_label(plan) -> str:
+    transfer = plan.transfer
+    if transfer is None or transfer.zero_shot:
+        return "zero-shot"
+    return transfer.label + (f", shot seed {transfer.shot_seed}" if transfer.setting == "few-shot" else "")
 
 
 @cli.command("sweep")
@@ -284,8 +300,12 @@ def _last_grid(output: Path) -> dict:
 
 
 def _print_plan(grid, counts: dict) -> None:
+    from harness.cell.transfer import variants
+
+    settings = len(variants(grid.overrides))
+    axes = f" × {settings} transfer settings" if settings > 1 else ""
     click.echo(f"plan: {counts['cells']} cells ({len(grid.inter)} intermediate × {len(grid.target)} target × "
-               f"{len(grid.seeds)} seeds × {len(grid.models)} models): {counts['done']} done, "
+               f"{len(grid.seeds)} seeds × {len(grid.models)} models{axes}): {counts['done']} done, "
                f"{counts['running']} running elsewhere, {counts['failed']} failed before, "
                f"{counts['missing']} missing" + (f", {counts['invalid']} invalid (below)" if counts["invalid"] else ""),
                err=True)

@@ -51,6 +51,23 @@ CELL_OPTIONS = [
                    "'both' (one training, both selections and their test scores recorded; headline en) "
                    "[default: en]. For targets with dev data in their target languages (pawsx, xnli, udpos, panx, "
                    "mlqa from local files, xcopa)."),
+    click.option("--transfer", default=None, metavar="SETTING[,SETTING]",
+        help="How the target languages are reached: zero-shot (the paper's protocol: one model trained on "
+             "English), translate-train (one model per language, trained on the training data machine-translated "
+             "into it), translate-train-all (one model on English and every translation), translate-test (the "
+             "English model on test sets translated into English) or few-shot (each language's model continues "
+             "on --shots of its own examples) [default: zero-shot]. Translations come from plugins (`xharness "
+             "list`). Several, comma-separated, run a cell each."),
+    click.option("--shots", default=None, metavar="K[,K]",
+        help="--transfer few-shot: target-language examples each language's model trains on; several, "
+             "comma-separated, run a cell each."),
+    click.option("--shot-seed", type=int, default=None,
+        help="--transfer few-shot: which examples are drawn [default: 1]; the drawn ids are recorded."),
+    click.option("--shot-seeds", default=None, metavar="N[,N]",
+        help="--transfer few-shot: repeat the draw with each of these seeds, a cell each (which shots are drawn "
+             "moves scores by several points: Zhao et al., 2021)."),
+    click.option("--shot-epochs", type=click.FloatRange(min=0, min_open=True), default=None,
+        help=f"--transfer few-shot: epochs over the drawn examples [default: 10]."),
     click.option("--retrieval-layer", type=int, default=None,
         help="Retrieval targets: hidden layer to pool [default: 14 of 24, same relative depth otherwise]."),
     click.option("--pooling", default=None, help="Retrieval targets: 'mean' over tokens or 'cls' [default: mean]."),

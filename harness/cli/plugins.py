@@ -80,10 +80,13 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
                  "requires": list(item.spec.requires), "installed": all(importable(m) for m in item.spec.requires),
                  "install": item.spec.install}
                 for name, item in sorted(registry.trackers.items())]
+    translations = [{"task": name, "description": item.spec.description, "plugin": item.plugin,
+                     "train_languages": list(item.spec.train_languages), "test_languages": list(item.spec.test_languages)}
+                    for name, item in sorted(registry.translations.items())]
     if as_json:
         click.echo(json.dumps({"tasks": tasks, "kinds": kinds, "models": models, "leaderboards": boards,
-                               "trackers": trackers, "plugins": plugins, "conflicts": conflicts,
-                               "left_out": rejected}, indent=2))
+                               "trackers": trackers, "translations": translations, "plugins": plugins,
+                               "conflicts": conflicts, "left_out": rejected}, indent=2))
         return
     console = _console()
     rows = []
@@ -111,6 +114,13 @@ def list_command(as_json: bool, plugin_name: str | None, verbose: bool) -> None:
                  t["plugin"], t["description"]) for t in trackers]
         console.print(_table("Trackers (--tracker NAME)", ("name", "installed", "plugin", "description"), rows,
                              width=console.width))
+    if translations:
+        def langs(codes: list[str]) -> str:
+            return f"{len(codes)}: {' '.join(codes)}" if codes else "-"
+        rows = [(t["task"], langs(t["train_languages"]), langs(t["test_languages"]), t["plugin"], t["description"])
+                for t in translations]
+        console.print(_table("Translations (--transfer translate-train, translate-train-all, translate-test)",
+                             ("task", "train into", "test from", "plugin", "description"), rows, width=console.width))
     rows = []
     for p in plugins:
         status = "[green]ok[/]" if p["ok"] else f"[red]failed: {p['error']}[/]"

@@ -6,7 +6,8 @@ purpose: every key digests the plugin's Python files (``discovery.code_digest``)
 added or corrected there never changes a key nor makes a store recompute.
 
 Each entry names what it cites in a field ``xharness``: ``what:name`` items separated by commas or
-white space, ``what`` one of ``task`` (either role), ``model``, ``leaderboard`` or ``study``::
+white space, ``what`` one of ``task`` (either role), ``model``, ``leaderboard``, ``study`` or
+``translations`` (a task's translations, cited by runs that read them)::
 
     @inproceedings{yang2019pawsx,
       title = {{PAWS-X}: A Cross-lingual Adversarial Dataset for Paraphrase Identification},
@@ -39,7 +40,7 @@ FILENAME = "citations.bib"
 FIELD = "xharness"
 #: The ``xharness`` item of the core's entries cited for every use (the protocol paper, xharness).
 ALWAYS = "always"
-WHATS = ("task", "model", "leaderboard", "study")
+WHATS = ("task", "model", "leaderboard", "study", "translations")
 
 
 class BibError(ValueError):
@@ -387,7 +388,8 @@ def _plugin_of(registry: Any, what: str, name: str) -> str | None:
     if what == "task":
         found = [table[name] for table in registry.tasks.values() if name in table]
     else:
-        table = {"model": registry.models, "leaderboard": registry.leaderboards, "study": registry.studies}[what]
+        table = {"model": registry.models, "leaderboard": registry.leaderboards, "study": registry.studies,
+                 "translations": registry.translations}[what]
         found = [table[name]] if name in table else []
     return found[0].plugin if found else None
 
@@ -400,7 +402,7 @@ def leaderboards_of(registry: Any, tasks: Iterable[str]) -> list[str]:
 
 def collect(registry: Any, *, tasks: Iterable[str] = (), models: Iterable[str] = (),
             leaderboards: Iterable[str] | None = None, studies: Iterable[str] = (),
-            core_versions: Iterable[str] = ()) -> Citations:
+            core_versions: Iterable[str] = (), translations: Iterable[str] = ()) -> Citations:
     """The citations for ``tasks`` (both roles), ``models``, ``studies`` and ``leaderboards``
     (default: those that contain one of the tasks), plus the core's ``always`` entries (the protocol
     paper, xharness). Names no installed plugin registers are listed as missing, never an error.
@@ -411,7 +413,7 @@ def collect(registry: Any, *, tasks: Iterable[str] = (), models: Iterable[str] =
         leaderboards = leaderboards_of(registry, tasks)
     wanted = [Wanted(what, name, _plugin_of(registry, what, name))
               for what, names in (("task", tasks), ("leaderboard", leaderboards), ("model", models),
-                                  ("study", studies))
+                                  ("study", studies), ("translations", translations))
               for name in dict.fromkeys(names)]
     found = Citations()
     seen: dict[str, Entry] = {}
@@ -449,7 +451,12 @@ def for_records(registry: Any, records: Iterable[Mapping[str, Any]]) -> Citation
     targets: set[str] = set()
     models: set[str] = set()
     versions: set[str] = set()
+    translated: set[str] = set()
     for record in records:
+        transfer = ((record.get("hyperparameters") or {}).get("target") or {}).get("transfer")
+        if isinstance(transfer, Mapping) and str(transfer.get("setting", "")).startswith("translate-") \
+                and record.get("target_task"):
+            translated.add(record["target_task"])  # the run read that task's translations
         core = (record.get("versions") or {}).get("core")
         if isinstance(core, str):
             versions.add(core)
@@ -461,4 +468,4 @@ def for_records(registry: Any, records: Iterable[Mapping[str, Any]]) -> Citation
         if name:
             models.add(name)
     return collect(registry, tasks=[*sorted(inter), *sorted(targets - inter)], models=sorted(models),
-                   core_versions=versions)
+                   core_versions=versions, translations=sorted(translated))

@@ -31,7 +31,7 @@ from harness.contract import hookspecs
 from harness.contract.errors import UnknownNameError, UserError, WrongRoleError
 from harness.contract.kindset import Kinds
 from harness.contract.spec import (GRANULARITIES, LEADERBOARD_METRICS, SPLITS, KindSpec, Leaderboard, ModelSpec,
-                                   StudySpec, TaskSpec, TrackerSpec)
+                                   StudySpec, TaskSpec, TrackerSpec, TranslationSpec, LocalSource)
 
 DISABLE_ENV = "XHARNESS_DISABLE_PLUGIN_AUTOLOAD"
 ONLY_ENV = "XHARNESS_PLUGINS"
@@ -145,7 +145,7 @@ class NameClashError(UserError):
 
 #: The kinds of name a plugin registers, as used in messages and as keys of ``Registry.conflicts``.
 TASK_WHAT = {role: f"{role} task" for role in ROLES}
-WHATS = (*TASK_WHAT.values(), "task kind", "model", "leaderboard", "study", "tracker")
+WHATS = (*TASK_WHAT.values(), "task kind", "model", "leaderboard", "study", "tracker", "translations")
 
 
 class Registry:
@@ -163,6 +163,8 @@ class Registry:
         self.leaderboards: dict[str, Registered] = {}
         self.studies: dict[str, Registered] = {}
         self.trackers: dict[str, Registered] = {}
+        #: translations by the name of the task they translate
+        self.translations: dict[str, Registered] = {}
         self.plugins: dict[str, PluginInfo] = {}
         self.conflicts: dict[str, dict[str, tuple[Registered, ...]]] = {what: {} for what in WHATS}
         #: names a built-in plugin keeps: what -> name -> the third-party registrations left out
@@ -224,6 +226,13 @@ class Registry:
             error = self.clash("tracker", name)
             raise error or UnknownNameError("tracker", name, self.trackers)
         return self.trackers[name]
+
+    def translation(self, task: str) -> Registered | None:
+        """The translations registered for ``task``, or None; raises for a task several plugins translate."""
+        error = self.clash("translations", task)
+        if error is not None:
+            raise error
+        return self.translations.get(task)
 
     def conflict_list(self) -> list[dict[str, Any]]:
         """Every clash as ``{"what", "name", "plugins"}``, sorted (for `xharness list`)."""
@@ -303,7 +312,7 @@ class Registry:
         if what in roles:
             return self.tasks[roles[what]]
         return {"task kind": self.kinds, "model": self.models, "leaderboard": self.leaderboards,
-                "study": self.studies, "tracker": self.trackers}[what]
+                "study": self.studies, "tracker": self.trackers, "translations": self.translations}[what]
 
     def register_kinds(self, obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> bool:
         """First pass: add the plugin to pluggy and register its task kinds. False if it failed.
@@ -358,6 +367,8 @@ class Registry:
                 impl(register=lambda spec: _register_study(staged, spec, info))
             for impl in _impls(pm, "register_trackers", info.name):
                 impl(register=lambda spec: _register_tracker(staged, spec, info))
+            for impl in _impls(pm, "register_translations", info.name):
+                impl(register=lambda spec: _register_translation(staged, spec, info))
         except Exception as exc:  # a plugin's bug must not take the tool down
             self._fail(obj, info, pm, exc)
             self._withdraw_kinds(info.name)
@@ -368,6 +379,7 @@ class Registry:
         self._merge("leaderboard", self.leaderboards, staged.leaderboards)
         self._merge("study", self.studies, staged.studies)
         self._merge("tracker", self.trackers, staged.trackers)
+        self._merge("translations", self.translations, staged.translations)
 
     def _withdraw_kinds(self, plugin: str) -> None:
         """A broken plugin's kinds go with it; a kind it clashed on goes back to a sole other claimant."""
@@ -534,6 +546,20 @@ def _register_tracker(staged: Registry, spec: Any, info: PluginInfo) -> None:
         raise TypeError(f"register() for trackers expects a TrackerSpec, got {type(spec).__name__}")
     _load_module("tracker", spec)
     staged._add(staged.trackers, "tracker", spec, info)
+
+
+def _register_translation(staged: Registry, spec: Any, info: PluginInfo) -> None:
+    if not isinstance(spec, TranslationSpec):
+        raise TypeError(f"register() for translations expects a TranslationSpec, got {type(spec).__name__}")
+    if not isinstance(spec.local, LocalSource):
+        raise TypeError(f"translations of {spec.name!r}: local must be a LocalSource, got {type(spec.local).__name__}")
+    for field_name in ("train_languages", "test_languages"):
+        value = getattr(spec, field_name)
+        if not isinstance(value, tuple) or not all(isinstance(lang, str) and lang for lang in value):
+            raise TypeError(f"translations of {spec.name!r}: {field_name} must be a tuple of language codes")
+    if not spec.train_languages and not spec.test_languages:
+        raise ValueError(f"translations of {spec.name!r} name no language: give train_languages or test_languages")
+    staged._add(staged.translations, "translations", spec, info)
 
 
 def _load_module(what: str, spec: Any) -> str:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from harness.contract.spec import KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec, TrackerSpec
+    from harness.contract.spec import (KindSpec, Leaderboard, ModelSpec, StudySpec, TaskSpec, TrackerSpec,
+                                       TranslationSpec)
 
 PROJECT = "xharness"
 ENTRY_POINT_GROUP = "xharness"
@@ -79,4 +80,14 @@ def register_trackers(register: Callable[["TrackerSpec"], None]) -> None:
     """Register experiment trackers that ``--tracker NAME`` sends runs to.
 
     :param register: call once per :class:`harness.contract.spec.TrackerSpec`.
+    """
+
+
+@hookspec
+def register_translations(register: Callable[["TranslationSpec"], None]) -> None:
+    """Register machine-translated data for a task (its training data in other languages, its test
+    sets in the training language) that ``--transfer translate-train|translate-train-all|translate-test``
+    reads.
+
+    :param register: call once per :class:`harness.contract.spec.TranslationSpec`.
     """

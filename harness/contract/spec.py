@@ -307,6 +307,9 @@ class KindSpec:
     :param hub_task: the Hugging Face Hub task type that results on a task of this kind are filed
         under in a model card's ``model-index`` (``text-classification``, ``question-answering``…;
         ``xharness export``); None: ``other``.
+    :param translate_test: a prediction is about the whole example (a class, a choice, a score), so one
+        made on the example translated into the training language belongs to the original
+        (``--transfer translate-test``); not so for spans or tags, which point into the text.
     """
 
     name: str
@@ -326,6 +329,7 @@ class KindSpec:
     labels_from_training: str | None = None
     check_training: Callable[[str, list, str], None] | None = None
     hub_task: str | None = None
+    translate_test: bool = False
 
     def metric(self, name: str) -> MetricSpec | None:
         """The declared metric called ``name``, or None."""
@@ -352,6 +356,44 @@ class TrackerSpec:
     description: str = ""
     requires: tuple[str, ...] = ()
     install: str = ""
+
+
+@dataclass(frozen=True)
+class TranslationSpec:
+    """Machine-translated data for a task that another plugin registers, for ``--transfer``.
+
+    XTREME's translate-train trains a target task on its training data translated into each target
+    language; translate-test evaluates the English model on each language's test set translated into
+    the training language. Translations are their own registration, so that a lab can bring its own
+    MT system's output for any task, and so that the task's plugin (and every zero-shot key) stays
+    as it is.
+
+    :param name: the task translated (``pawsx``): one set of translations per task.
+    :param description: one line for ``xharness list``: which MT system, which release.
+    :param local: the files in their original layout: ``file("train", lang)`` the training data
+        translated into ``lang``, ``file("test", lang)`` the test set of ``lang`` translated into the
+        training language; ``read`` parses one file into the task's examples (the task's own reader,
+        usually). Translated test examples keep the ids (or, without ids, the order) of the originals,
+        so that predictions and scores belong to the original examples.
+    :param train_languages: languages with translated training data (translate-train).
+    :param test_languages: languages whose test set is translated into the training language
+        (translate-test).
+    :param samples: a folder, shipped with the plugin, with a few rows of each file in ``local``'s
+        layout (``--preset smoke`` and the tests read them).
+    :param citation: where the translations come from (a paper or a release), said by ``xharness list``.
+    :param oracle: the translated test sets are the originals the test sets were translated from
+        (PAWS-X's and XNLI's test sets are human translations of English ones), not machine
+        translations: an upper bound for translate-test, said wherever they are used.
+    """
+
+    name: str
+    description: str
+    local: LocalSource
+    train_languages: tuple[str, ...] = ()
+    test_languages: tuple[str, ...] = ()
+    samples: Path | None = None
+    citation: str = ""
+    oracle: bool = False
 
 
 #: The granularities a task may declare (``TaskSpec.granularity``).

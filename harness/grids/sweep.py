@@ -68,17 +68,21 @@ class Grid:
         return stable_hash(fields, 12)
 
     def requests(self) -> list[RunRequest]:
+        from harness.cell.transfer import variants
+
         cells = []
+        settings = variants(self.overrides)  # --transfer, --shots, --shot-seeds lists: the settings axis
         for model in self.models:
             for seed in self.seeds:
                 for inter in self.inter:
                     for target in self.target:
-                        cells.append(RunRequest(
-                            inter=inter.replace("+", ","), target=target, model=model, seed=seed,
-                            output=Path(self.output), data_dir=Path(self.data_dir) if self.data_dir else None,
-                            preset=self.preset, languages=self.languages, overrides=dict(self.overrides),
-                            checkpoint_minutes=self.checkpoint_minutes, keep_checkpoints=self.keep_checkpoints,
-                            experiment=self.experiment, trackers=tuple(self.trackers)))
+                        for overrides in settings:
+                            cells.append(RunRequest(
+                                inter=inter.replace("+", ","), target=target, model=model, seed=seed,
+                                output=Path(self.output), data_dir=Path(self.data_dir) if self.data_dir else None,
+                                preset=self.preset, languages=self.languages, overrides=dict(overrides),
+                                checkpoint_minutes=self.checkpoint_minutes, keep_checkpoints=self.keep_checkpoints,
+                                experiment=self.experiment, trackers=tuple(self.trackers)))
         return cells
 
 
@@ -128,6 +132,8 @@ def key_line(path: Path, key: str) -> int | None:
 #: What each field of a grid takes (any other key is a run option, checked against its option's type).
 _NAMES = ("inter", "target", "models", "languages")
 _STRINGS = ("output", "data_dir", "preset")
+#: run options a grid may list (``--transfer``, ``--shots``, ``--shot-seeds``): each value a cell of its own
+_SETTING_AXES = ("transfer", "shots", "shot_seeds")
 
 
 def check_grid_values(path: Path, values: dict[str, Any], options: dict[str, Any], context=None) -> None:
@@ -151,6 +157,14 @@ def check_grid_values(path: Path, values: dict[str, Any], options: dict[str, Any
         elif key in _STRINGS:
             if value is not None and not isinstance(value, str):
                 refuse(key, f"takes a string, not {value!r}")
+        elif key in _SETTING_AXES:  # the settings axis: one value or a list, a cell each
+            items = value if isinstance(value, list) else [value]
+            whole = key != "transfer"
+            if not all((isinstance(v, int) and not isinstance(v, bool)) if whole else isinstance(v, str) for v in items) \
+                    and not isinstance(value, str):
+                wanted = 'whole numbers, as a list such as [10, 100]' if whole else 'names, as a list such as ' \
+                    '["zero-shot", "few-shot"]'
+                refuse(key, f"takes {wanted} or one string \"a,b\", not {value!r}")
         elif key == "checkpoint_minutes":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 refuse(key, f"takes a number of minutes (0 or more), not {value!r}")
@@ -205,7 +219,12 @@ def _option_problem(option, value: Any, context) -> str | None:
 
 def cell_label(request: RunRequest) -> str:
     model = request.model or ("tiny" if request.preset == "smoke" else "xlm-roberta-large")
-    return f"{request.inter.replace(',', '+')} → {request.target} · seed {request.seed} · {Path(model).name}"
+    label = f"{request.inter.replace(',', '+')} → {request.target} · seed {request.seed} · {Path(model).name}"
+    setting = str(request.overrides.get("transfer") or "zero-shot").strip().lower()
+    if setting == "few-shot":
+        seed = request.overrides.get("shot_seed")
+        return f"{label} · few-shot K={request.overrides.get('shots')} shot seed {1 if seed is None else seed}"
+    return label if setting == "zero-shot" else f"{label} · {setting}"
 
 
 # -- planning -------------------------------------------------------------------------------

@@ -64,10 +64,12 @@ _QA = tuple(MetricSpec(name, aggregate="qa", description=what) for name, what in
 BUILTIN: tuple[KindSpec, ...] = (
     KindSpec("classification", "sentence(-pair) classification on the first token",
              "harness.kinds.classification:KIND", check=_labelled, metrics=(_ACCURACY,),
-             fields=("text", "label"), optional_fields=("text_pair",), check_example=checks.classification_example),
+             fields=("text", "label"), optional_fields=("text_pair",), check_example=checks.classification_example,
+             translate_test=True),
     KindSpec("multiple_choice", "one score per (context, choice) pair, softmax over the choices",
              "harness.kinds.multiple_choice:KIND", check=_choices, metrics=(_ACCURACY,),
-             fields=("context", "choices", "label"), check_example=checks.multiple_choice_example),
+             fields=("context", "choices", "label"), check_example=checks.multiple_choice_example,
+             translate_test=True),
     KindSpec("tagging", "one label per word (first sub-token), seqeval F1",
              "harness.kinds.tagging:KIND", check=_tagged,
              # ud_tokens: a UD multi-word token is one word (XTREME's reading) or its syntactic

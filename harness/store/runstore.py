@@ -114,6 +114,15 @@ class RunStore:
     def checkpoint_dir(self, folder: Path) -> Path:
         return self.root / "checkpoints" / folder.parent.name / folder.name
 
+    def language_checkpoint_dir(self, folder: Path, lang: str) -> Path:
+        """Where one language's model of a phase that trains one per language (``--transfer
+        translate-train`` or ``few-shot``) keeps its checkpoints: beside the phase's own."""
+        return self.checkpoint_dir(folder).with_name(f"{folder.name}@{lang}")
+
+    def language_checkpoint_dirs(self, folder: Path) -> list[Path]:
+        base = self.checkpoint_dir(folder)
+        return sorted(base.parent.glob(f"{folder.name}@*")) if base.parent.is_dir() else []
+
     def lock_path(self, folder: Path) -> Path:
         return self.locks_root / f"{folder.parent.name}--{folder.name}.lock"
 
@@ -208,10 +217,11 @@ class RunStore:
         """
         found = list(folder.parent.glob(f".{folder.name}.*.tmp")) if folder.parent.is_dir() else []
         checkpoints = self.checkpoint_dir(folder)
-        if checkpoints.is_dir():
-            found += list(checkpoints.glob(".*.tmp"))
-        if checkpoints.parent.is_dir():  # the checkpoints of the phase, caught while being removed
-            found += list(checkpoints.parent.glob(f".{checkpoints.name}.*.tmp"))
+        for own in [checkpoints, *self.language_checkpoint_dirs(folder)]:
+            if own.is_dir():
+                found += list(own.glob(".*.tmp"))
+            if own.parent.is_dir():  # the checkpoints of the phase, caught while being removed
+                found += list(own.parent.glob(f".{own.name}.*.tmp"))
         removed = []
         for path in found:
             size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else \

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 
-STUDIES = ("granularity", "scale", "alignment", "typology")
+STUDIES = ("granularity", "scale", "alignment", "typology", "settings")
 _DONE: dict[tuple[Path, str], object] = {}  # keyed by store too, never by name alone
 
 
@@ -42,7 +42,7 @@ def _score(record: dict) -> float:
     return sum(values) / len(values)
 
 
-def test_study_list_shows_the_four_recipes():
+def test_study_list_shows_the_five_recipes():
     listed = json.loads(CliRunner().invoke(cli, ["study", "list", "--json"]).output)
     assert [s["name"] for s in listed] == sorted(STUDIES)
     assert all(s["plugin"] == "studies" and s["question"].endswith("?") for s in listed)
@@ -228,3 +228,32 @@ def test_study_text_uses_plurals(found, expected):
         context.number(f"interaction/squad/t{i}", 1.0, ci_low=0.1, ci_high=0.5)
     scale.Scale._reading(context)
     assert context.lines[2].startswith(expected)
+
+
+def test_settings_gains_are_the_runs_differences_within_each_setting(store):
+    """The settings study's Δ per setting is the intermediate row's score minus the baseline's in that
+    setting (few-shot: the mean over draws), and its trend is the last K's Δ minus zero-shot's."""
+    study = _study(store, "settings")
+    records = _records(store, study)
+
+    def setting(record: dict) -> str:
+        transfer = record.get("transfer") or {"setting": "zero-shot"}
+        return f"few-shot (K={transfer['shots']})" if transfer["setting"] == "few-shot" else transfer["setting"]
+
+    scores: dict[tuple[str, str], list[float]] = {}
+    for record in records.values():
+        inter = "+".join(record["intermediate_tasks"]) or "none"
+        scores.setdefault((setting(record), inter), []).append(_score(record))
+    found = {key.split("/", 1)[1]: entry["value"] for key, entry in study["numbers"].items() if key.startswith("delta/")}
+    assert set(found) >= {"zero-shot/hellaswag/pawsx", "translate-train-all/hellaswag/pawsx",
+                          "few-shot (K=4)/hellaswag/pawsx", "few-shot (K=16)/hellaswag/pawsx"}
+    for name in ("zero-shot", "translate-train-all", "few-shot (K=4)", "few-shot (K=16)"):
+        expected = statistics.fmean(scores[(name, "hellaswag")]) - statistics.fmean(scores[(name, "none")])
+        assert found[f"{name}/hellaswag/pawsx"] == pytest.approx(expected, abs=1e-9)
+    assert len(scores[("few-shot (K=4)", "hellaswag")]) == 2  # two draws
+    trend = study["numbers"]["trend/hellaswag"]
+    assert (trend["first_shots"], trend["last_shots"]) == (0, 16)
+    assert trend["value"] == pytest.approx(found["few-shot (K=16)/hellaswag/average"]
+                                           - found["zero-shot/hellaswag/average"], abs=1e-9)
+    text = (store / "studies" / "settings" / "study.md").read_text(encoding="utf-8")
+    assert "as target-language data grows" in text and "settings-hellaswag.png" in study["figures"]

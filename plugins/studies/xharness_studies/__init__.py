@@ -19,6 +19,9 @@ STUDIES = (
     StudySpec("typology", "How does the typological distance between English and a language correlate with the "
               "zero-shot drop on XTREME-R retrieval, and does intermediate training change that?",
               "xharness_studies.typology:STUDY"),
+    StudySpec("settings", "Does the gain from English intermediate training shrink as target-language data grows: "
+              "zero-shot, translate-train-all and few-shot with 10, 100 and 1000 examples per language?",
+              "xharness_studies.settings:STUDY"),
 )
 
 

@@ -10,6 +10,9 @@ output of its own MT system for a task instead (one set of translations per task
   (https://console.cloud.google.com/storage/browser/xtreme_translations) or your own MT.
 - XNLI (Conneau et al., 2018): XNLI-MT 1.0's machine-translated MNLI training data,
   ``XNLI-MT-1.0/multinli/multinli.train.<lang>.tsv``.
+- XQuAD and MLQA: SQuAD v1.1 machine-translated by MLQA's authors (Lewis et al., 2020) into ar, de,
+  es, hi, vi and zh, ``mlqa-translate-train/<lang>_squad-translate-train-train-v1.1.json``, which
+  XTREME's translate-train uses for both (no bundled sample: real files only).
 
 The bundled samples are our PAWS-X and XNLI samples rendered in the other languages (exact
 translations by construction: ``tools/make_translation_samples.py``).
@@ -23,6 +26,7 @@ from harness.api import LocalSource, TranslationSpec, hookimpl
 from xharness_xtreme.pawsx import LANGUAGES as PAWSX_LANGUAGES
 from xharness_xtreme.pawsx import read_pawsx_tsv
 from xharness_xtreme.xnli import LANGUAGES as XNLI_LANGUAGES
+from xharness_xtreme.qa import read_squad
 from xharness_xtreme.xnli import read_xnli, xnli_file
 
 XHARNESS_API = ">=1.1,<2"  # TranslationSpec came with harness.api 1.1
@@ -57,7 +61,26 @@ XNLI = TranslationSpec(
 )
 
 
+#: the languages MLQA's authors translated SQuAD into
+SQUAD_TRANSLATED = ("ar", "de", "es", "hi", "vi", "zh")
+
+
+def squad_translation(split: str, lang: str) -> str:
+    return f"mlqa-translate-train/{lang}_squad-translate-train-{split}-v1.1.json"
+
+
+QA = tuple(TranslationSpec(
+    name=task,
+    description="SQuAD v1.1 machine-translated into ar, de, es, hi, vi and zh (MLQA's translate-train release)",
+    local=LocalSource(file=squad_translation, read=read_squad, roots=("", "mlqa", "squad", task)),
+    train_languages=SQUAD_TRANSLATED,
+    citation="Lewis et al. (2020), MLQA, mlqa-translate-train",
+) for task in ("xquad", "mlqa"))
+
+
 @hookimpl
 def register_translations(register):
     register(PAWSX)
     register(XNLI)
+    for spec in QA:
+        register(spec)

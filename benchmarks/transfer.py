@@ -110,7 +110,13 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=Path("xharness-runs"), help="the store [xharness-runs]")
     parser.add_argument("--curves", type=Path, default=None, help="also draw the run's learning curves (.png)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    parser.add_argument("--languages", default=",".join(LANGUAGES),
+                        help=f"target languages, comma-separated, of {', '.join(LANGUAGES)} [all three]")
     args = parser.parse_args()
+    languages = tuple(lang.strip() for lang in args.languages.split(",") if lang.strip())
+    unknown = [lang for lang in languages if lang not in LANGUAGES]
+    if unknown or not languages:
+        sys.exit(f"error: --languages: the transfer data has {', '.join(LANGUAGES)}, not {', '.join(unknown) or 'none'}")
     model = SHARED / "models" / "multilingual-e5-small"
     if not model.is_dir() or not (SHARED / "transfer" / "udpos").is_dir():
         sys.exit(f"error: {SHARED} must hold models/multilingual-e5-small and transfer/udpos")
@@ -120,12 +126,12 @@ def main() -> None:
         data_dir = prepare_data(Path(tmp) / "udpos", args.sentences, args.test_sentences)
         began = time.perf_counter()
         result = api.run("none", "udpos", model=str(model), seed=args.seed, output=args.output, data_dir=data_dir,
-                         languages=",".join(LANGUAGES), lr=args.lr, target_epochs=args.epochs,
+                         languages=",".join(languages), lr=args.lr, target_epochs=args.epochs,
                          batch_size=args.batch_size, per_device_batch_size=args.batch_size,
                          experiment="udpos-transfer",
                          setting=[] if args.label_piece == "first" else [f"label_piece={args.label_piece}"])
         seconds = time.perf_counter() - began
-        figures = baseline_and_model(result.folder, data_dir, LANGUAGES)
+        figures = baseline_and_model(result.folder, data_dir, languages)
     majority = figures.pop("_")["majority_tag"]
     history = result.record["phases"]["target"]["history"]
     print(f"multilingual-e5-small, fine-tuned on English UD POS ({args.sentences or 'all'} sentences, "

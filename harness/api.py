@@ -182,7 +182,8 @@ def run(inter: str, target: str, *, model: str | None = None, seed: int = 42, ou
     """``xharness run`` as a function: train (or reuse) the cell and return its result.
 
     ``options`` are the run options of ``xharness run`` by their long names with ``_`` for ``-``
-    (``lr=2e-5``, ``select_on="target"``, ``setting=["query_max_length=64"]``). A finished cell in
+    (``lr=2e-5``, ``select_on="target"``, ``setting=["query_max_length=64"]``, ``transfer="few-shot",
+    shots=100, shot_seed=2``). A finished cell in
     ``output`` is reused, as on the command line. ``experiment`` names the group ``report`` shows it
     in (``run:NAME``; default ``run``); ``trackers`` the experiment trackers it reports to
     (``"wandb,mlflow"`` or a list). Raises :class:`UserError` with the same one-line messages the
@@ -190,11 +191,16 @@ def run(inter: str, target: str, *, model: str | None = None, seed: int = 42, ou
     """
     from harness.contract.discovery import discover
     from harness.cell.protocol import RunRequest, execute, plan_run
+    from harness.cell.transfer import variants
     from harness.store.experiments import for_run
 
+    cells = variants(_options(options))
+    if len(cells) > 1:
+        raise UserError(f"api.run runs one cell; transfer, shots and shot_seeds ask for {len(cells)}: give one value "
+                        f"each, or call api.sweep with them")
     request = RunRequest(inter=inter, target=target, model=model, seed=seed, output=Path(output),
                          data_dir=Path(data_dir) if data_dir is not None else None, preset=preset,
-                         languages=_languages(languages), overrides=_options(options),
+                         languages=_languages(languages), overrides=cells[0],
                          checkpoint_minutes=checkpoint_minutes, keep_checkpoints=keep_checkpoints,
                          experiment=for_run(experiment).label, trackers=tuple(tracker_names(trackers)))
     path, record = execute(plan_run(request, discover()))

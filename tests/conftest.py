@@ -30,6 +30,12 @@ os.environ["HF_HOME"] = str(_SESSION_TMP / "hf-home")
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+    target = os.environ.get("XHARNESS_WRITE_DURATIONS")
+    if target and _MEASURED and not os.environ.get("PYTEST_XDIST_WORKER"):
+        import json
+
+        ranked = dict(sorted(((m, round(t, 1)) for m, t in _MEASURED.items()), key=lambda kv: (-kv[1], kv[0])))
+        Path(target).write_text(json.dumps(ranked, indent=1) + "\n", encoding="utf-8")
 
 
 def _shared(relative: str) -> Path:
@@ -99,19 +105,43 @@ def smoke_results(smoke_run) -> Path:
     return _SMOKE["results"]
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """Long tests first: modules holding a test marked slow lead (in their collected order), and
-    within a module its slow tests lead. pytest-xdist hands out tests in this order (worksteal:
-    each worker a contiguous share, an idle one taking the back half of another's queue), so a long
-    test no longer starts last and leaves one core idle while it runs; a module stays together, so
-    its fixtures are set up once."""
-    def slow(item) -> bool:
-        return item.get_closest_marker("slow") is not None
+#: Each test module's measured seconds on two cores (setup, calls and teardown added up), heaviest
+#: first: the order in which pytest-xdist hands modules to workers (``--dist loadfile``: a module at a
+#: time, to whichever worker is free), so the long ones start first and the last to start are short
+#: (longest-processing-time-first scheduling). Refresh it after adding or slowing tests with
+#: ``XHARNESS_WRITE_DURATIONS=tests/durations.json python -m pytest``; a module missing from it
+#: counts as instant and keeps its collected place among those.
+DURATIONS = Path(__file__).resolve().parent / "durations.json"
 
-    slow_modules = {item.module for item in items if slow(item)}
+
+def _module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Modules in descending measured duration (``durations.json``); within a module, tests marked slow
+    first, then in their collected order (a module stays together, so its fixtures are set up once)."""
+    import json
+
+    try:
+        seconds = json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        seconds = {}
     first_seen: dict = {}
     for index, item in enumerate(items):
-        first_seen.setdefault(item.module, index)
+        first_seen.setdefault(_module_of(item.nodeid), index)
     order = {id(item): index for index, item in enumerate(items)}
-    items.sort(key=lambda item: (item.module not in slow_modules, first_seen[item.module], not slow(item),
-                                 order[id(item)]))
+    items.sort(key=lambda item: (-float(seconds.get(_module_of(item.nodeid), 0.0)), first_seen[_module_of(item.nodeid)],
+                                 item.get_closest_marker("slow") is None, order[id(item)]))
+
+
+_MEASURED: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Add up each module's seconds (on the controller, every worker's reports arrive here)."""
+    if os.environ.get("XHARNESS_WRITE_DURATIONS") and report.when in ("setup", "call", "teardown"):
+        module = _module_of(report.nodeid)
+        _MEASURED[module] = _MEASURED.get(module, 0.0) + report.duration
+
+

@@ -15,6 +15,7 @@ from harness.data import features as cache
 from harness.data.sources import plan_task_data
 from harness.data.features import cached_featurize, feature_key, read_entry, tokenizer_identity
 from harness.kinds import get_kind
+import zygote  # tests/zygote.py: real worker processes without importing torch each time
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = {"max_length": 128, "lr": 1e-5, "epochs": 3, "batch_size": 32, "warmup_ratio": 0.1, "seed": 42}
@@ -327,8 +328,9 @@ def test_concurrent_writers_and_readers_of_one_key(pawsx, tokenizer, tiny_model_
     script.write_text(_WORKER)
     cache_dir, folder = tmp_path / "features", tmp_path / "sync"
     folder.mkdir()
-    processes = [subprocess.Popen([sys.executable, str(script), str(cache_dir), str(tiny_model_dir), str(folder),
-                                   str(i), str(workers)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # real processes, forked from a zygote that has imported torch and transformers (tests/zygote.py)
+    processes = [zygote.popen([sys.executable, str(script), str(cache_dir), str(tiny_model_dir), str(folder), str(i),
+                               str(workers)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                  for i in range(workers)]
     outputs = [p.communicate(timeout=300)[0].decode() for p in processes]
     assert all(p.returncode == 0 for p in processes), outputs

@@ -246,14 +246,14 @@ def test_settings_gains_are_the_runs_differences_within_each_setting(store):
         scores.setdefault((setting(record), inter), []).append(_score(record))
     found = {key.split("/", 1)[1]: entry["value"] for key, entry in study["numbers"].items() if key.startswith("delta/")}
     assert set(found) >= {"zero-shot/hellaswag/pawsx", "translate-train-all/hellaswag/pawsx",
-                          "few-shot (K=4)/hellaswag/pawsx", "few-shot (K=16)/hellaswag/pawsx"}
-    for name in ("zero-shot", "translate-train-all", "few-shot (K=4)", "few-shot (K=16)"):
+                          "few-shot (K=8)/hellaswag/pawsx"}
+    for name in ("zero-shot", "translate-train-all", "few-shot (K=8)"):
         expected = statistics.fmean(scores[(name, "hellaswag")]) - statistics.fmean(scores[(name, "none")])
         assert found[f"{name}/hellaswag/pawsx"] == pytest.approx(expected, abs=1e-9)
-    assert len(scores[("few-shot (K=4)", "hellaswag")]) == 2  # two draws
+    assert len(scores[("few-shot (K=8)", "hellaswag")]) == 2  # two draws
     trend = study["numbers"]["trend/hellaswag"]
-    assert (trend["first_shots"], trend["last_shots"]) == (0, 16)
-    assert trend["value"] == pytest.approx(found["few-shot (K=16)/hellaswag/average"]
+    assert (trend["first_shots"], trend["last_shots"]) == (0, 8)
+    assert trend["value"] == pytest.approx(found["few-shot (K=8)/hellaswag/average"]
                                            - found["zero-shot/hellaswag/average"], abs=1e-9)
     text = (store / "studies" / "settings" / "study.md").read_text(encoding="utf-8")
     assert "as target-language data grows" in text and "settings-hellaswag.png" in study["figures"]

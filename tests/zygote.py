@@ -16,7 +16,8 @@ script itself, of import weight, of determinism across fresh processes and of to
 plain subprocesses.
 
 Used as ``popen(args, ...)`` and ``run(args, ...)``: ``subprocess.Popen`` and ``subprocess.run``
-for ``[sys.executable, "-m", "harness", ...]``, with the same arguments tests pass.
+for ``[sys.executable, "-m", "harness", ...]`` or ``[sys.executable, "SCRIPT.py", ...]``, with the same
+arguments tests pass.
 """
 
 from __future__ import annotations
@@ -115,12 +116,18 @@ def _fork_child(conn: socket.socket, listener: socket.socket, children: dict) ->
         sys.stdout.reconfigure(line_buffering=os.isatty(1), write_through=unbuffered)
         sys.stderr.reconfigure(line_buffering=True, write_through=unbuffered)
         sys.stdin = open(0, closefd=False)
-        sys.argv = ["harness", *request["args"]]
-        sys.path.insert(0, request["cwd"])  # as `python -m` puts the working directory first
         import runpy
 
+        argv = request["argv"]
         try:
-            runpy.run_module("harness", run_name="__main__", alter_sys=True)
+            if argv[0] == "-m":  # python -m MODULE ...: the working directory first on the path
+                sys.argv = [argv[1], *argv[2:]]
+                sys.path.insert(0, request["cwd"])
+                runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+            else:  # python SCRIPT ...: the script's folder first on the path
+                sys.argv = list(argv)
+                sys.path.insert(0, os.path.dirname(os.path.abspath(os.path.join(request["cwd"], argv[0]))))
+                runpy.run_path(argv[0], run_name="__main__")
             code = 0
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
@@ -172,7 +179,12 @@ def _differs(env: dict[str, str], base: dict[str, str]) -> bool:
 
 
 def _is_harness(args) -> bool:
-    return len(args) >= 3 and str(args[0]) == sys.executable and list(map(str, args[1:3])) == ["-m", "harness"]
+    """``python -m harness ...``, or ``python SCRIPT.py ...`` (a test's own worker script)."""
+    if len(args) < 2 or str(args[0]) != sys.executable:
+        return False
+    if len(args) >= 3 and list(map(str, args[1:3])) == ["-m", "harness"]:
+        return True
+    return str(args[1]).endswith(".py") and not str(args[1]).startswith("-")
 
 
 class ZygoteProcess:
@@ -207,7 +219,7 @@ class ZygoteProcess:
             setattr(self, ("stdin", "stdout", "stderr")[number], mine)
         self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._conn.connect(path)
-        request = {"args": [str(a) for a in args[3:]], "env": dict(env if env is not None else os.environ),
+        request = {"argv": [str(a) for a in args[1:]], "env": dict(env if env is not None else os.environ),
                    "cwd": str(cwd if cwd is not None else os.getcwd()), "umask": _umask(),
                    "new_session": start_new_session}
         socket.send_fds(self._conn, [json.dumps(request).encode()], child_fds)

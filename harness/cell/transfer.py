@@ -196,6 +196,10 @@ def plan_translations(transfer: Transfer, target: Registered, registry: Registry
     if not others:
         raise UserError(f"--transfer {transfer.setting}: give --languages at least one language besides "
                         f"{spec.train_language} (the translations are into or out of it)")
+    if source == "bundled" and translation.samples is None:
+        files = ", ".join(_first(translation.local.file(split, lang)) for lang in others[:3])
+        raise UserError(f"--transfer {transfer.setting}: the translations of {spec.name} (plugin {item.plugin}) ship no "
+                        f"bundled samples; pass --data-dir with their files ({files}{', …' if len(others) > 3 else ''})")
     # the task's own spec (labels, kind, defaults) with the translations' files and samples
     as_task = dataclasses.replace(spec, local=translation.local, samples=translation.samples, hub=None,
                                   translated_train=tuple(translation.train_languages))

@@ -422,6 +422,10 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
             scheduler.load_state_dict(resumed["scheduler"])
         loop, best_state, history = resumed["loop"], resumed["best_state"], resumed["history"]
         best_target_state = resumed.get("best_target_state")
+        if resumed.get("best_is_model"):  # written once: the best state was the current one
+            best_state = resumed["model"]
+        if resumed.get("best_target_is_model"):
+            best_target_state = resumed["model"]
         mine = resumed["ranks"][rank]
         sampler._rng.setstate(mine["sampler"])
         for stream, position in zip(streams, mine["streams"]):
@@ -455,12 +459,20 @@ def train_tasks(accelerator, model, tasks: list[TrainTask], *, settings: TrainSe
         # (the best one where there is one), not the optimizer's moments nor the current weights, so
         # that checkpoint is a quarter of the others' size
         final = loop["update"] >= total_updates and not loop["in_epoch"]
+        # at the end of an epoch that was the best so far, the best state is the current one: written
+        # once (a model's size less per checkpoint), and read back as both
+        at_end = not loop["in_epoch"] and not final
+        best_is_model = at_end and best_state is not None and history.get("best_epoch") == loop["epoch"]
+        target_is_model = (at_end and best_target_state is not None
+                           and history.get("selected_epochs", {}).get("target") == loop["epoch"])
         state = {"model": None if final and best_state is not None else unwrapped.state_dict(),
                  "optimizer": None if final else optimizer.state_dict(),
-                 "scheduler": None if final else scheduler.state_dict(), "loop": snapshot, "best_state": best_state,
+                 "scheduler": None if final else scheduler.state_dict(), "loop": snapshot,
+                 "best_state": None if best_is_model else best_state, "best_is_model": best_is_model,
                  "history": history, "ranks": ranks}
         if target_dev is not None:  # the second criterion's best state must survive a resume too
-            state["best_target_state"] = best_target_state
+            state["best_target_state"] = None if target_is_model else best_target_state
+            state["best_target_is_model"] = target_is_model
         checkpoints.save(state, name)
 
     def checkpoint_if_asked(name: str, at_epoch_end: bool = False) -> None:

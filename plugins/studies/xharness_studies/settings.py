@@ -7,7 +7,7 @@ whether intermediate training still pays once the target language has data of it
 
 Grid: intermediate tasks and the baseline × the targets that have translations (PAWS-X, XNLI) ×
 {zero-shot, translate-train-all, few-shot with K = 10, 100, 1000 and three shot draws} × three
-seeds; the smoke preset: HellaSwag, PAWS-X in English and German, K = 4 and 16, two draws, one seed.
+seeds; the smoke preset: HellaSwag, PAWS-X in English and German, K = 8, two draws, one seed.
 Phase 2 is trained once per intermediate task and seed, whatever the setting.
 
 Analysis: for each setting, Δ against the baseline of the same setting (paired seed by seed and
@@ -27,7 +27,7 @@ from xharness_studies.figures import DELTA_UNITS, figure, legend, lines, lone_la
 TARGETS = ("pawsx", "xnli")
 INTER = ("hellaswag", "mnli")
 SHOTS = (10, 100, 1000)
-SMOKE_SHOTS = (4, 16)
+SMOKE_SHOTS = (8,)
 SETTINGS = ("zero-shot", "translate-train-all", "few-shot")
 
 

@@ -342,12 +342,14 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
     # training language's model is the zero-shot one, and no language's model depends on the others'
     randomness = rng_state()
 
-    def train(features, dev, loop, folder, lang, tracked=None):
+    def train(features, dev, loop, folder, lang):
+        # the training language's training is the tracked one (as in a zero-shot cell); ``live`` must be
+        # the same on every process (the main one alone holds ``tracking``)
         set_rng_state(randomness)
         return train_and_select(accelerator, prepared, data.spec, kind, features, dev, settings=loop,
                                 seed=plan.request.seed, pad_id=tokenizer.pad_token_id, reporter=reporter,
-                                checkpoints=folder, speed=plan.speed, tracking=tracked,
-                                live=bool(plan.trackers) and tracked is not None)
+                                checkpoints=folder, speed=plan.speed, tracking=tracking if lang == own else None,
+                                live=bool(plan.trackers) and lang == own)
 
     def test(lang: str) -> dict:
         return _evaluate_tests(accelerator, prepared, data, kind, {lang: tests[lang]}, batch_size=batch,
@@ -359,7 +361,7 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
     if transfer.setting == "few-shot":
         reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({own}), then on {transfer.shots} examples of each "
                      f"other language")
-        history = train(english_train, english_dev, loop_settings, checkpoints, own, tracking)
+        history = train(english_train, english_dev, loop_settings, checkpoints, own)
         english = _cpu_copy(unwrapped)  # the selected English state every language continues from
         if own in plan.languages:
             results[own] = test(own)
@@ -395,16 +397,16 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
                      f"data, each tested on its language")
         for lang in plan.languages:
             if lang == own:
-                features, folder, tracked = english_train, checkpoints, tracking
+                features, folder = english_train, checkpoints
             else:
-                features, folder, tracked = (featurize(kind, translations, "train", lang, tokenizer, settings, cache),
-                                             language_checkpoints(lang), None)
+                features, folder = (featurize(kind, translations, "train", lang, tokenizer, settings, cache),
+                                    language_checkpoints(lang))
             dev = english_dev if select_on == "en" or lang == own else \
                 featurize(kind, data, "dev", lang, tokenizer, settings, cache)
             unwrapped.load_state_dict(start)
             reporter.log(f"phase 3, {lang}: {len(features)} training features "
                          f"({'its own' if lang == own else 'translated'}), chosen on {own if select_on == 'en' else lang} dev")
-            lang_history = train(features, dev, loop_settings, folder, lang, tracked)
+            lang_history = train(features, dev, loop_settings, folder, lang)
             if history is None or lang == own:
                 history = lang_history
             results[lang] = test(lang)

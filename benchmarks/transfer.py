@@ -110,6 +110,11 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=Path("xharness-runs"), help="the store [xharness-runs]")
     parser.add_argument("--curves", type=Path, default=None, help="also draw the run's learning curves (.png)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    parser.add_argument("--transfer", default="zero-shot",
+                        help="zero-shot, or few-shot with --shots: each language's model continues on K of its dev "
+                             "sentences (docs/transfer-settings.md) [zero-shot]")
+    parser.add_argument("--shots", type=int, default=None, help="--transfer few-shot: sentences per language")
+    parser.add_argument("--shot-seed", type=int, default=None, help="--transfer few-shot: which are drawn [1]")
     parser.add_argument("--languages", default=",".join(LANGUAGES),
                         help=f"target languages, comma-separated, of {', '.join(LANGUAGES)} [all three]")
     args = parser.parse_args()
@@ -128,15 +133,17 @@ def main() -> None:
         result = api.run("none", "udpos", model=str(model), seed=args.seed, output=args.output, data_dir=data_dir,
                          languages=",".join(languages), lr=args.lr, target_epochs=args.epochs,
                          batch_size=args.batch_size, per_device_batch_size=args.batch_size,
-                         experiment="udpos-transfer",
+                         experiment="udpos-transfer", transfer=args.transfer, shots=args.shots,
+                         shot_seed=args.shot_seed,
                          setting=[] if args.label_piece == "first" else [f"label_piece={args.label_piece}"])
         seconds = time.perf_counter() - began
         figures = baseline_and_model(result.folder, data_dir, languages)
     majority = figures.pop("_")["majority_tag"]
     history = result.record["phases"]["target"]["history"]
     print(f"multilingual-e5-small, fine-tuned on English UD POS ({args.sentences or 'all'} sentences, "
-          f"{args.epochs:g} epochs, lr {args.lr:g}, label on the {args.label_piece} piece), zero-shot; majority "
-          f"class: {majority}")
+          f"{args.epochs:g} epochs, lr {args.lr:g}, label on the {args.label_piece} piece), "
+          f"{'zero-shot' if args.transfer == 'zero-shot' else f'{args.transfer} with {args.shots} sentences per language'}"
+          f"; majority class: {majority}")
     print(f"English dev F1 by epoch: " + ", ".join(f"{e['dev_score']:.2f}" for e in history["epochs"]))
     print(f"{'language':<9}{'sentences':>10}{'tokens':>8}{'F1':>8}{'majority F1':>13}{'accuracy':>10}"
           f"{'majority acc.':>15}")

@@ -219,6 +219,18 @@ def featurize_pooled(kind, data: TaskData, plan: Plan, tokenizer, settings, cach
     return tests, candidates
 
 
+def _start_target(plan: Plan, data: TaskData, settings, location, revision, get_kind, set_seed):
+    """What every target phase starts with, in this order (the random state training starts from
+    depends on it): the seed, the (phase-2) encoder, the feature cache, the task's and its
+    translations' data with the run's kind settings, and the kind."""
+    set_seed(plan.request.seed)
+    tokenizer, encoder = _load_encoder(plan, location, revision)
+    cache = features_dir(plan)
+    data = with_kind_settings(data, settings)
+    translations = with_kind_settings(plan.translations, settings) if plan.translations is not None else None
+    return tokenizer, encoder, cache, data, translations, get_kind(data.spec.kind)
+
+
 def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revision, reporter, get_kind, set_seed,
                checkpoints=None, tracking=None, language_checkpoints=None):
     """Fine-tune on the target task and evaluate every test language.
@@ -234,12 +246,8 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     if transfer is not None and transfer.per_language:
         return run_per_language(accelerator, plan, data, settings, location, revision, reporter, get_kind, set_seed,
                                 checkpoints=checkpoints, language_checkpoints=language_checkpoints, tracking=tracking)
-    set_seed(plan.request.seed)
-    tokenizer, encoder = _load_encoder(plan, location, revision)
-    cache = features_dir(plan)
-    data = with_kind_settings(data, settings)
-    translations = with_kind_settings(plan.translations, settings) if plan.translations is not None else None
-    kind = get_kind(data.spec.kind)
+    tokenizer, encoder, cache, data, translations, kind = _start_target(plan, data, settings, location, revision,
+                                                                        get_kind, set_seed)
     lang = data.spec.train_language
     train = featurize(kind, data, "train", lang, tokenizer, settings, cache)
     if transfer is not None and transfer.setting == "translate-train-all":  # English and every translation
@@ -320,12 +328,8 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
     from harness.training.loop import _cpu_copy, train_and_select
 
     transfer = plan.transfer
-    set_seed(plan.request.seed)
-    tokenizer, encoder = _load_encoder(plan, location, revision)
-    cache = features_dir(plan)
-    data = with_kind_settings(data, settings)
-    translations = with_kind_settings(plan.translations, settings) if plan.translations is not None else None
-    kind = get_kind(data.spec.kind)
+    tokenizer, encoder, cache, data, translations, kind = _start_target(plan, data, settings, location, revision,
+                                                                        get_kind, set_seed)
     own = data.spec.train_language
     select_on = settings.get("select_on", "en")
     english_train = featurize(kind, data, "train", own, tokenizer, settings, cache)

@@ -224,3 +224,14 @@ def _free_box(px, py, width, height, gap, frame, taken, dots):
     if index is None:
         raise AssertionError("a label found no free place")  # unreachable: the outermost ring is clear
     return boxes[index], index < 2 * len(_DIRECTIONS)  # the first two rings: next to the point
+
+
+def finish_delta_axes(drawn, axis, title: str, *, fontsize: float = 7) -> None:
+    """The y axis of a Δ chart (signed ticks, in points), a legend where there are several things to
+    tell apart or else the lone series named in the title, and the layout."""
+    signed_ticks(axis.yaxis)
+    axis.set_ylabel(f"Δ against no intermediate task ({DELTA_UNITS})", fontsize=9)
+    if legend(axis, fontsize=fontsize) is None and (lone := lone_label([axis])) is not None:
+        title += f" · {lone}"
+    axis.set_title(title, fontsize=10)
+    drawn.tight_layout()

@@ -17,7 +17,7 @@ import math
 
 from harness.api import Study
 from xharness_studies.common import delta_cells, delta_vector, grid, installed, interval, plural, pvalue_text, signed
-from xharness_studies.figures import DELTA_UNITS, figure, legend, lines, lone_label, save, signed_ticks
+from xharness_studies.figures import figure, finish_delta_axes, lines, save
 
 TARGETS = ("xquad", "mlqa", "tydiqa", "udpos", "panx")
 INTER = ("squad", "mnli", "hellaswag")
@@ -127,13 +127,7 @@ def chart(cells, models: list[str], targets: list[str], inter: str):
     axis.axhline(0, color="black", linewidth=0.6)
     axis.set_xticks(range(len(models)), models, fontsize=8)
     axis.set_xlim(-0.5, len(models) - 0.5)  # one model: its point in the middle, not on an axis edge
-    signed_ticks(axis.yaxis)
-    axis.set_ylabel(f"Δ against no intermediate task ({DELTA_UNITS})", fontsize=9)
-    title = f"Model size × intermediate training ({inter})"
-    if legend(axis, fontsize=7) is None and (lone := lone_label([axis])) is not None:
-        title += f" · {lone}"
-    axis.set_title(title, fontsize=10)
-    drawn.tight_layout()
+    finish_delta_axes(drawn, axis, f"Model size × intermediate training ({inter})")
     return drawn
 
 

@@ -22,7 +22,7 @@ import math
 
 from harness.api import Study
 from xharness_studies.common import grid, installed, plural, pvalue_text, signed
-from xharness_studies.figures import DELTA_UNITS, figure, legend, lines, lone_label, save, signed_ticks
+from xharness_studies.figures import figure, finish_delta_axes, lines, save
 
 TARGETS = ("pawsx", "xnli")
 INTER = ("hellaswag", "mnli")
@@ -186,13 +186,7 @@ def chart(cells, inter: str, settings, targets):
     axis.set_xticks(ks, [str(k) for k in ks], fontsize=8)
     axis.margins(x=0.06)
     axis.set_xlabel("target-language examples per language (K; 0: zero-shot)", fontsize=9)
-    signed_ticks(axis.yaxis)
-    axis.set_ylabel(f"Δ against no intermediate task ({DELTA_UNITS})", fontsize=9)
-    title = f"Gain from {inter} as target-language data grows"
-    if legend(axis, fontsize=7) is None and (lone := lone_label([axis])) is not None:
-        title += f" · {lone}"
-    axis.set_title(title, fontsize=10)
-    drawn.tight_layout()
+    finish_delta_axes(drawn, axis, f"Gain from {inter} as target-language data grows")
     return drawn
 
 

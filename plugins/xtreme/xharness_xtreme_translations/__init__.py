@@ -10,9 +10,15 @@ output of its own MT system for a task instead (one set of translations per task
   (https://console.cloud.google.com/storage/browser/xtreme_translations) or your own MT.
 - XNLI (Conneau et al., 2018): XNLI-MT 1.0's machine-translated MNLI training data,
   ``XNLI-MT-1.0/multinli/multinli.train.<lang>.tsv``.
-- XQuAD and MLQA: SQuAD v1.1 machine-translated by MLQA's authors (Lewis et al., 2020) into ar, de,
-  es, hi, vi and zh, ``mlqa-translate-train/<lang>_squad-translate-train-train-v1.1.json``, which
-  XTREME's translate-train uses for both (no bundled sample: real files only).
+- XQuAD: SQuAD v1.1 machine-translated into XQuAD's other ten languages, XTREME's translations
+  release (``SQuAD/translate-train/``), read as ``translate-train/squad.translate.train.en-<lang>.json``.
+- MLQA: SQuAD v1.1 machine-translated by MLQA's authors (Lewis et al., 2020) into ar, de, es, hi, vi
+  and zh, ``mlqa-translate-train/<lang>_squad-translate-train-train-v1.1.json``.
+- TyDiQA-GoldP: its English training data machine-translated into its other eight languages,
+  XTREME's translations release (``TyDiQA-GoldP/translate-train/``), read as
+  ``translate-train/tydiqa.translate.train.en-<lang>.json``.
+
+The QA translations ship no bundled sample: they are read from real files only.
 
 The bundled samples are our PAWS-X and XNLI samples rendered in the other languages (exact
 translations by construction: ``tools/make_translation_samples.py``).
@@ -26,7 +32,7 @@ from harness.api import LocalSource, TranslationSpec, hookimpl
 from xharness_xtreme.pawsx import LANGUAGES as PAWSX_LANGUAGES
 from xharness_xtreme.pawsx import read_pawsx_tsv
 from xharness_xtreme.xnli import LANGUAGES as XNLI_LANGUAGES
-from xharness_xtreme.qa import read_squad
+from xharness_xtreme.qa import TYDIQA, XQUAD, read_squad
 from xharness_xtreme.xnli import read_xnli, xnli_file
 
 XHARNESS_API = ">=1.1,<2"  # TranslationSpec came with harness.api 1.1
@@ -62,20 +68,42 @@ XNLI = TranslationSpec(
 
 
 #: the languages MLQA's authors translated SQuAD into
-SQUAD_TRANSLATED = ("ar", "de", "es", "hi", "vi", "zh")
+MLQA_TRANSLATED = ("ar", "de", "es", "hi", "vi", "zh")
 
 
-def squad_translation(split: str, lang: str) -> str:
+def mlqa_translation(split: str, lang: str) -> str:
     return f"mlqa-translate-train/{lang}_squad-translate-train-{split}-v1.1.json"
 
 
-QA = tuple(TranslationSpec(
-    name=task,
-    description="SQuAD v1.1 machine-translated into ar, de, es, hi, vi and zh (MLQA's translate-train release)",
-    local=LocalSource(file=squad_translation, read=read_squad, roots=("", "mlqa", "squad", task)),
-    train_languages=SQUAD_TRANSLATED,
-    citation="Lewis et al. (2020), MLQA, mlqa-translate-train",
-) for task in ("xquad", "mlqa"))
+def xtreme_translation(dataset: str):
+    """A file of XTREME's translations release: ``translate-train/<dataset>.translate.train.en-<lang>.json``."""
+    def file(split: str, lang: str) -> str:
+        return f"translate-train/{dataset}.translate.train.en-{lang}.json"
+    return file
+
+
+QA = (
+    TranslationSpec(
+        name="xquad",
+        description="SQuAD v1.1 machine-translated into XQuAD's other ten languages (XTREME's translations)",
+        local=LocalSource(file=xtreme_translation("squad"), read=read_squad, roots=("", "squad", "xquad", "SQuAD")),
+        train_languages=tuple(lang for lang in XQUAD.languages if lang != "en"),
+        citation="Hu et al. (2020), XTREME, translations release"),
+    TranslationSpec(
+        name="mlqa",
+        description="SQuAD v1.1 machine-translated into ar, de, es, hi, vi and zh (MLQA's translate-train release)",
+        local=LocalSource(file=mlqa_translation, read=read_squad, roots=("", "mlqa", "squad")),
+        train_languages=MLQA_TRANSLATED,
+        citation="Lewis et al. (2020), MLQA, mlqa-translate-train"),
+    TranslationSpec(
+        name="tydiqa",
+        description="TyDiQA-GoldP's English training data machine-translated into its other eight languages "
+                    "(XTREME's translations)",
+        local=LocalSource(file=xtreme_translation("tydiqa"), read=read_squad,
+                          roots=("", "tydiqa", "TyDiQA-GoldP")),
+        train_languages=tuple(lang for lang in TYDIQA.languages if lang != "en"),
+        citation="Hu et al. (2020), XTREME, translations release"),
+)
 
 
 @hookimpl

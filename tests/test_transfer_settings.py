@@ -97,6 +97,9 @@ def test_translate_test_scores_the_original_examples(grid):
     assert found["phases"]["target"]["train_examples"] == 96  # the English model
     assert found["scores"]["per_language"]["en"] == zero_shot["scores"]["per_language"]["en"]
     assert sorted(found["data_files"]["translations"]) == ["test/de"]  # read from the translations
+    # the prediction file is the original test set's, line for line, as `xharness score` reads it
+    predicted = (folder / "predictions" / "pawsx" / "test-de.tsv").read_text().splitlines()
+    assert len(predicted) == 32 and set(predicted) <= {"0", "1"}
 
 
 def test_few_shot_records_its_draws_and_keeps_them_out_of_selection(grid):

@@ -154,6 +154,7 @@ def test_settings_a_task_cannot_run_are_one_line_naming_what_is_missing(tmp_path
         (["--target", "pawsx", "--shots", "4"], "--shots belongs to --transfer few-shot"),
         (["--target", "pawsx", "--transfer", "few-shot", "--shots", "40"], "too few to draw 40"),
         (["--target", "pawsx", "--transfer", "fewshot"], "unknown transfer setting 'fewshot'"),
+        (["--target", "lareqa", "--transfer", "few-shot", "--shots", "4"], "ranks one candidate pool"),
     ]
     for extra, wanted in cases:
         result = invoke("run", "--inter", "none", "--preset", "smoke", "--languages", "en,de", *extra,
@@ -219,3 +220,26 @@ def test_a_killed_few_shot_cell_resumes_every_language_to_the_same_results(tmp_p
         assert entry["shots"] == theirs["phases"]["target"]["per_language"][lang]["shots"]
         assert entry["train_examples"] == 8 == len(entry["shots"]["ids"])
     assert not list(output.glob("checkpoints/runs/*")), "the languages' checkpoints remain after the cell finished"
+
+
+def test_few_shot_never_draws_machine_translated_training_data(tmp_path):
+    """XNLI's training data in German is XNLI-MT's translation of MNLI: with it under --data-dir, the
+    German shots still come from German dev data (human-written), not from it."""
+    import shutil
+
+    data = tmp_path / "data"
+    samples = Path(__file__).resolve().parents[1] / "plugins" / "xtreme" / "xharness_xtreme" / "samples" / "xnli"
+    shutil.copytree(samples, data)
+    shutil.copytree(TRANSLATIONS / "xnli", data, dirs_exist_ok=True)  # multinli.train.de.tsv is there now
+    assert (data / "XNLI-MT-1.0" / "multinli" / "multinli.train.de.tsv").is_file()
+    plan = plan_run(RunRequest("none", "xnli", preset="smoke", data_dir=data, languages=["en", "de"],
+                               overrides={"transfer": "few-shot", "shots": 4}), discover())
+    assert plan.source == "local" and plan.shot_splits == {"de": "dev"}
+
+
+def test_a_settings_list_keeps_shot_epochs_to_its_few_shot_cells():
+    from harness.cell.transfer import variants
+
+    cells = variants({"transfer": "zero-shot,few-shot", "shots": "10", "shot_epochs": 5.0, "lr": 1e-5})
+    assert cells == [{"transfer": "zero-shot", "lr": 1e-5},
+                     {"transfer": "few-shot", "shots": "10", "shot_seed": None, "shot_epochs": 5.0, "lr": 1e-5}]

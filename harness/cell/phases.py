@@ -363,6 +363,11 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
     per_language: dict[str, dict] = {}
     history = None
     if transfer.setting == "few-shot":
+        size = min(loop_settings.batch_size, transfer.shots)
+        if size % accelerator.num_processes:  # before any training: the shots' batches split over the processes
+            raise UserError(f"--shots {transfer.shots}: each language's batch of {size} does not divide among the "
+                            f"{accelerator.num_processes} processes; give --shots a multiple of "
+                            f"{accelerator.num_processes}")
         reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({own}), then on {transfer.shots} examples of each "
                      f"other language")
         history = train(english_train, english_dev, loop_settings, checkpoints, own)

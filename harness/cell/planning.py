@@ -586,7 +586,9 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
         for lang in languages:
             if lang == train_lang:
                 continue
-            shot_splits[lang] = transfers.shot_split(target.spec, lang, source, data_dir)
+            translations_of = registry.translation(target.spec.name)
+            machine = tuple(translations_of.spec.train_languages) if translations_of is not None else ()
+            shot_splits[lang] = transfers.shot_split(target.spec, lang, source, data_dir, machine)
             for split in {shot_splits[lang], "dev"} if target.spec.target_dev else {shot_splits[lang]}:
                 if (split, lang) not in needs:
                     needs.append((split, lang))

@@ -185,6 +185,8 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
             reporter.log(f"removed {path.name} ({size / 2**20:.1f} MiB), left by a process that stopped")
         if found and not request.keep_checkpoints:  # a run killed between sealing a phase and clearing them
             checkpointer(folder).clear()
+            for language in store.language_checkpoint_dirs(folder):  # and its languages' (--transfer)
+                Checkpointer(store, language, every_minutes=0, main=main, log=reporter.log).clear()
         return found
 
     if main:

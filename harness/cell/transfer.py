@@ -3,7 +3,8 @@
 - ``zero-shot`` (the default, the paper's protocol): fine-tune on the training language, test every
   language with that one model. Nothing of this module enters its keys.
 - ``translate-train``: one model per target language, fine-tuned on the training data machine-
-  translated into that language (the training language's model is the zero-shot one).
+  translated into that language (the training language's model is the zero-shot one, with
+  ``--select-on en``; every model is chosen on English dev or, with ``target``, its language's dev).
 - ``translate-train-all``: one model fine-tuned on the training data and all its translations into
   the target languages together.
 - ``translate-test``: the zero-shot model, tested on each language's test set translated into the
@@ -105,14 +106,16 @@ def variants(overrides: dict[str, Any]) -> list[dict[str, Any]]:
             single["shot_seed"] = seeds[0]
         return [single]
     found = []
-    base = {k: v for k, v in overrides.items() if k not in ("transfer", "shots", "shot_seeds", "shot_seed")}
+    base = {k: v for k, v in overrides.items()
+            if k not in ("transfer", "shots", "shot_seeds", "shot_seed", "shot_epochs")}
     for setting in settings or ["zero-shot"]:
         if setting.strip().lower() != "few-shot":
             found.append(dict(base, transfer=setting))
             continue
         for k in shots or [None]:
             for seed in seeds or [overrides.get("shot_seed")]:
-                found.append(dict(base, transfer=setting, shots=k, shot_seed=seed))
+                found.append(dict(base, transfer=setting, shots=k, shot_seed=seed,
+                                  shot_epochs=overrides.get("shot_epochs")))
     if not any(str(v.get("transfer")).strip().lower() == "few-shot" for v in found) and (shots or seeds):
         raise UserError("--shots and --shot-seeds belong to --transfer few-shot: add it to --transfer")
     return found
@@ -156,6 +159,10 @@ def check(transfer: Transfer, target: Registered, kinds: Kinds, select_on: str) 
     if not kinds.trained(spec.kind):
         raise UserError(f"--transfer {transfer.setting}: {spec.name} is not fine-tuned (its kind {spec.kind} embeds "
                         f"and searches), so only zero-shot applies to it")
+    if kinds.spec(spec.kind).pooled_test:
+        raise UserError(f"--transfer {transfer.setting}: {spec.name} ranks one candidate pool across its languages "
+                        f"(kind {spec.kind}), which a model per language or translated data would change; only "
+                        f"zero-shot applies to it")
     if transfer.setting == "translate-test" and not kinds.spec(spec.kind).translate_test:
         raise UserError(f"--transfer translate-test: a {spec.kind} prediction made on the translation (a span, a "
                         f"tag per word) has no place in the original text; use translate-train or "
@@ -216,11 +223,14 @@ def _first(wanted) -> str:
     return wanted if isinstance(wanted, str) else wanted[0]
 
 
-def shot_split(spec, lang: str, source: str, data_dir: Path | None) -> str:
+def shot_split(spec, lang: str, source: str, data_dir: Path | None, translated: tuple[str, ...] = ()) -> str:
     """Where a language's shots come from: its own training data where the task (a TaskSpec) has some
-    (files of their own, not the training language's read again), else its dev data; a task with
-    neither in that language (XQuAD reads SQuAD's English dev set for every language) is refused."""
-    split = _shot_split(spec, lang, source, data_dir)
+    (files of their own, not the training language's read again, and not machine-translated: the
+    languages of ``translated`` and of ``spec.translated_train`` have translated training data, such as
+    XNLI-MT's, which is not target-language data), else its dev data; a task with neither in that
+    language (XQuAD reads SQuAD's English dev set for every language) is refused."""
+    machine = lang in translated or lang in spec.translated_train
+    split = "dev" if machine else _shot_split(spec, lang, source, data_dir)
     if split == "dev" and (not spec.target_dev or (spec.target_dev == "local" and source == "hub")):
         where = " on the hub (its local files have dev data: pass --data-dir)" if spec.target_dev == "local" else ""
         raise UserError(f"--transfer few-shot: {spec.name} has no training or dev data of its own in {lang}{where}, "

@@ -1027,13 +1027,17 @@ def _side(grid, row: str, seed: int, cell_units, resampler: Resampler, registere
 def _add_notes(table: Table, resamples: int, seed: int) -> None:
     cells = list(table.cells.values())
     few_shot = table.setting.startswith("few-shot")
-    over = "seeds × shot draws" if few_shot else "seeds"
-    if table.mode == "delta":
-        paired = "seed and draw by seed and draw" if few_shot else "seed by seed"
-        table.notes.insert(0, f"{BASELINE}: scores; other rows: Δ against {BASELINE} (same backbone, the same "
-                              f"setting, paired {paired}); mean ± sample std over {over} (- for one), (n) of them")
+    if few_shot:
+        spread = "mean ± sample std over seeds × shot draws (- for one), (n) of them"
+        paired = "the same setting, paired seed and draw by seed and draw"
     else:
-        table.notes.insert(0, f"mean ± sample std over {over} (- for one), (n) of them")
+        spread = "mean ± sample std over seeds (- for one seed), (n) seeds"
+        paired = "paired seed by seed" if table.setting == "zero-shot" else "the same setting, paired seed by seed"
+    if table.mode == "delta":
+        table.notes.insert(0, f"{BASELINE}: scores; other rows: Δ against {BASELINE} (same backbone, {paired}); "
+                              f"{spread}")
+    else:
+        table.notes.insert(0, spread)
     if few_shot:
         for cell in cells:
             spread = cell.spread

@@ -106,7 +106,8 @@ def _fork_child(conn: socket.socket, listener: socket.socket, children: dict) ->
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
-        os.setpgid(0, 0) if request.get("new_session") else None
+        if request.get("new_session"):  # as Popen(start_new_session=True)
+            os.setsid()
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
@@ -313,7 +314,10 @@ def popen(args, **kwargs):
             if set(kwargs) <= set(allowed) | {"universal_newlines"}:
                 if kwargs.get("universal_newlines"):
                     allowed["text"] = True
-                return ZygoteProcess(args, path=server[0], **allowed)
+                try:
+                    return ZygoteProcess(args, path=server[0], **allowed)
+                except OSError:  # the zygote refused (it had a thread) or is gone: a plain subprocess
+                    pass
     return subprocess.Popen(args, **kwargs)
 
 

@@ -106,9 +106,9 @@ class Run:
     def setting(self) -> str:
         """How the target languages were reached: ``zero-shot``, ``translate-train`` … ``few-shot (K=100)``;
         the report gives each its own tables, so a Δ and its test stay within one setting."""
-        transfer = self.transfer
-        name = str(transfer.get("setting") or "zero-shot")
-        return f"few-shot (K={transfer.get('shots')})" if name == "few-shot" else name
+        from harness.cell.transfer import describe
+
+        return describe(self.transfer)
 
     @property
     def replicate(self) -> Any:
@@ -775,7 +775,7 @@ def build(runs: Sequence[Run], *, model: str | None = None, target: str | None =
             by_setting: dict[str, list[Run]] = {}  # a panel per --transfer setting: Δs and tests stay within one
             for run in group:
                 by_setting.setdefault(run.setting, []).append(run)
-            for setting, members_of_setting in sorted(by_setting.items(), key=lambda item: _setting_order(item[0])):
+            for setting, members_of_setting in sorted(by_setting.items(), key=lambda item: _setting_order(item[1][0])):
                 kept, dropped = keep_comparable(members_of_setting)
                 left_out += [f"{name}: {line}" if name else line for line in dropped]
                 tables.append(_table(name, backbone, kept, target, mode, resamples, seed, setting=setting))
@@ -850,13 +850,15 @@ def _pick_experiment(wanted: str, groups: Mapping[str, list[Run]]) -> str:
     raise UnknownNameError("experiment", wanted, groups)
 
 
-def _setting_order(setting: str) -> tuple:
-    """zero-shot, the translate settings, then few-shot by K."""
-    order = ("zero-shot", "translate-test", "translate-train", "translate-train-all")
-    if setting in order:
-        return (order.index(setting), 0)
-    digits = "".join(ch for ch in setting if ch.isdigit())
-    return (len(order), int(digits) if digits else 0, setting)
+#: The order of the settings' tables: zero-shot, the translate settings, then few-shot (by K).
+SETTING_ORDER = ("zero-shot", "translate-test", "translate-train", "translate-train-all", "few-shot")
+
+
+def _setting_order(run: Run) -> tuple:
+    name = str(run.transfer.get("setting") or "zero-shot")
+    shots = run.transfer.get("shots")
+    return (SETTING_ORDER.index(name) if name in SETTING_ORDER else len(SETTING_ORDER), name,
+            shots if isinstance(shots, int) else 0)
 
 
 def _table(experiment: str, model: str, runs: Sequence[Run], target: str | None, mode: str | None, resamples: int,
@@ -1038,12 +1040,13 @@ def _add_notes(table: Table, resamples: int, seed: int) -> None:
                               f"{spread}")
     else:
         table.notes.insert(0, spread)
+    def shown(value):
+        return "-" if value is None else f"±{value:.2f}"
+
     if few_shot:
         for cell in cells:
             spread = cell.spread
             if spread and (spread["std_over_draws"] is not None or spread["std_over_seeds"] is not None):
-                def shown(value):
-                    return "-" if value is None else f"±{value:.2f}"
                 table.notes.append(f"spread of {cell.row} / {cell.column}: over {spread['draws']} shot draws "
                                    f"{shown(spread['std_over_draws'])}, over {spread['seeds']} seeds "
                                    f"{shown(spread['std_over_seeds'])}")

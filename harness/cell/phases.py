@@ -12,6 +12,7 @@ from typing import Any
 from harness.compute import outcomes
 from harness.data.sources import TaskData
 from harness.contract.errors import UserError
+from harness.cell import transfer as transfers
 from harness.cell.planning import Plan
 
 
@@ -243,14 +244,14 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     from harness.training.loop import train_and_select
 
     transfer = plan.transfer
-    if transfer is not None and transfer.per_language:
+    if transfer.per_language:
         return run_per_language(accelerator, plan, data, settings, location, revision, reporter, get_kind, set_seed,
                                 checkpoints=checkpoints, language_checkpoints=language_checkpoints, tracking=tracking)
     tokenizer, encoder, cache, data, translations, kind = _start_target(plan, data, settings, location, revision,
                                                                         get_kind, set_seed)
     lang = data.spec.train_language
     train = featurize(kind, data, "train", lang, tokenizer, settings, cache)
-    if transfer is not None and transfer.setting == "translate-train-all":  # English and every translation
+    if transfer.setting == "translate-train-all":  # English and every translation
         for other in plan.languages:
             if other != lang:
                 train = train + featurize(kind, translations, "train", other, tokenizer, settings, cache)
@@ -268,7 +269,7 @@ def run_target(accelerator, plan: Plan, data: TaskData, settings, location, revi
     else:
         tests = {test_lang: featurize(kind, data, "test", test_lang, tokenizer, settings, cache)
                  for test_lang in plan.languages}
-        if transfer is not None and transfer.setting == "translate-test":  # each test set in English, same ids
+        if transfer.setting == "translate-test":  # each test set in English, same ids
             tests.update({test_lang: featurize(kind, translations, "test", test_lang, tokenizer, settings, cache)
                           for test_lang in plan.languages if test_lang != lang})
     prepared = accelerator.prepare_model(model)
@@ -322,7 +323,6 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
     """
     import dataclasses
 
-    from harness.cell import transfer as transfers
     from harness.training.checkpoint import rng_state, set_rng_state
     from harness.training.model import TaskModel
     from harness.training.loop import _cpu_copy, train_and_select
@@ -363,7 +363,9 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
     per_language: dict[str, dict] = {}
     history = None
     if transfer.setting == "few-shot":
-        size = min(loop_settings.batch_size, transfer.shots)
+        size = min(loop_settings.batch_size, transfer.shots)  # every language's loop over its shots
+        shot_loop = dataclasses.replace(loop_settings, epochs=float(transfer.shot_epochs), batch_size=size,
+                                        per_device_batch_size=min(loop_settings.per_device_batch_size, size))
         if size % accelerator.num_processes:  # before any training: the shots' batches split over the processes
             raise UserError(f"--shots {transfer.shots}: each language's batch of {size} does not divide among the "
                             f"{accelerator.num_processes} processes; give --shots a multiple of "
@@ -389,13 +391,10 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
                 selected_on = f"{lang} dev less the shots" if split == "dev" else f"{lang} dev"
             else:
                 dev, selected_on = english_dev, f"{own} dev"
-            size = min(loop_settings.batch_size, transfer.shots)
-            loop = dataclasses.replace(loop_settings, epochs=float(transfer.shot_epochs), batch_size=size,
-                                       per_device_batch_size=min(loop_settings.per_device_batch_size, size))
             unwrapped.load_state_dict(english)
             reporter.log(f"phase 3, {lang}: {transfer.shots} {split} examples (shot seed {transfer.shot_seed}), "
                          f"{transfer.shot_epochs:g} epochs, chosen on {selected_on}")
-            lang_history = train(shots, dev, loop, language_checkpoints(lang), lang)
+            lang_history = train(shots, dev, shot_loop, language_checkpoints(lang), lang)
             results[lang] = test(lang)
             per_language[lang] = {"shots": {"split": split, "ids": [transfers.example_id(examples[i], i) for i in drawn],
                                             "indices": drawn},
@@ -412,15 +411,16 @@ def run_per_language(accelerator, plan: Plan, data: TaskData, settings, location
                                     language_checkpoints(lang))
             dev = english_dev if select_on == "en" or lang == own else \
                 featurize(kind, data, "dev", lang, tokenizer, settings, cache)
+            selected_on = f"{own if select_on == 'en' else lang} dev"
             unwrapped.load_state_dict(start)
             reporter.log(f"phase 3, {lang}: {len(features)} training features "
-                         f"({'its own' if lang == own else 'translated'}), chosen on {own if select_on == 'en' else lang} dev")
+                         f"({'its own' if lang == own else 'translated'}), chosen on {selected_on}")
             lang_history = train(features, dev, loop_settings, folder, lang)
             if history is None or lang == own:
                 history = lang_history
             results[lang] = test(lang)
             per_language[lang] = {"train_examples": len(features), "dev_examples": len(dev),
-                                  "selected_on": f"{own if select_on == 'en' else lang} dev", "history": lang_history}
+                                  "selected_on": selected_on, "history": lang_history}
     merged = {part: {lang: results[lang][part][lang] for lang in plan.languages}
               for part in ("scores", "details", "predictions", "outcomes")}
     phase = {"task": data.spec.name, "train_examples": len(english_train), "dev_examples": len(english_dev),

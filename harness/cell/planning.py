@@ -121,9 +121,9 @@ class Plan:
     code: dict[str, dict[str, str | None]] = field(default_factory=dict)
     # the registered trackers of --tracker (harness.tracking.Trackers calls them on the main process)
     trackers: list[Registered] = field(default_factory=list)
-    # --transfer (harness.cell.transfer.Transfer; zero-shot when None), the translated data it reads,
-    # and for few-shot the split each language's shots are drawn from
-    transfer: Any = None
+    # --transfer (zero-shot by default), the translated data it reads, and for few-shot the split
+    # each language's shots are drawn from
+    transfer: transfers.Transfer = field(default_factory=transfers.Transfer)
     translations: TaskData | None = None
     shot_splits: dict[str, str] = field(default_factory=dict)
 
@@ -583,11 +583,11 @@ def plan_run(request: RunRequest, registry: Registry) -> Plan:
     transfers.check(transfer, target, kinds, select_on)
     shot_splits: dict[str, str] = {}
     if transfer.setting == "few-shot":  # each language's shots, and the dev data that selects its epoch
+        translations_of = registry.translation(target.spec.name)  # machine-translated training data is no shot
+        machine = tuple(translations_of.spec.train_languages) if translations_of is not None else ()
         for lang in languages:
             if lang == train_lang:
                 continue
-            translations_of = registry.translation(target.spec.name)
-            machine = tuple(translations_of.spec.train_languages) if translations_of is not None else ()
             shot_splits[lang] = transfers.shot_split(target.spec, lang, source, data_dir, machine)
             for split in {shot_splits[lang], "dev"} if target.spec.target_dev else {shot_splits[lang]}:
                 if (split, lang) not in needs:

@@ -28,6 +28,7 @@ from harness.cell.planning import (  # noqa: F401  (re-exported: callers import 
 )
 from harness.cell.record import SCHEMA, git_state, package_versions
 from harness.cell.phases import mean, run_intermediate, run_retrieval, run_target
+from harness.cell import transfer as transfers
 from harness.contract.tracking import TrackedRun
 from harness.store import experiments
 from harness.tracking import Trackers
@@ -280,7 +281,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
             predictions = {lang: ("tsv", "".join(f"{retrieval_kind.prediction_text(p, data.spec)}\n" for p in preds))
                            for lang, preds in predictions.items()}
         else:
-            if plan.transfer is None or plan.transfer.zero_shot:
+            if plan.transfer.zero_shot:
                 reporter.log(f"phase 3: fine-tuning on {data.spec.name} ({data.spec.train_language}), "
                              f"zero-shot on {len(plan.languages)} languages")
             elif not plan.transfer.per_language:
@@ -310,8 +311,7 @@ def _execute(plan: Plan, reporter_factory, kept: list[str], opened: list) -> tup
             "experiment": experiment.as_dict(),  # the one that computed it; experiments/ lists every user
             "languages": plan.languages,
             # --transfer: how the target languages were reached (also in the target settings, and so keyed)
-            **({"transfer": plan.transfer.as_setting()} if plan.transfer is not None and not plan.transfer.zero_shot
-               else {}),
+            **({} if plan.transfer.zero_shot else {"transfer": plan.transfer.as_setting()}),
             "hyperparameters": {"intermediate": plan.inter_settings if plan.inter else None, "target": settings},
             "scores": {"metric": data.spec.metric, "split": "test", "per_language": per_language,
                        "average": mean([v for v in per_language.values() if v is not None]),
@@ -483,8 +483,6 @@ def _preload(plan: Plan) -> None:
 def _preload_transfer(plan: Plan) -> None:
     """The data of --transfer, read and checked before any training: translations, and enough
     examples to draw each language's shots from."""
-    from harness.cell import transfer as transfers
-
     if plan.translations is not None:
         plan.translations.preload()
         if plan.transfer.setting == "translate-test":

@@ -60,12 +60,10 @@ def flag_lines(record: dict[str, Any]) -> list[str]:
 
 def table_heading(record: dict[str, Any]) -> str:
     inter = "+".join(record["intermediate_tasks"]) or "none"
-    transfer = ((record.get("hyperparameters") or {}).get("target") or {}).get("transfer") or {}
-    setting = ""
-    if transfer.get("setting") == "few-shot":
-        setting = f" · few-shot (K={transfer.get('shots')}, shot seed {transfer.get('shot_seed')})"
-    elif transfer.get("setting"):
-        setting = f" · {transfer['setting']}"
+    from harness.cell.transfer import describe
+
+    transfer = ((record.get("hyperparameters") or {}).get("target") or {}).get("transfer")
+    setting = f" · {describe(transfer, draw=True)}" if transfer else ""
     return (f"{record['target_task']} after intermediate task {inter} · model {record['model']['name']} · "
             f"seed {record['seed']}{setting}")
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,18 @@ class Transfer:
 
     @property
     def label(self) -> str:
-        """How reports and progress lines name it: ``few-shot (K=100)``."""
-        return f"few-shot (K={self.shots})" if self.setting == "few-shot" else self.setting
+        """How progress lines name it: ``few-shot (K=100)``."""
+        return describe(self.as_setting())
+
+
+def describe(found: Mapping[str, Any] | None, *, draw: bool = False) -> str:
+    """How a setting (``Transfer.as_setting()``, or the ``transfer`` a record holds) is named:
+    ``zero-shot``, ``translate-train`` …, ``few-shot (K=100)``; with ``draw``, ``few-shot (K=100, shot
+    seed 2)``."""
+    name = str((found or {}).get("setting") or "zero-shot")
+    if name != "few-shot":
+        return name
+    return f"few-shot (K={found.get('shots')}" + (f", shot seed {found.get('shot_seed')})" if draw else ")")
 
 
 def _listed(value: Any) -> list[str]:

@@ -60,7 +60,7 @@ def run_command(inter, target, model, seed, experiment, trackers, output, data_d
 
     from harness.store.experiments import for_run
 
-    from harness.cell.transfer import variants
+    from harness.cell.transfer import describe, variants
 
     try:
         # --transfer, --shots and --shot-seeds lists: a cell each, run one after the other
@@ -74,10 +74,11 @@ def run_command(inter, target, model, seed, experiment, trackers, output, data_d
         with stop_cleanly():
             registry = base._registry()
             plans = [plan_run(request, registry) for request in requests]  # every cell checked before any trains
-            for plan in plans:
+            for number, plan in enumerate(plans, start=1):
                 began = time.perf_counter()
                 if len(plans) > 1:
-                    click.echo(f"cell {plans.index(plan) + 1} of {len(plans)}: {_transfer_label(plan)}", err=True)
+                    click.echo(f"cell {number} of {len(plans)}: {describe(plan.transfer.as_setting(), draw=True)}",
+                               err=True)
                 results_path, record = execute(plan)
                 _print_results(results_path, record, time.perf_counter() - began)
     except UserError as error:
@@ -86,13 +87,6 @@ def run_command(inter, target, model, seed, experiment, trackers, output, data_d
     except Interrupted as stop:
         _stopped(stop)
         return
-
-
-def _transfer_label(plan) -> str:
-    transfer = plan.transfer
-    if transfer is None or transfer.zero_shot:
-        return "zero-shot"
-    return transfer.label + (f", shot seed {transfer.shot_seed}" if transfer.setting == "few-shot" else "")
 
 
 @cli.command("sweep")

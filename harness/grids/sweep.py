@@ -220,11 +220,14 @@ def _option_problem(option, value: Any, context) -> str | None:
 def cell_label(request: RunRequest) -> str:
     model = request.model or ("tiny" if request.preset == "smoke" else "xlm-roberta-large")
     label = f"{request.inter.replace(',', '+')} → {request.target} · seed {request.seed} · {Path(model).name}"
+    from harness.cell.transfer import describe
+
     setting = str(request.overrides.get("transfer") or "zero-shot").strip().lower()
-    if setting == "few-shot":
-        seed = request.overrides.get("shot_seed")
-        return f"{label} · few-shot K={request.overrides.get('shots')} shot seed {1 if seed is None else seed}"
-    return label if setting == "zero-shot" else f"{label} · {setting}"
+    if setting == "zero-shot":
+        return label
+    seed = request.overrides.get("shot_seed")
+    return f"{label} · " + describe({"setting": setting, "shots": request.overrides.get("shots"),
+                                     "shot_seed": 1 if seed is None else seed}, draw=True)
 
 
 # -- planning -------------------------------------------------------------------------------

@@ -101,6 +101,14 @@ def signed(value: float | None, decimals: int = 2) -> str:
     return f"{value:+.{decimals}f}"
 
 
+def delta_text(cell: dict[str, Any] | None) -> str:
+    """A Δ cell of a study's table: ``+1.23 ± 0.45 (p=0.012)``, ``n/a`` without a number."""
+    if cell is None:
+        return "n/a"
+    spread = f" ± {cell['std']:.2f}" if cell["std"] is not None else ""
+    return f"{signed(cell['delta'])}{spread} ({pvalue_text(cell['p_holm'])})"
+
+
 def pvalue_text(p: float | None) -> str:
     """``p=0.012``, ``p<0.001``, or ``p n/a`` (untested)."""
     if p is None:

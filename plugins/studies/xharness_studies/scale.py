@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from harness.api import Study
-from xharness_studies.common import delta_cells, delta_vector, grid, installed, interval, plural, pvalue_text, signed
+from xharness_studies.common import delta_cells, delta_text, delta_vector, grid, installed, interval, plural, signed
 from xharness_studies.figures import figure, finish_delta_axes, lines, save
 
 TARGETS = ("xquad", "mlqa", "tydiqa", "udpos", "panx")
@@ -58,10 +58,7 @@ class Scale(Study):
             for model in present:
                 row = [model]
                 for target in targets:
-                    cell = cells.get((model, inter, target))
-                    spread = f" ± {cell['std']:.2f}" if cell and cell["std"] is not None else ""
-                    row.append("n/a" if cell is None else
-                               f"{signed(cell['delta'])}{spread} ({pvalue_text(cell['p_holm'])})")
+                    row.append(delta_text(cells.get((model, inter, target))))
                 rows.append(row)
             context.table(["model"] + targets, rows)
             if len(present) >= 2:

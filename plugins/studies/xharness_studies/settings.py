@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 from harness.api import Study
-from xharness_studies.common import grid, installed, plural, pvalue_text, signed
+from xharness_studies.common import delta_text, grid, installed, plural, signed
 from xharness_studies.figures import figure, finish_delta_axes, lines, save
 
 TARGETS = ("pawsx", "xnli")
@@ -86,16 +86,12 @@ class Settings(Study):
                 row = [setting]
                 for target in targets:
                     cell = cells.get((setting, inter, target))
-                    if cell is None:
-                        row.append("n/a")
-                        continue
-                    text = f"{signed(cell['delta'])}" + (f" ± {cell['std']:.2f}" if cell["std"] is not None else "")
-                    text += f" ({pvalue_text(cell['p_holm'])})"
-                    spread = cell["spread"]
+                    text = delta_text(cell)
+                    spread = cell["spread"] if cell is not None else None
                     if spread and spread["std_over_draws"] is not None:
                         seeds = "-" if spread["std_over_seeds"] is None else f"±{spread['std_over_seeds']:.2f}"
                         text += f"; draws ±{spread['std_over_draws']:.2f}, seeds {seeds}"
-                    if cell["flags"]:
+                    if cell is not None and cell["flags"]:
                         text += " ⚑"
                     row.append(text)
                 rows.append(row)
